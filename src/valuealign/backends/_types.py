@@ -1,0 +1,114 @@
+"""The backend protocol: one async method, capabilities as attributes.
+
+Every model valuealign talks to (a vLLM server, a local transformers model, a scripted mock) is a
+``ChatBackend``: ``await backend.generate(messages, config)`` returns a :class:`Completion`.
+Roles (attacker, actor, critic, judge, ...) are just names bound to backends at run time.
+
+>>> backend = get_backend("mock/echo")
+>>> asyncio.run(backend.generate([{"role": "user", "content": "hi"}], GenerateConfig())).text
+'hi'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Literal, Protocol, TypedDict, runtime_checkable
+
+
+class Message(TypedDict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Sampling settings of one request.
+
+    ``sample_index`` tells apart several samples of the same prompt (it is part of the cache key,
+    so asking for sample 2 never returns sample 1 from the cache).
+    """
+
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    logprobs: bool = False
+    sample_index: int = 0
+
+    def key_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TokenLogprob:
+    token: str
+    logprob: float
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    logprobs: list[TokenLogprob] | None = None
+    model: str = ""
+    cached: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d.pop("cached")
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> Completion:
+        lps = d.get("logprobs")
+        return cls(
+            text=d["text"],
+            finish_reason=d.get("finish_reason"),
+            prompt_tokens=d.get("prompt_tokens", 0),
+            completion_tokens=d.get("completion_tokens", 0),
+            logprobs=[TokenLogprob(**t) for t in lps] if lps is not None else None,
+            model=d.get("model", ""),
+            extra=d.get("extra", {}),
+        )
+
+
+@runtime_checkable
+class ChatBackend(Protocol):
+    """Anything that can answer a chat. ``name`` is its ``provider/model`` address."""
+
+    name: str
+    supports_logprobs: bool
+
+    async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion: ...
+
+
+def request_key(
+    backend: str, messages: list[Message], config: GenerateConfig, template_version: str = ""
+) -> str:
+    """Stable hash of everything that determines a reply."""
+    payload = json.dumps(
+        {
+            "backend": backend,
+            "messages": messages,
+            "config": config.key_dict(),
+            "template": template_version,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def user(content: str, system: str | None = None) -> list[Message]:
+    """Shorthand for a one-turn conversation."""
+    msgs: list[Message] = []
+    if system:
+        msgs.append({"role": "system", "content": system})
+    msgs.append({"role": "user", "content": content})
+    return msgs

@@ -1,0 +1,90 @@
+"""A SQLite request cache: reruns are free and long jobs resume from it.
+
+Keyed by :func:`request_key` (backend, messages, sampling settings, sample index, template
+version). Only successful completions are stored: an error is never cached, so a rerun retries
+it. WAL mode and a busy timeout make it safe with several writer processes; each thread gets its
+own connection.
+
+>>> backend = CachedBackend(get_backend("openai/qwen"), RequestCache("runs/r1/cache.sqlite"))
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+from valuealign.backends._types import ChatBackend, Completion, GenerateConfig, Message, request_key
+
+
+class RequestCache:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self.hits = 0
+        self.misses = 0
+        with self._conn() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS completions ("
+                "key TEXT PRIMARY KEY, backend TEXT NOT NULL, value TEXT NOT NULL, "
+                "created_at TEXT DEFAULT CURRENT_TIMESTAMP)"
+            )
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def get(self, key: str) -> Completion | None:
+        row = self._conn().execute("SELECT value FROM completions WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        completion = Completion.from_json(json.loads(row[0]))
+        completion.cached = True
+        return completion
+
+    def put(self, key: str, backend: str, completion: Completion) -> None:
+        self._conn().execute(
+            "INSERT OR REPLACE INTO completions (key, backend, value) VALUES (?, ?, ?)",
+            (key, backend, json.dumps(completion.to_json(), ensure_ascii=False)),
+        )
+
+    def __len__(self) -> int:
+        return self._conn().execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class CachedBackend:
+    """Wrap a backend so identical requests are answered from a :class:`RequestCache`."""
+
+    def __init__(self, inner: ChatBackend, cache: RequestCache, template_version: str = "") -> None:
+        self.inner = inner
+        self.cache = cache
+        self.template_version = template_version
+        self.name = inner.name
+        self.supports_logprobs = inner.supports_logprobs
+
+    async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
+        key = request_key(self.name, messages, config, self.template_version)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        completion = await self.inner.generate(messages, config)
+        self.cache.put(key, self.name, completion)
+        return completion
+
+    def __getattr__(self, item: str):
+        return getattr(self.inner, item)

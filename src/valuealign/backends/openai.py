@@ -1,0 +1,239 @@
+"""``openai/<model>``: any OpenAI-compatible chat server (vLLM, SGLang, llama.cpp, Ollama, hosted).
+
+Uses the official ``openai`` SDK with its own retries turned off: this backend retries 429, 5xx,
+timeouts, dropped connections and malformed bodies itself, with exponential backoff and full
+jitter, honouring ``Retry-After``. Several base URLs spread load over replicas (least in-flight
+first). A request that still fails raises :class:`BackendError`, which long jobs record on the
+item instead of crashing. The API key is held in memory only: it is never logged and never
+written to a record, manifest or cache.
+
+>>> b = OpenAIBackend("qwen2.5-72b", base_urls=["http://10.0.0.5:8000/v1", "http://10.0.0.6:8000/v1"])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import random
+import time
+import weakref
+from dataclasses import dataclass
+
+from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
+from valuealign.errors import BackendError, UserError
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+
+    def backoff(self, attempt: int) -> float:
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+def parse_retry_after(headers: object) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` / ``Retry-After`` (seconds or HTTP date)."""
+    get = getattr(headers, "get", None)
+    if get is None:
+        return None
+    ms = get("retry-after-ms")
+    if ms:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+class _LoopState:
+    def __init__(self, clients: list, concurrency: int) -> None:
+        self.clients = clients
+        self.semaphore = asyncio.Semaphore(concurrency)
+        self.in_flight = [0] * len(clients)
+        self.turn = 0
+
+
+class OpenAIBackend:
+    supports_logprobs = True
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_urls: list[str] | None = None,
+        api_key: str | None = None,
+        concurrency: int = 16,
+        timeout: float = 120.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        try:
+            import openai  # noqa: F401
+        except ImportError:  # pragma: no cover - openai is a core dependency
+            from valuealign.errors import MissingExtra
+
+            raise MissingExtra("openai", "all", "the openai backend") from None
+        if not model:
+            raise UserError(
+                "openai backend needs a model name",
+                fix="use openai/<model>, e.g. openai/gpt-4o-mini",
+            )
+        env_urls = os.environ.get("OPENAI_BASE_URL", "")
+        urls = list(
+            base_urls or [u for u in env_urls.split(",") if u.strip()] or [DEFAULT_BASE_URL]
+        )
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise UserError(
+                    f"bad base URL {url!r}", fix="use a URL such as http://127.0.0.1:8000/v1"
+                )
+        if concurrency < 1:
+            raise UserError(
+                f"concurrency must be at least 1 (got {concurrency})",
+                fix="pass --concurrency 1 or more",
+            )
+        self.name = f"openai/{model}"
+        self.model = model
+        self.base_urls = [u.rstrip("/") for u in urls]
+        self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.stats = {"requests": 0, "retries": 0, "failures": 0}
+
+    def __repr__(self) -> str:  # never show the key
+        return f"OpenAIBackend({self.model!r}, base_urls={self.base_urls!r})"
+
+    def _state(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None:
+            from openai import AsyncOpenAI
+
+            clients = [
+                AsyncOpenAI(
+                    base_url=url, api_key=self._api_key, max_retries=0, timeout=self.timeout
+                )
+                for url in self.base_urls
+            ]
+            state = _LoopState(clients, self.concurrency)
+            self._states[loop] = state
+        return state
+
+    def _pick(self, state: _LoopState) -> int:
+        low = min(state.in_flight)
+        candidates = [i for i, n in enumerate(state.in_flight) if n == low]
+        state.turn += 1
+        return candidates[state.turn % len(candidates)]
+
+    def _request(self, messages: list[Message], config: GenerateConfig) -> dict:
+        kwargs: dict = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": config.max_tokens,
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+        }
+        if config.seed is not None:
+            kwargs["seed"] = config.seed + config.sample_index
+        if config.stop:
+            kwargs["stop"] = list(config.stop)
+        if config.logprobs:
+            kwargs["logprobs"] = True
+        return kwargs
+
+    @staticmethod
+    def _parse(response: object, model: str) -> Completion:
+        choices = getattr(response, "choices", None)
+        if not choices:
+            raise ValueError("response has no choices")
+        choice = choices[0]
+        message = getattr(choice, "message", None)
+        text = getattr(message, "content", None)
+        if not isinstance(text, str):
+            raise ValueError("response has no message content")
+        logprobs = None
+        lp = getattr(choice, "logprobs", None)
+        if lp is not None and getattr(lp, "content", None):
+            logprobs = [TokenLogprob(token=t.token, logprob=t.logprob) for t in lp.content]
+        usage = getattr(response, "usage", None)
+        return Completion(
+            text=text,
+            finish_reason=getattr(choice, "finish_reason", None),
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+            logprobs=logprobs,
+            model=getattr(response, "model", None) or model,
+        )
+
+    async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
+        import openai
+
+        state = self._state()
+        kwargs = self._request(messages, config)
+        last_error = "unknown error"
+        async with state.semaphore:
+            for attempt in range(self.retry.max_retries + 1):
+                idx = self._pick(state)
+                client = state.clients[idx]
+                state.in_flight[idx] += 1
+                wait: float | None = None
+                self.stats["requests"] += 1
+                try:
+                    response = await client.chat.completions.create(**kwargs)
+                    return self._parse(response, self.model)
+                except openai.APIStatusError as e:
+                    last_error = f"HTTP {e.status_code} from {self.base_urls[idx]}"
+                    if e.status_code not in RETRYABLE_STATUS:
+                        self.stats["failures"] += 1
+                        raise BackendError(
+                            last_error + f": {_short(e.message)}", backend=self.name
+                        ) from None
+                    wait = parse_retry_after(e.response.headers)
+                except openai.APITimeoutError:
+                    last_error = f"timed out after {self.timeout:g}s at {self.base_urls[idx]}"
+                except openai.APIConnectionError as e:
+                    last_error = f"connection error at {self.base_urls[idx]}: {_short(str(e))}"
+                except (
+                    openai.APIResponseValidationError,
+                    ValueError,
+                    TypeError,
+                    AttributeError,
+                ) as e:
+                    last_error = f"malformed response from {self.base_urls[idx]}: {_short(str(e))}"
+                finally:
+                    state.in_flight[idx] -= 1
+                if attempt == self.retry.max_retries:
+                    break
+                self.stats["retries"] += 1
+                delay = self.retry.backoff(attempt)
+                if wait is not None:
+                    delay = max(delay, min(wait, self.retry.max_retry_after))
+                await asyncio.sleep(delay)
+        self.stats["failures"] += 1
+        raise BackendError(
+            f"{last_error} (gave up after {self.retry.max_retries + 1} attempts)",
+            backend=self.name,
+            retryable=True,
+        )
+
+
+def _short(text: str, n: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 3] + "..."

@@ -1,0 +1,69 @@
+"""Resolve ``provider/model`` addresses to backends (the one place that knows the providers).
+
+Heavy providers are imported inside their factory, so ``import valuealign`` never loads torch.
+
+>>> get_backend("mock/echo")
+>>> get_backend("openai/qwen2.5-72b", base_urls=["http://127.0.0.1:8000/v1"], concurrency=64)
+>>> get_backend("hf/smollm2-135m-instruct")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from valuealign.backends._types import ChatBackend
+from valuealign.errors import UserError
+
+PROVIDERS = ("openai", "hf", "mock")
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    provider, sep, model = spec.partition("/")
+    if not sep or not model or provider not in PROVIDERS:
+        raise UserError(
+            f"bad model address {spec!r}",
+            fix="use provider/model with provider one of openai, hf, mock (e.g. hf/smollm2-135m-instruct)",
+        )
+    return provider, model
+
+
+def get_backend(
+    spec: str,
+    *,
+    base_urls: list[str] | None = None,
+    api_key: str | None = None,
+    concurrency: int = 16,
+    timeout: float = 120.0,
+    max_retries: int = 6,
+    adapter: str | None = None,
+    **hf_options: Any,
+) -> ChatBackend:
+    provider, model = parse_spec(spec)
+    if provider == "openai":
+        from valuealign.backends.openai import OpenAIBackend, RetryPolicy
+
+        return OpenAIBackend(
+            model,
+            base_urls=base_urls,
+            api_key=api_key,
+            concurrency=concurrency,
+            timeout=timeout,
+            retry=RetryPolicy(max_retries=max_retries),
+        )
+    if provider == "hf":
+        from valuealign.backends.hf import HFBackend
+
+        return HFBackend(model, adapter=adapter, **hf_options)
+    from valuealign.backends.mock import make_mock
+
+    return make_mock(model)  # type: ignore[return-value]
+
+
+def describe(backend: ChatBackend) -> dict[str, Any]:
+    """What a record's provenance says about a backend (never its API key)."""
+    info: dict[str, Any] = {"name": backend.name}
+    for attr in ("base_urls", "adapter"):
+        value = getattr(backend, attr, None)
+        if value:
+            info[attr] = value
+    return info

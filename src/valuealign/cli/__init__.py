@@ -1,0 +1,62 @@
+"""The ``valuealign`` command: one click group, one thin module per subcommand.
+
+Errors end the same way everywhere: a ``UserError`` prints ``error: ...`` and its fix and exits
+with code 2 (no traceback); a ``BackendError`` exits with code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from valuealign import __version__
+from valuealign.errors import BackendError, UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="valuealign")
+def cli() -> None:
+    """Make a language model hold a declared set of values, in Chinese and English, and prove it.
+
+    \b
+    Quick start (nothing to configure):
+      valuealign demo                       # the main job on the embedded model
+      valuealign charter show builtin:balanced-v1
+      valuealign chat --model hf/smollm2-135m-instruct "What is a charter?"
+    """
+
+
+def _register() -> None:
+    from valuealign.cli import charter, chat, demo
+
+    cli.add_command(charter.charter)
+    cli.add_command(chat.chat)
+    cli.add_command(demo.demo)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="valuealign", standalone_mode=False)
+    except UserError as e:
+        click.echo(f"error: {e.render()}", err=True)
+        return 2
+    except BackendError as e:
+        click.echo(f"backend error: {e}", err=True)
+        return 1
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""``valuealign demo``: the main job on the embedded model (see valuealign.demo)."""
+
+from __future__ import annotations
+
+import click
+
+from valuealign.cli._options import backend_kwargs, backend_options
+
+
+@click.command()
+@click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option(
+    "--model", "-m", default="hf/smollm2-135m-instruct", show_default=True, metavar="PROVIDER/MODEL"
+)
+@click.option(
+    "--charter", default="builtin:balanced-v1", show_default=True, metavar="FILE|builtin:NAME"
+)
+@click.option(
+    "--subdomains",
+    "n_subdomains",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="How many subdomains to ask about (spread over the domains).",
+)
+@click.option("--languages", default="zh,en", show_default=True)
+@click.option("--max-tokens", type=click.IntRange(1), default=96, show_default=True)
+@click.option("--no-progress", is_flag=True)
+@backend_options
+def demo(
+    out: str,
+    model: str,
+    charter: str,
+    n_subdomains: int,
+    languages: str,
+    max_tokens: int,
+    no_progress: bool,
+    **opts: object,
+) -> None:
+    """Ask charter questions in Chinese and English and write a run directory."""
+    from valuealign.demo import run_demo
+
+    langs = tuple(x.strip() for x in languages.split(",") if x.strip())
+    manifest = run_demo(
+        out,
+        model=model,
+        charter=charter,
+        n_subdomains=n_subdomains,
+        languages=langs,
+        max_tokens=max_tokens,
+        progress=not no_progress,
+        backend_options=backend_kwargs(dict(opts)),
+    )
+    c = manifest["counts"]
+    click.echo(
+        f"demo: {c['answered']}/{c['planned']} answered, {c['failed']} failed "
+        f"({c['resumed_from_disk']} already on disk, {c['cache_hits']} from cache) -> {out}"
+    )
+    from valuealign.records import AnswerRecord, read_jsonl
+
+    for r in read_jsonl(f"{out}/answers.jsonl", AnswerRecord):
+        text = (r.answer or f"[failed: {r.error}]").replace("\n", " ")
+        click.echo(f"  [{r.language}] {r.subdomain}: {r.question}\n      -> {text[:160]}")

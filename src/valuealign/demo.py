@@ -1,0 +1,208 @@
+"""The main job on the embedded model: ask charter questions in both languages, record answers.
+
+``valuealign demo`` (and ``make demo``) runs this with the embedded SmolLM2 model and nothing
+configured. It loads a charter, picks example questions from subdomains spread over its domains,
+asks each in Chinese and English with a system prompt built from that subdomain's positions and
+red lines, and writes a run directory:
+
+    runs/demo/answers.jsonl    one AnswerRecord per question (or the error that stopped it)
+    runs/demo/manifest.json    charter hash, model, settings, versions, timings, counts
+    runs/demo/cache.sqlite     request cache: a rerun is free and resumes where it stopped
+
+>>> from valuealign.demo import run_demo
+>>> manifest = run_demo("runs/demo", model="mock/echo")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from valuealign import __version__
+from valuealign.backends import CachedBackend, GenerateConfig, RequestCache, describe, get_backend
+from valuealign.charter import (
+    ACTOR_TEMPLATE_VERSION,
+    DEFAULT_CHARTER,
+    actor_system_prompt,
+    charter_hash,
+    load_charter,
+    template_hash,
+)
+from valuealign.errors import BackendError, UserError
+from valuealign.records import (
+    AnswerRecord,
+    JsonlWriter,
+    Provenance,
+    Usage,
+    existing_ids,
+    read_jsonl,
+    utcnow,
+    write_json_atomic,
+)
+
+
+@dataclass(frozen=True)
+class DemoItem:
+    id: str
+    subdomain: str
+    language: str
+    question: str
+
+
+def plan_items(charter_source: str, n_subdomains: int, languages: list[str]) -> list[DemoItem]:
+    """One example question per subdomain, round-robin over domains, in every language."""
+    charter = load_charter(charter_source)
+    for lang in languages:
+        if lang not in charter.languages:
+            raise UserError(
+                f"language {lang!r} is not in the charter's languages {list(charter.languages)}",
+                fix="pick from those",
+            )
+    columns = [[s for s in d.subdomains if s.example_questions] for d in charter.domains]
+    picked = []
+    for depth in range(max((len(c) for c in columns), default=0)):
+        picked += [c[depth] for c in columns if depth < len(c)]
+    items = []
+    for sub in picked[:n_subdomains]:
+        for lang in languages:
+            items.append(
+                DemoItem(f"{sub.id}-{lang}", sub.id, lang, sub.example_questions[0].get(lang))
+            )
+    return items
+
+
+def run_demo(
+    out: str | Path = "runs/demo",
+    *,
+    model: str = "hf/smollm2-135m-instruct",
+    charter: str = DEFAULT_CHARTER,
+    n_subdomains: int = 3,
+    languages: tuple[str, ...] = ("zh", "en"),
+    max_tokens: int = 96,
+    progress: bool = True,
+    backend_options: dict | None = None,
+) -> dict:
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(
+            f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
+        ) from None
+    items = plan_items(charter, n_subdomains, list(languages))
+    loaded = load_charter(charter)
+    backend = get_backend(model, **(backend_options or {}))
+    cache = RequestCache(out / "cache.sqlite")
+    cached = CachedBackend(backend, cache, template_version=ACTOR_TEMPLATE_VERSION)
+    config = GenerateConfig(max_tokens=max_tokens, temperature=0.0, seed=0)
+    answers_path = out / "answers.jsonl"
+    done = existing_ids(answers_path)
+    todo = [it for it in items if it.id not in done]
+    started = utcnow()
+    t0 = time.perf_counter()
+    usage = Usage()
+
+    async def one(item: DemoItem) -> AnswerRecord:
+        nonlocal usage
+        system = actor_system_prompt(loaded, item.subdomain, item.language)
+        messages = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": item.question},
+        ]
+        prov = Provenance(
+            roles={"actor": backend.name},
+            template_hash=template_hash(ACTOR_TEMPLATE_VERSION, system),
+            seed=config.seed,
+        )
+        try:
+            c = await cached.generate(messages, config)
+        except BackendError as e:
+            return AnswerRecord(
+                id=item.id,
+                item_id=item.id,
+                subdomain=item.subdomain,
+                language=item.language,
+                question=item.question,
+                error=str(e),
+                provenance=prov,
+            )
+        prov.usage = Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
+        usage = usage + prov.usage
+        return AnswerRecord(
+            id=item.id,
+            item_id=item.id,
+            subdomain=item.subdomain,
+            language=item.language,
+            question=item.question,
+            answer=c.text,
+            finish_reason=c.finish_reason,
+            provenance=prov,
+        )
+
+    async def run_all() -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        with (
+            JsonlWriter(answers_path) as writer,
+            Progress(
+                TextColumn("[bold]demo[/] {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                disable=not progress,
+            ) as bar,
+        ):
+            task = bar.add_task(
+                f"asking {backend.name}", total=len(items), completed=len(items) - len(todo)
+            )
+            for coro in asyncio.as_completed([one(it) for it in todo]):
+                record = await coro
+                writer.append(record)
+                bar.advance(task)
+
+    if todo:
+        asyncio.run(run_all())
+    records = read_jsonl(answers_path, AnswerRecord)
+    manifest = {
+        "job": "demo",
+        "valuealign_version": __version__,
+        "python": platform.python_version(),
+        "charter": charter,
+        "charter_id": loaded.id,
+        "charter_hash": charter_hash(charter),
+        "roles": {"actor": describe(backend)},
+        "settings": {
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "seed": 0,
+            "languages": list(languages),
+            "n_subdomains": n_subdomains,
+        },
+        "started_at": started,
+        "finished_at": utcnow(),
+        "wall_seconds": round(time.perf_counter() - t0, 3),
+        "counts": {
+            "planned": len(items),
+            "answered": sum(r.answer is not None for r in records),
+            "failed": sum(r.error is not None for r in records),
+            "resumed_from_disk": len(items) - len(todo),
+            "cache_hits": cache.hits,
+        },
+        "usage_this_run": usage.model_dump(),
+        "files": {"answers": "answers.jsonl", "cache": "cache.sqlite"},
+    }
+    write_json_atomic(out / "manifest.json", manifest)
+    cache.close()
+    return manifest
