@@ -1,0 +1,73 @@
+"""The hf backend with the real embedded SmolLM2 model (short generations)."""
+
+import asyncio
+
+import pytest
+
+from valuealign.backends import GenerateConfig, get_backend, user
+from valuealign.backends.hf import HFBackend
+from valuealign.errors import UserError
+
+
+def test_generates_real_text(smollm: HFBackend) -> None:
+    c = asyncio.run(smollm.generate(user("What is the capital of France?"), GenerateConfig(max_tokens=12)))
+    assert "Paris" in c.text
+    assert c.prompt_tokens > 5 and 0 < c.completion_tokens <= 12
+    assert c.finish_reason in {"stop", "length"} and c.model == "hf/smollm2-135m-instruct"
+
+
+def test_concurrent_requests_are_batched(smollm: HFBackend) -> None:
+    questions = ["What is the capital of France?", "What is 2 + 2?", "法国的首都是哪里？"]
+    calls = []
+    original = smollm.generate_batch
+
+    def spy(batch, config):
+        calls.append(len(batch))
+        return original(batch, config)
+
+    smollm.generate_batch = spy
+    try:
+
+        async def run():
+            return await asyncio.gather(*[smollm.generate(user(q), GenerateConfig(max_tokens=10)) for q in questions])
+
+        results = asyncio.run(run())
+    finally:
+        del smollm.generate_batch
+    assert calls == [3]
+    assert "Paris" in results[0].text
+    assert all(r.text for r in results)
+
+
+def test_stop_strings_and_sampling(smollm: HFBackend) -> None:
+    cfg = GenerateConfig(max_tokens=12, stop=("Paris",))
+    c = asyncio.run(smollm.generate(user("What is the capital of France?"), cfg))
+    assert "Paris" not in c.text and c.finish_reason == "stop"
+    sampled = [
+        asyncio.run(smollm.generate(user("Tell me a word."), GenerateConfig(max_tokens=8, temperature=1.0, seed=s)))
+        for s in (1, 1)
+    ]
+    assert sampled[0].text == sampled[1].text  # same seed, same sample
+
+
+def test_token_logprobs_and_perplexity(smollm: HFBackend) -> None:
+    text = "Paris is the capital of France."
+    lps = smollm.token_logprobs(text)
+    assert len(lps) == len(smollm.tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert all(t.logprob <= 0 for t in lps)
+    assert "".join(t.token for t in lps) == text
+    assert smollm.perplexity(text) < smollm.perplexity("capital France the Paris of is.")
+    ctx = user("What is the capital of France?")
+    assert smollm.perplexity("The capital of France is Paris.", ctx) < smollm.perplexity("The capital of France is Rome.", ctx)
+
+
+def test_logprobs_on_request(smollm: HFBackend) -> None:
+    c = asyncio.run(smollm.generate(user("Say hi."), GenerateConfig(max_tokens=5, logprobs=True)))
+    assert c.logprobs and all(t.logprob <= 0 for t in c.logprobs)
+
+
+def test_bad_model_and_adapter_paths(tmp_path) -> None:
+    with pytest.raises(UserError, match="neither an embedded name"):
+        get_backend("hf/no-such-model").load()
+    with pytest.raises(UserError, match="no adapter_config.json"):
+        get_backend("hf/smollm2-135m-instruct", adapter=str(tmp_path)).load()

@@ -1,0 +1,49 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from valuealign.errors import UserError
+from valuealign.records import AnswerRecord, JsonlWriter, existing_ids, read_jsonl, write_json_atomic
+
+
+def _rec(i: int) -> AnswerRecord:
+    return AnswerRecord(id=f"a{i}", item_id=f"a{i}", subdomain="s", language="en", question="q", answer="x")
+
+
+def test_append_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    with JsonlWriter(path) as w:
+        for i in range(3):
+            w.append(_rec(i))
+    assert [r.id for r in read_jsonl(path, AnswerRecord)] == ["a0", "a1", "a2"]
+    assert read_jsonl(path, AnswerRecord)[0].schema_version == 1
+
+
+def test_torn_last_line_is_repaired_on_resume(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    with JsonlWriter(path) as w:
+        w.append(_rec(0))
+    with path.open("a") as f:
+        f.write('{"id": "a1", "item_')  # a write cut by kill -9
+    assert existing_ids(path) == {"a0"}
+    with JsonlWriter(path) as w:
+        w.append(_rec(1))
+    assert [r.id for r in read_jsonl(path, AnswerRecord)] == ["a0", "a1"]
+
+
+def test_bad_line_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(_rec(0).model_dump_json() + "\n" + "{not json}\n")
+    with pytest.raises(UserError, match=r"r\.jsonl:2: not valid JSON"):
+        read_jsonl(path, AnswerRecord)
+    path.write_text(json.dumps({"id": "x"}) + "\n")
+    with pytest.raises(UserError, match=r"r\.jsonl:1: field 'item_id'"):
+        read_jsonl(path, AnswerRecord)
+
+
+def test_write_json_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
+    write_json_atomic(tmp_path / "m.json", {"a": 1})
+    write_json_atomic(tmp_path / "m.json", {"a": 2})
+    assert json.loads((tmp_path / "m.json").read_text()) == {"a": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
