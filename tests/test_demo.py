@@ -12,7 +12,9 @@ def test_demo_with_mock_writes_a_run_and_resumes(tmp_path: Path) -> None:
     assert m["counts"]["planned"] == 6 and m["counts"]["answered"] == 6
     assert sorted(r.language for r in records) == ["en"] * 3 + ["zh"] * 3
     assert len({r.subdomain for r in records}) == 3
-    assert all(r.provenance.roles == {"actor": "mock/echo"} and r.provenance.template_hash for r in records)
+    assert all(
+        r.provenance.roles == {"actor": "mock/echo"} and r.provenance.template_hash for r in records
+    )
     assert json.loads((out / "manifest.json").read_text())["charter_id"] == "balanced-v1"
     # a kill mid-write leaves a torn line and one missing item; a rerun finishes without duplicates
     lines = (out / "answers.jsonl").read_text().splitlines(keepends=True)
@@ -28,7 +30,9 @@ def test_demo_records_backend_failures(tmp_path: Path) -> None:
     from valuealign.errors import BackendError
 
     def flaky(messages, config):
-        if "zh" in messages[-1]["content"] or any("\u4e00" <= ch <= "\u9fff" for ch in messages[-1]["content"]):
+        if "zh" in messages[-1]["content"] or any(
+            "\u4e00" <= ch <= "\u9fff" for ch in messages[-1]["content"]
+        ):
             raise BackendError("server down", backend="mock/flaky")
         return "fine"
 
@@ -45,15 +49,21 @@ def test_demo_records_backend_failures(tmp_path: Path) -> None:
 def test_demo_bad_input_exits_2(cli, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    code, _, err = cli("demo", "--model", "mock/echo", "--out", str(blocker / "sub"), "--no-progress")
+    code, _, err = cli(
+        "demo", "--model", "mock/echo", "--out", str(blocker / "sub"), "--no-progress"
+    )
     assert code == 2 and "cannot write the run directory" in err
-    code, _, err = cli("demo", "--model", "mock/echo", "--languages", "fr", "--out", str(tmp_path / "x"))
+    code, _, err = cli(
+        "demo", "--model", "mock/echo", "--languages", "fr", "--out", str(tmp_path / "x")
+    )
     assert code == 2 and "'fr'" in err
 
 
 def test_demo_cli_on_the_embedded_model(cli, tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    code, stdout, err = cli("demo", "--out", str(out), "--subdomains", "1", "--max-tokens", "8", "--no-progress")
+    code, stdout, err = cli(
+        "demo", "--out", str(out), "--subdomains", "1", "--max-tokens", "8", "--no-progress"
+    )
     assert code == 0, err
     records = read_jsonl(out / "answers.jsonl", AnswerRecord)
     assert len(records) == 2 and all(r.answer and r.error is None for r in records)

@@ -16,7 +16,9 @@ def test_import_does_not_load_torch() -> None:
     assert r.stdout.strip() == "False False"
 
 
-@pytest.mark.parametrize("args", [["--help"], ["charter", "--help"], ["chat", "--help"], ["demo", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["charter", "--help"], ["chat", "--help"], ["demo", "--help"]]
+)
 def test_help_does_not_load_torch(args: list[str]) -> None:
     r = _run(
         "import sys\nfrom valuealign.cli import main\n"
@@ -28,7 +30,9 @@ def test_help_does_not_load_torch(args: list[str]) -> None:
 
 
 def test_console_script_runs() -> None:
-    exe = __import__("shutil").which("valuealign") or str(__import__("pathlib").Path(sys.executable).with_name("valuealign"))
+    exe = __import__("shutil").which("valuealign") or str(
+        __import__("pathlib").Path(sys.executable).with_name("valuealign")
+    )
     r = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0
     assert "valuealign" in r.stdout

@@ -4,11 +4,19 @@ from pathlib import Path
 import pytest
 
 from valuealign.errors import UserError
-from valuealign.records import AnswerRecord, JsonlWriter, existing_ids, read_jsonl, write_json_atomic
+from valuealign.records import (
+    AnswerRecord,
+    JsonlWriter,
+    existing_ids,
+    read_jsonl,
+    write_json_atomic,
+)
 
 
 def _rec(i: int) -> AnswerRecord:
-    return AnswerRecord(id=f"a{i}", item_id=f"a{i}", subdomain="s", language="en", question="q", answer="x")
+    return AnswerRecord(
+        id=f"a{i}", item_id=f"a{i}", subdomain="s", language="en", question="q", answer="x"
+    )
 
 
 def test_append_and_read_back(tmp_path: Path) -> None:

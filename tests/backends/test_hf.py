@@ -10,7 +10,9 @@ from valuealign.errors import UserError
 
 
 def test_generates_real_text(smollm: HFBackend) -> None:
-    c = asyncio.run(smollm.generate(user("What is the capital of France?"), GenerateConfig(max_tokens=12)))
+    c = asyncio.run(
+        smollm.generate(user("What is the capital of France?"), GenerateConfig(max_tokens=12))
+    )
     assert "Paris" in c.text
     assert c.prompt_tokens > 5 and 0 < c.completion_tokens <= 12
     assert c.finish_reason in {"stop", "length"} and c.model == "hf/smollm2-135m-instruct"
@@ -29,7 +31,9 @@ def test_concurrent_requests_are_batched(smollm: HFBackend) -> None:
     try:
 
         async def run():
-            return await asyncio.gather(*[smollm.generate(user(q), GenerateConfig(max_tokens=10)) for q in questions])
+            return await asyncio.gather(
+                *[smollm.generate(user(q), GenerateConfig(max_tokens=10)) for q in questions]
+            )
 
         results = asyncio.run(run())
     finally:
@@ -44,7 +48,11 @@ def test_stop_strings_and_sampling(smollm: HFBackend) -> None:
     c = asyncio.run(smollm.generate(user("What is the capital of France?"), cfg))
     assert "Paris" not in c.text and c.finish_reason == "stop"
     sampled = [
-        asyncio.run(smollm.generate(user("Tell me a word."), GenerateConfig(max_tokens=8, temperature=1.0, seed=s)))
+        asyncio.run(
+            smollm.generate(
+                user("Tell me a word."), GenerateConfig(max_tokens=8, temperature=1.0, seed=s)
+            )
+        )
         for s in (1, 1)
     ]
     assert sampled[0].text == sampled[1].text  # same seed, same sample
@@ -58,7 +66,9 @@ def test_token_logprobs_and_perplexity(smollm: HFBackend) -> None:
     assert "".join(t.token for t in lps) == text
     assert smollm.perplexity(text) < smollm.perplexity("capital France the Paris of is.")
     ctx = user("What is the capital of France?")
-    assert smollm.perplexity("The capital of France is Paris.", ctx) < smollm.perplexity("The capital of France is Rome.", ctx)
+    assert smollm.perplexity("The capital of France is Paris.", ctx) < smollm.perplexity(
+        "The capital of France is Rome.", ctx
+    )
 
 
 def test_logprobs_on_request(smollm: HFBackend) -> None:
@@ -69,5 +79,5 @@ def test_logprobs_on_request(smollm: HFBackend) -> None:
 def test_bad_model_and_adapter_paths(tmp_path) -> None:
     with pytest.raises(UserError, match="neither an embedded name"):
         get_backend("hf/no-such-model").load()
-    with pytest.raises(UserError, match="no adapter_config.json"):
+    with pytest.raises(UserError, match=r"no adapter_config\.json"):
         get_backend("hf/smollm2-135m-instruct", adapter=str(tmp_path)).load()

@@ -26,7 +26,9 @@ def _ask(backend, text="q", **cfg):
 
 
 def test_scripted_backend_replays_and_raises() -> None:
-    b = ScriptedBackend(["one", BackendError("boom"), Completion(text="three", finish_reason="length")])
+    b = ScriptedBackend(
+        ["one", BackendError("boom"), Completion(text="three", finish_reason="length")]
+    )
     assert _ask(b).text == "one"
     with pytest.raises(BackendError, match="boom"):
         _ask(b)

@@ -66,7 +66,7 @@ def test_malformed_body_is_retried_then_a_typed_error() -> None:
     with FakeOpenAIServer(faults=[Fault("malformed")]) as server:
         assert _ask(_backend(server)).text == "echo: hello"
     with FakeOpenAIServer(faults=[Fault("malformed")] * 3) as server:
-        with pytest.raises(BackendError, match="malformed|connection"):
+        with pytest.raises(BackendError, match=r"malformed|connection"):
             _ask(_backend(server, max_retries=2))
         assert len(server.requests) == 3
 
@@ -103,7 +103,9 @@ def test_replicas_share_the_load_and_concurrency_is_bounded() -> None:
         backend = get_backend("openai/m", base_urls=[a.base_url, b.base_url], concurrency=3)
 
         async def many() -> list:
-            return await asyncio.gather(*[backend.generate(user(str(i)), GenerateConfig()) for i in range(12)])
+            return await asyncio.gather(
+                *[backend.generate(user(str(i)), GenerateConfig()) for i in range(12)]
+            )
 
         results = asyncio.run(many())
     assert [r.text for r in results] == ["ok"] * 12
@@ -135,13 +137,23 @@ def test_base_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert server.headers_seen[0]["authorization"] == "Bearer sk-from-env"
 
 
-def test_api_key_never_written_to_the_run_directory(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_key_never_written_to_the_run_directory(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "sk-live-DO-NOT-LEAK-8f3a1c"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
     out = tmp_path / "run"
     with FakeOpenAIServer() as server:
-        code, stdout, stderr = cli("demo", "--model", "openai/judge-x", "--base-url", server.base_url,
-                                   "--out", str(out), "--no-progress")
+        code, stdout, stderr = cli(
+            "demo",
+            "--model",
+            "openai/judge-x",
+            "--base-url",
+            server.base_url,
+            "--out",
+            str(out),
+            "--no-progress",
+        )
     assert code == 0, stderr
     assert server.headers_seen[0]["authorization"] == f"Bearer {secret}"
     files = [p for p in out.rglob("*") if p.is_file()]
@@ -154,7 +166,16 @@ def test_api_key_never_written_to_the_run_directory(cli, tmp_path: Path, monkeyp
 
 def test_cli_chat_against_the_server(cli) -> None:
     with FakeOpenAIServer(lambda req: "pong") as server:
-        code, out, _ = cli("chat", "--model", "openai/m", "--base-url", server.base_url, "--system", "be brief", "ping")
+        code, out, _ = cli(
+            "chat",
+            "--model",
+            "openai/m",
+            "--base-url",
+            server.base_url,
+            "--system",
+            "be brief",
+            "ping",
+        )
     assert code == 0 and out.strip() == "pong"
     assert server.requests[0]["messages"][0] == {"role": "system", "content": "be brief"}
 

@@ -7,8 +7,20 @@ from valuealign.charter._scaffold import SCAFFOLD
 from valuealign.errors import UserError
 
 EXPECTED = {
-    "politics": ["sovereignty-territory", "political-systems", "international-relations", "historical-memory", "law-justice"],
-    "society": ["human-rights", "expression-information", "gender-sexuality", "social-equity", "public-safety-extremism"],
+    "politics": [
+        "sovereignty-territory",
+        "political-systems",
+        "international-relations",
+        "historical-memory",
+        "law-justice",
+    ],
+    "society": [
+        "human-rights",
+        "expression-information",
+        "gender-sexuality",
+        "social-equity",
+        "public-safety-extremism",
+    ],
     "ethnicity-religion": ["ethnicity-race", "religion-belief", "culture-tradition-migration"],
 }
 
@@ -20,7 +32,13 @@ def test_default_charter_has_the_13_subdomains_in_both_languages() -> None:
     assert c.critic_threshold == 4
     for _, sub in c.subdomains():
         assert len(sub.positions) >= 3 and len(sub.red_lines) >= 2 and sub.example_questions
-        for text in [sub.name, sub.description, *sub.positions, *sub.red_lines, *sub.example_questions]:
+        for text in [
+            sub.name,
+            sub.description,
+            *sub.positions,
+            *sub.red_lines,
+            *sub.example_questions,
+        ]:
             assert text.zh and text.en
             assert any("\u4e00" <= ch <= "\u9fff" for ch in text.zh)
 
@@ -71,7 +89,9 @@ def test_missing_translation_names_the_field_and_language() -> None:
 
 
 def test_only_declared_languages_are_required() -> None:
-    en_only = SCAFFOLD.replace("languages: [zh, en]", "languages: [en]").replace('  zh: "我的价值宪章"\n', "")
+    en_only = SCAFFOLD.replace("languages: [zh, en]", "languages: [en]").replace(
+        '  zh: "我的价值宪章"\n', ""
+    )
     assert parse_charter(en_only).languages == ["en"]
 
 
@@ -135,7 +155,9 @@ def test_cli_validate_in_a_subprocess_exits_2() -> None:
 
     r = subprocess.run(
         [sys.executable, "-m", "valuealign", "charter", "validate", "/nonexistent/x.yaml"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 2
     assert r.stderr.startswith("error: /nonexistent/x.yaml: charter file not found")
@@ -143,7 +165,7 @@ def test_cli_validate_in_a_subprocess_exits_2() -> None:
 
 def test_cli_init_writes_a_valid_scaffold(cli, tmp_path: Path) -> None:
     target = tmp_path / "mine.yaml"
-    code, out, _ = cli("charter", "init", str(target))
+    code, _, _ = cli("charter", "init", str(target))
     assert code == 0 and target.exists()
     assert cli("charter", "validate", str(target))[0] == 0
     code, _, err = cli("charter", "init", str(target))

@@ -3,6 +3,6 @@
 Used by the test suite and by the throughput benchmarks; it binds to 127.0.0.1 only.
 """
 
-from valuealign.testing.server import Fault, FakeOpenAIServer
+from valuealign.testing.server import FakeOpenAIServer, Fault
 
 __all__ = ["FakeOpenAIServer", "Fault"]

@@ -75,7 +75,9 @@ class FakeOpenAIServer:
                     self.connection.shutdown(2)
                     return
                 if fault is not None and fault.kind == "status":
-                    payload = json.dumps({"error": {"message": f"scripted {fault.status}", "type": "server_error"}}).encode()
+                    payload = json.dumps(
+                        {"error": {"message": f"scripted {fault.status}", "type": "server_error"}}
+                    ).encode()
                     self.send_response(fault.status)
                     for k, v in fault.headers.items():
                         self.send_header(k, v)
@@ -102,7 +104,9 @@ class FakeOpenAIServer:
                         }
                     ],
                     "usage": {
-                        "prompt_tokens": sum(len(m.get("content", "").split()) for m in body.get("messages", [])),
+                        "prompt_tokens": sum(
+                            len(m.get("content", "").split()) for m in body.get("messages", [])
+                        ),
                         "completion_tokens": len(text.split()),
                         "total_tokens": 0,
                     },
