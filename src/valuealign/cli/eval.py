@@ -1,0 +1,127 @@
+"""``valuealign eval``: answers, judgements and numbers for one or more models."""
+
+from __future__ import annotations
+
+import click
+
+from valuealign.cli._options import backend_kwargs, backend_options
+
+
+@click.command(name="eval")
+@click.option(
+    "--model",
+    "-m",
+    "models",
+    multiple=True,
+    required=True,
+    metavar="PROVIDER/MODEL",
+    help="Model to evaluate (repeat to compare models).",
+)
+@click.option(
+    "--judge",
+    "-j",
+    "judges",
+    multiple=True,
+    required=True,
+    metavar="PROVIDER/MODEL",
+    help="Judge model (repeat for several judges; the headline uses their mean).",
+)
+@click.option(
+    "--benchmark", default="builtin:vcbench", show_default=True, metavar="builtin:NAME|FILE.jsonl"
+)
+@click.option(
+    "--benign",
+    default="builtin:vcbench-benign",
+    show_default=True,
+    metavar="builtin:NAME|FILE.jsonl|none",
+    help="Benign control items for the over-refusal rate ('none' to skip).",
+)
+@click.option("--languages", default="zh,en", show_default=True)
+@click.option(
+    "--charter", default="builtin:balanced-v1", show_default=True, metavar="FILE|builtin:NAME"
+)
+@click.option(
+    "--per-subdomain",
+    type=click.IntRange(1),
+    default=None,
+    help="Evaluate only this many items per subdomain (a quick slice).",
+)
+@click.option("--max-tokens", type=click.IntRange(1), default=512, show_default=True)
+@click.option("--judge-max-tokens", type=click.IntRange(16), default=384, show_default=True)
+@click.option(
+    "--no-consistency", is_flag=True, help="Skip the cross-lingual consistency judgements."
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False))
+@click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Write DIR/report.html at the end.",
+)
+@click.option("--no-progress", is_flag=True)
+@backend_options
+def eval_(
+    models,
+    judges,
+    benchmark,
+    benign,
+    languages,
+    charter,
+    per_subdomain,
+    max_tokens,
+    judge_max_tokens,
+    no_consistency,
+    out,
+    report,
+    no_progress,
+    **opts,
+) -> None:
+    """Evaluate models on the bilingual value-consistency benchmark.
+
+    \b
+    Example (no GPU, no key):
+      valuealign eval --model hf/smollm2-135m-instruct --judge hf/smollm2-135m-instruct \\
+          --per-subdomain 1 --max-tokens 64 --out runs/eval
+    """
+    from valuealign.evaluate.runner import EvalSettings, run_eval
+
+    settings = EvalSettings(
+        models=list(models),
+        judges=list(judges),
+        benchmark=benchmark,
+        benign=None if benign.lower() == "none" else benign,
+        languages=[x.strip() for x in languages.split(",") if x.strip()],
+        charter=charter,
+        per_subdomain=per_subdomain,
+        max_tokens=max_tokens,
+        judge_max_tokens=judge_max_tokens,
+        consistency=not no_consistency,
+        concurrency=opts.get("concurrency", 16),
+    )
+    scores = run_eval(
+        out, settings, backend_options=backend_kwargs(dict(opts)), progress=not no_progress
+    )
+    click.echo(format_headline(scores))
+    if report:
+        from valuealign.report import write_report
+
+        click.echo(f"report: {write_report(out)}")
+
+
+def format_headline(scores: dict) -> str:
+    lines = [
+        f"{'model':<36} {'lang':<4} {'total':>12} {'mean':>6} {'95% CI':>13} {'adv.drop':>8} {'over-ref':>8} {'parse-fail':>10}"
+    ]
+    for model, data in scores["per_model"].items():
+        for lang, s in data["languages"].items():
+            ci = f"[{s['ci95'][0]:.2f},{s['ci95'][1]:.2f}]" if s["ci95"] else "-"
+            mean = f"{s['mean']:.2f}" if s["mean"] is not None else "-"
+            drop = f"{s['adversarial_drop']:+.2f}" if s["adversarial_drop"] is not None else "-"
+            ref = f"{s['over_refusal_rate']:.0%}" if s["over_refusal_rate"] is not None else "-"
+            lines.append(
+                f"{model:<36} {lang:<4} {s['total']:>6}/{s['max_total']:<5} {mean:>6} {ci:>13} {drop:>8} {ref:>8} {s['parse_failures']:>10}"
+            )
+        cons = data["cross_lingual_consistency"]
+        if cons["rate"] is not None:
+            lines.append(f"{'':<36} cross-lingual consistency {cons['rate']:.0%} (n={cons['n']})")
+    return "\n".join(lines)

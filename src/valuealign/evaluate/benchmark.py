@@ -1,0 +1,152 @@
+"""Benchmark items: the bilingual value-consistency benchmark and its benign controls.
+
+``builtin:vcbench`` has 14 items for each of the default charter's 13 subdomains (182 per
+language), half ``direct`` and half ``adversarial`` (written in the attack strategies' styles),
+each in parallel zh and en with reference guidance: what a score-5 and a score-1 answer do.
+``builtin:vcbench-benign`` has 4 benign controls per subdomain: questions that look sensitive but
+deserve a helpful answer; a refusal there is a failure (over-refusal).
+
+Users point ``--benchmark`` at their own JSONL in the same schema, one item per line:
+
+    {"id": "my-01", "subdomain": "religion-belief", "kind": "direct", "strategy": null,
+     "question": {"zh": "...", "en": "..."},
+     "reference": {"score5": {"zh": "...", "en": "..."}, "score1": {"zh": "...", "en": "..."}}}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from valuealign.charter import Charter
+from valuealign.errors import UserError
+
+BUILTIN = ("vcbench", "vcbench-benign")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bilingual(_Strict):
+    zh: str | None = Field(default=None, min_length=1)
+    en: str | None = Field(default=None, min_length=1)
+
+    def get(self, language: str) -> str:
+        value = getattr(self, language, None)
+        if not value:
+            raise KeyError(language)
+        return value
+
+
+class Reference(_Strict):
+    score5: Bilingual
+    score1: Bilingual
+
+
+class BenchmarkItem(_Strict):
+    id: str = Field(min_length=1, max_length=128)
+    subdomain: str
+    kind: Literal["direct", "adversarial", "benign"]
+    strategy: str | None = None
+    question: Bilingual
+    reference: Reference
+
+
+@dataclass
+class Benchmark:
+    name: str
+    items: list[BenchmarkItem]
+    source: str = ""
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def check(self, charter: Charter, languages: list[str]) -> None:
+        """Every item's subdomain is in the charter and has text in every asked language."""
+        known = set(charter.subdomain_ids())
+        for item in self.items:
+            where = f"{self.source}:{self.lines.get(item.id, 1)}"
+            if item.subdomain not in known:
+                raise UserError(
+                    f"{where}: item {item.id!r} has subdomain {item.subdomain!r}, which charter "
+                    f"{charter.id!r} does not define",
+                    fix=f"use one of: {', '.join(sorted(known))}",
+                )
+            for lang in languages:
+                for label, text in (
+                    ("question", item.question),
+                    ("reference.score5", item.reference.score5),
+                    ("reference.score1", item.reference.score1),
+                ):
+                    if not getattr(text, lang):
+                        raise UserError(
+                            f"{where}: item {item.id!r} has no {lang} text in '{label}'",
+                            fix=f"add it, or run with --languages without {lang}",
+                        )
+
+
+def _parse_lines(lines: list[str], source: str, name: str) -> Benchmark:
+    items: list[BenchmarkItem] = []
+    where: dict[str, int] = {}
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(
+                f"{source}:{lineno}: not valid JSON ({e.msg} at column {e.colno})",
+                fix="each line must be one benchmark item as a JSON object",
+            ) from None
+        try:
+            item = BenchmarkItem.model_validate(data)
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"]) or "(item)"
+            raise UserError(
+                f"{source}:{lineno}: field '{loc}': {err['msg']}",
+                fix="see the item schema in `valuealign eval --help` or the README",
+            ) from None
+        if item.id in where:
+            raise UserError(
+                f"{source}:{lineno}: duplicate item id {item.id!r} (first at line {where[item.id]})",
+                fix="give every item its own id",
+            )
+        where[item.id] = lineno
+        items.append(item)
+    if not items:
+        raise UserError(f"{source}: the benchmark has no items", fix="add at least one JSON line")
+    return Benchmark(name=name, items=items, source=source, lines=where)
+
+
+def load_benchmark(source: str | Path) -> Benchmark:
+    """Load ``builtin:vcbench``, ``builtin:vcbench-benign`` or a JSONL file."""
+    source = str(source)
+    if source.startswith("builtin:"):
+        name = source.removeprefix("builtin:")
+        if name not in BUILTIN:
+            raise UserError(
+                f"unknown built-in benchmark {name!r}",
+                fix=f"use builtin:{' or builtin:'.join(BUILTIN)}",
+            )
+        folder = resources.files("valuealign") / "data" / "benchmarks" / name
+        lines: list[str] = []
+        for part in sorted(p.name for p in folder.iterdir() if p.name.endswith(".jsonl")):
+            lines += (folder / part).read_text(encoding="utf-8").splitlines()
+        bench = _parse_lines(lines, source, name)
+        bench.lines = {}
+        return bench
+    path = Path(source)
+    if not path.is_file():
+        raise UserError(
+            f"{path}: benchmark file not found", fix="check the path, or use builtin:vcbench"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UserError(f"{path}: not UTF-8 ({e.reason})", fix="save the file as UTF-8") from None
+    return _parse_lines(text.splitlines(), str(path), path.stem)

@@ -1,0 +1,449 @@
+"""Run an evaluation: answers from each model, verdicts from each judge, numbers, resumable.
+
+    DIR/answers.jsonl       one EvalAnswer per (model, item, language): answer or error
+    DIR/judgements.jsonl    one Judgement per (judge, model, item, language) with an answer
+    DIR/consistency.jsonl   one ConsistencyJudgement per (model, item) answered in zh and en
+    DIR/scores.json         the numbers (see valuealign.evaluate.scores)
+    DIR/manifest.json       settings, role bindings, versions, counts, timings
+    DIR/cache.sqlite        request cache: a rerun resumes and finished requests are free
+
+Answers and verdicts are appended as they finish, so a killed run loses only what was in
+flight; rerunning the same command skips every record already on disk and never writes one twice.
+
+>>> scores = run_eval("runs/eval", EvalSettings(models=["hf/smollm2-135m-instruct"], judges=["mock/echo"]))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from valuealign import __version__
+from valuealign.backends import (
+    CachedBackend,
+    ChatBackend,
+    GenerateConfig,
+    RequestCache,
+    describe,
+    get_backend,
+    user,
+)
+from valuealign.charter import DEFAULT_CHARTER, Charter, charter_hash, load_charter
+from valuealign.errors import BackendError, UserError
+from valuealign.evaluate.benchmark import Benchmark, BenchmarkItem, load_benchmark
+from valuealign.evaluate.judge import JUDGE_TEMPLATE_VERSION, Judge
+from valuealign.evaluate.records import (
+    ConsistencyJudgement,
+    EvalAnswer,
+    Judgement,
+    answer_id,
+    judgement_id,
+)
+from valuealign.evaluate.scores import compute_scores
+from valuealign.records import (
+    JsonlWriter,
+    Provenance,
+    Usage,
+    existing_ids,
+    read_jsonl,
+    utcnow,
+    write_json_atomic,
+)
+
+ANSWER_TEMPLATE_VERSION = "answer-v1"
+
+
+@dataclass
+class EvalSettings:
+    models: list[str]
+    judges: list[str]
+    benchmark: str = "builtin:vcbench"
+    benign: str | None = "builtin:vcbench-benign"
+    languages: list[str] = field(default_factory=lambda: ["zh", "en"])
+    charter: str = DEFAULT_CHARTER
+    per_subdomain: int | None = None
+    """Take at most this many items per subdomain (alternating direct/adversarial): a slice."""
+    max_tokens: int = 512
+    judge_max_tokens: int = 384
+    concurrency: int = 32
+    consistency: bool = True
+    seed: int = 0
+
+
+def _slice(items: list[BenchmarkItem], per_subdomain: int | None) -> list[BenchmarkItem]:
+    if per_subdomain is None:
+        return items
+    by_sub: dict[str, dict[str, list[BenchmarkItem]]] = defaultdict(lambda: defaultdict(list))
+    for it in items:
+        by_sub[it.subdomain][it.kind].append(it)
+    out: list[BenchmarkItem] = []
+    for kinds in by_sub.values():
+        queues = list(kinds.values())
+        picked: list[BenchmarkItem] = []
+        depth = 0
+        while len(picked) < per_subdomain and any(depth < len(q) for q in queues):
+            picked += [q[depth] for q in queues if depth < len(q)]
+            depth += 1
+        out += picked[:per_subdomain]
+    return out
+
+
+@dataclass
+class _Plan:
+    charter: Charter
+    items: list[tuple[BenchmarkItem, str]]  # (item, benchmark name)
+
+
+def prepare(out: Path, settings: EvalSettings) -> _Plan:
+    """Check every input before any request is sent."""
+    if not settings.models:
+        raise UserError("no --model given", fix="pass at least one --model PROVIDER/MODEL")
+    if not settings.judges:
+        raise UserError("no --judge given", fix="pass at least one --judge PROVIDER/MODEL")
+    for lang in settings.languages:
+        if lang not in ("zh", "en"):
+            raise UserError(
+                f"unsupported language {lang!r}", fix="use --languages zh,en (or one of them)"
+            )
+    charter = load_charter(settings.charter)
+    for lang in settings.languages:
+        if lang not in charter.languages:
+            raise UserError(
+                f"charter {charter.id!r} has no {lang} text",
+                fix=f"use --languages {','.join(charter.languages)}",
+            )
+    benches: list[Benchmark] = [load_benchmark(settings.benchmark)]
+    if settings.benign:
+        benches.append(load_benchmark(settings.benign))
+    items: list[tuple[BenchmarkItem, str]] = []
+    seen: set[str] = set()
+    for bench in benches:
+        bench.check(charter, settings.languages)
+        for it in _slice(bench.items, settings.per_subdomain):
+            if it.id in seen:
+                raise UserError(
+                    f"item id {it.id!r} appears in two benchmarks", fix="give every item its own id"
+                )
+            seen.add(it.id)
+            items.append((it, bench.name))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(
+            f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
+        ) from None
+    return _Plan(charter, items)
+
+
+def _load_manifest_salt(out: Path) -> str:
+    import json
+
+    path = out / "manifest.json"
+    if path.exists():
+        try:
+            return json.loads(path.read_text())["salt"]
+        except (ValueError, KeyError):
+            pass
+    return secrets.token_hex(8)
+
+
+def run_eval(
+    out: str | Path,
+    settings: EvalSettings,
+    *,
+    backend_options: dict | None = None,
+    progress: bool = True,
+) -> dict:
+    out = Path(out)
+    plan = prepare(out, settings)
+    options = backend_options or {}
+    salt = _load_manifest_salt(out)
+    started, t0 = utcnow(), time.perf_counter()
+    write_json_atomic(out / "manifest.json", _manifest(settings, salt, started, None, {}, {}))
+    cache = RequestCache(out / "cache.sqlite")
+    raw_backends: dict[str, ChatBackend] = {}
+    for spec in dict.fromkeys([*settings.models, *settings.judges]):
+        raw_backends[spec] = get_backend(spec, **options)
+    models = {
+        m: CachedBackend(raw_backends[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
+    }
+    judges = {
+        j: Judge(
+            CachedBackend(raw_backends[j], cache, JUDGE_TEMPLATE_VERSION),
+            plan.charter,
+            salt=salt,
+            max_tokens=settings.judge_max_tokens,
+        )
+        for j in settings.judges
+    }
+    counts = asyncio.run(_run(out, settings, plan, models, judges, progress))
+    answers = read_jsonl(out / "answers.jsonl", EvalAnswer)
+    judgements = (
+        read_jsonl(out / "judgements.jsonl", Judgement)
+        if (out / "judgements.jsonl").exists()
+        else []
+    )
+    consistency = (
+        read_jsonl(out / "consistency.jsonl", ConsistencyJudgement)
+        if (out / "consistency.jsonl").exists()
+        else []
+    )
+    planned_ids = {
+        answer_id(m, it.id, lang)
+        for m in settings.models
+        for it, _ in plan.items
+        for lang in settings.languages
+    }
+    answers = [a for a in answers if a.id in planned_ids]
+    bench_name = load_benchmark(settings.benchmark).name
+    scores = compute_scores(
+        answers=answers,
+        judgements=[
+            j
+            for j in judgements
+            if answer_id(j.model, j.item_id, j.language) in planned_ids and j.judge in judges
+        ],
+        consistency=[c for c in consistency if c.model in models and c.judge in judges],
+        charter=plan.charter,
+        models=settings.models,
+        judges=settings.judges,
+        languages=settings.languages,
+        benchmark=bench_name,
+    )
+    write_json_atomic(out / "scores.json", scores)
+    counts["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    counts["cache_hits"] = cache.hits
+    roles = {
+        **{f"model:{m}": describe(raw_backends[m]) for m in settings.models},
+        **{f"judge:{j}": describe(raw_backends[j]) for j in settings.judges},
+    }
+    write_json_atomic(
+        out / "manifest.json", _manifest(settings, salt, started, utcnow(), counts, roles)
+    )
+    cache.close()
+    return scores
+
+
+def _manifest(
+    settings: EvalSettings, salt: str, started: str, finished: str | None, counts: dict, roles: dict
+) -> dict:
+    return {
+        "job": "eval",
+        "valuealign_version": __version__,
+        "python": platform.python_version(),
+        "settings": asdict(settings),
+        "charter_hash": charter_hash(settings.charter),
+        "roles": roles,
+        "salt": salt,
+        "templates": {"answer": ANSWER_TEMPLATE_VERSION, "judge": JUDGE_TEMPLATE_VERSION},
+        "started_at": started,
+        "finished_at": finished,
+        "counts": counts,
+        "files": [
+            "answers.jsonl",
+            "judgements.jsonl",
+            "consistency.jsonl",
+            "scores.json",
+            "cache.sqlite",
+        ],
+    }
+
+
+async def _run(
+    out: Path,
+    settings: EvalSettings,
+    plan: _Plan,
+    models: dict[str, CachedBackend],
+    judges: dict[str, Judge],
+    progress: bool,
+) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    answers_path, judgements_path, consistency_path = (
+        out / "answers.jsonl",
+        out / "judgements.jsonl",
+        out / "consistency.jsonl",
+    )
+    done_answers = (
+        {a.id: a for a in read_jsonl(answers_path, EvalAnswer, repair=True)}
+        if answers_path.exists()
+        else {}
+    )
+    done_judgements = existing_ids(judgements_path)
+    done_consistency = existing_ids(consistency_path)
+    sem = asyncio.Semaphore(settings.concurrency)
+    counts: dict[str, int] = defaultdict(int)
+    units = [
+        (m, it, bench, lang)
+        for m in settings.models
+        for it, bench in plan.items
+        for lang in settings.languages
+    ]
+    answer_cfg = GenerateConfig(max_tokens=settings.max_tokens, temperature=0.0, seed=settings.seed)
+    finished: dict[tuple[str, str, str], EvalAnswer] = {}
+
+    with (
+        JsonlWriter(answers_path) as aw,
+        JsonlWriter(judgements_path) as jw,
+        JsonlWriter(consistency_path) as cw,
+        Progress(
+            TextColumn("[bold]eval[/] {task.description:<12}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            disable=not progress,
+        ) as bar,
+    ):
+        t_ans = bar.add_task("answers", total=len(units), info="")
+        t_judge = bar.add_task("judgements", total=len(units) * len(judges), info="")
+
+        def base_fields(model: str, item: BenchmarkItem, bench: str) -> dict:
+            return {
+                "model": model,
+                "item_id": item.id,
+                "benchmark": bench,
+                "domain": plan.charter.domain_of(item.subdomain).id,
+                "subdomain": item.subdomain,
+                "item_kind": item.kind,
+                "strategy": item.strategy,
+            }
+
+        async def answer(model: str, item: BenchmarkItem, bench: str, lang: str) -> EvalAnswer:
+            rid = answer_id(model, item.id, lang)
+            if rid in done_answers:
+                counts["answers_resumed"] += 1
+                return done_answers[rid]
+            question = item.question.get(lang)
+            prov = Provenance(
+                roles={"model": model}, seed=settings.seed, template_hash=ANSWER_TEMPLATE_VERSION
+            )
+            async with sem:
+                try:
+                    c = await models[model].generate(user(question), answer_cfg)
+                    prov.usage = Usage(
+                        prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens
+                    )
+                    rec = EvalAnswer(
+                        id=rid,
+                        language=lang,
+                        question=question,
+                        answer=c.text,
+                        finish_reason=c.finish_reason,
+                        provenance=prov,
+                        **base_fields(model, item, bench),
+                    )
+                    counts["answers"] += 1
+                except BackendError as e:
+                    rec = EvalAnswer(
+                        id=rid,
+                        language=lang,
+                        question=question,
+                        error=str(e),
+                        provenance=prov,
+                        **base_fields(model, item, bench),
+                    )
+                    counts["answers_failed"] += 1
+            aw.append(rec)
+            return rec
+
+        async def judge_one(judge: Judge, rec: EvalAnswer, item: BenchmarkItem, bench: str) -> None:
+            jid = judgement_id(judge.name, rec.model, item.id, rec.language)
+            if jid in done_judgements:
+                counts["judgements_resumed"] += 1
+                return
+            prov = Provenance(
+                roles={"judge": judge.name, "model": rec.model},
+                seed=settings.seed,
+                template_hash=JUDGE_TEMPLATE_VERSION,
+            )
+            fields = {
+                "id": jid,
+                "judge": judge.name,
+                "language": rec.language,
+                "provenance": prov,
+                **base_fields(rec.model, item, bench),
+            }
+            async with sem:
+                try:
+                    r = await judge.score(item, rec.language, rec.answer or "")
+                except BackendError as e:
+                    jw.append(Judgement(error=str(e), **fields))
+                    counts["judge_errors"] += 1
+                    return
+            jw.append(
+                Judgement(
+                    score=r.score,
+                    refusal=r.refusal,
+                    reason=r.reason,
+                    raw=r.raw,
+                    parse_error=r.parse_error,
+                    **fields,
+                )
+            )
+            counts["parse_failures" if r.parse_error else "judgements"] += 1
+
+        async def unit(model: str, item: BenchmarkItem, bench: str, lang: str) -> None:
+            rec = await answer(model, item, bench, lang)
+            finished[(model, item.id, lang)] = rec
+            bar.advance(t_ans)
+            bar.update(t_ans, info=f"failed {counts['answers_failed']}")
+            if rec.answer is not None:
+                await asyncio.gather(*[judge_one(j, rec, item, bench) for j in judges.values()])
+            bar.advance(t_judge, len(judges))
+            bar.update(t_judge, info=f"parse failures {counts['parse_failures']}")
+
+        await asyncio.gather(*[unit(*u) for u in units])
+
+        if settings.consistency and {"zh", "en"} <= set(settings.languages):
+            primary = next(iter(judges.values()))
+            pairs = [
+                (m, it, bench)
+                for m in settings.models
+                for it, bench in plan.items
+                if it.kind != "benign"
+                and finished[(m, it.id, "zh")].answer is not None
+                and finished[(m, it.id, "en")].answer is not None
+            ]
+            t_cons = bar.add_task("consistency", total=len(pairs), info="")
+
+            async def consistent(model: str, item: BenchmarkItem, bench: str) -> None:
+                cid = f"{primary.name}|{model}|{item.id}"
+                if cid not in done_consistency:
+                    fields = {
+                        "id": cid,
+                        "judge": primary.name,
+                        "provenance": Provenance(roles={"judge": primary.name, "model": model}),
+                        **base_fields(model, item, bench),
+                    }
+                    async with sem:
+                        try:
+                            same, reason, raw, err = await primary.same_stance(
+                                item,
+                                finished[(model, item.id, "zh")].answer or "",
+                                finished[(model, item.id, "en")].answer or "",
+                            )
+                            cw.append(
+                                ConsistencyJudgement(
+                                    same_stance=same,
+                                    reason=reason,
+                                    raw=raw,
+                                    parse_error=err,
+                                    **fields,
+                                )
+                            )
+                        except BackendError as e:
+                            cw.append(ConsistencyJudgement(error=str(e), **fields))
+                bar.advance(t_cons)
+
+            await asyncio.gather(*[consistent(*p) for p in pairs])
+    counts["planned_answers"] = len(units)
+    return dict(counts)
