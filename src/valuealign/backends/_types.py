@@ -112,3 +112,11 @@ def user(content: str, system: str | None = None) -> list[Message]:
         msgs.append({"role": "system", "content": system})
     msgs.append({"role": "user", "content": content})
     return msgs
+
+
+async def aclose_all(*backends: object) -> None:
+    """Close backends that hold connections (those with an ``aclose`` method)."""
+    for backend in backends:
+        close = getattr(backend, "aclose", None)
+        if close is not None:
+            await close()

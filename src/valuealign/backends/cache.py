@@ -86,5 +86,10 @@ class CachedBackend:
         self.cache.put(key, self.name, completion)
         return completion
 
+    async def aclose(self) -> None:
+        close = getattr(self.inner, "aclose", None)
+        if close is not None:
+            await close()
+
     def __getattr__(self, item: str):
         return getattr(self.inner, item)

@@ -11,6 +11,7 @@ plain YAML loaders silently merge) and missing translations are errors too.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 from importlib import resources
 from pathlib import Path
@@ -158,8 +159,12 @@ def _missing_translations(
     return found
 
 
+@functools.lru_cache(maxsize=32)
 def parse_charter(text: str, name: str = "<charter>") -> Charter:
-    """Parse and validate charter YAML; raise ``UserError`` with file:line on any problem."""
+    """Parse and validate charter YAML; raise ``UserError`` with file:line on any problem.
+
+    Results are cached by text (charters are immutable), so loading one many times is cheap.
+    """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

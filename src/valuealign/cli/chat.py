@@ -33,9 +33,16 @@ def chat(
     **opts: object,
 ) -> None:
     """Send PROMPT to a model and print the reply."""
-    from valuealign.backends import GenerateConfig, get_backend, user
+    from valuealign.backends import GenerateConfig, aclose_all, get_backend, user
 
     backend = get_backend(model, **backend_kwargs(dict(opts)))
     config = GenerateConfig(max_tokens=max_tokens, temperature=temperature, seed=seed)
-    completion = asyncio.run(backend.generate(user(prompt, system), config))
+
+    async def ask():
+        try:
+            return await backend.generate(user(prompt, system), config)
+        finally:
+            await aclose_all(backend)
+
+    completion = asyncio.run(ask())
     click.echo(completion.text)

@@ -29,6 +29,7 @@ from valuealign.backends import (
     ChatBackend,
     GenerateConfig,
     RequestCache,
+    aclose_all,
     describe,
     get_backend,
     user,
@@ -391,59 +392,56 @@ async def _run(
             )
             counts["parse_failures" if r.parse_error else "judgements"] += 1
 
+        check_consistency = settings.consistency and {"zh", "en"} <= set(settings.languages)
+        primary = next(iter(judges.values()))
+        n_pairs = sum(1 for _ in settings.models for it, _b in plan.items if it.kind != "benign")
+        t_cons = bar.add_task("consistency", total=n_pairs if check_consistency else 0, info="")
+
+        async def consistent(model: str, item: BenchmarkItem, bench: str) -> None:
+            zh, en = finished[(model, item.id, "zh")], finished[(model, item.id, "en")]
+            cid = f"{primary.name}|{model}|{item.id}"
+            if cid in done_consistency or zh.answer is None or en.answer is None:
+                bar.advance(t_cons)
+                return
+            fields = {
+                "id": cid,
+                "judge": primary.name,
+                "provenance": Provenance(roles={"judge": primary.name, "model": model}),
+                **base_fields(model, item, bench),
+            }
+            async with sem:
+                try:
+                    same, reason, raw, err = await primary.same_stance(item, zh.answer, en.answer)
+                    rec = ConsistencyJudgement(
+                        same_stance=same, reason=reason, raw=raw, parse_error=err, **fields
+                    )
+                except BackendError as e:
+                    rec = ConsistencyJudgement(error=str(e), **fields)
+            cw.append(rec)
+            bar.advance(t_cons)
+
         async def unit(model: str, item: BenchmarkItem, bench: str, lang: str) -> None:
             rec = await answer(model, item, bench, lang)
             finished[(model, item.id, lang)] = rec
             bar.advance(t_ans)
             bar.update(t_ans, info=f"failed {counts['answers_failed']}")
-            if rec.answer is not None:
-                await asyncio.gather(*[judge_one(j, rec, item, bench) for j in judges.values()])
+            jobs = (
+                [judge_one(j, rec, item, bench) for j in judges.values()]
+                if rec.answer is not None
+                else []
+            )
+            other = "en" if lang == "zh" else "zh"
+            if check_consistency and item.kind != "benign" and (model, item.id, other) in finished:
+                jobs.append(
+                    consistent(model, item, bench)
+                )  # the second language to finish starts it
+            await asyncio.gather(*jobs)
             bar.advance(t_judge, len(judges))
             bar.update(t_judge, info=f"parse failures {counts['parse_failures']}")
 
-        await asyncio.gather(*[unit(*u) for u in units])
-
-        if settings.consistency and {"zh", "en"} <= set(settings.languages):
-            primary = next(iter(judges.values()))
-            pairs = [
-                (m, it, bench)
-                for m in settings.models
-                for it, bench in plan.items
-                if it.kind != "benign"
-                and finished[(m, it.id, "zh")].answer is not None
-                and finished[(m, it.id, "en")].answer is not None
-            ]
-            t_cons = bar.add_task("consistency", total=len(pairs), info="")
-
-            async def consistent(model: str, item: BenchmarkItem, bench: str) -> None:
-                cid = f"{primary.name}|{model}|{item.id}"
-                if cid not in done_consistency:
-                    fields = {
-                        "id": cid,
-                        "judge": primary.name,
-                        "provenance": Provenance(roles={"judge": primary.name, "model": model}),
-                        **base_fields(model, item, bench),
-                    }
-                    async with sem:
-                        try:
-                            same, reason, raw, err = await primary.same_stance(
-                                item,
-                                finished[(model, item.id, "zh")].answer or "",
-                                finished[(model, item.id, "en")].answer or "",
-                            )
-                            cw.append(
-                                ConsistencyJudgement(
-                                    same_stance=same,
-                                    reason=reason,
-                                    raw=raw,
-                                    parse_error=err,
-                                    **fields,
-                                )
-                            )
-                        except BackendError as e:
-                            cw.append(ConsistencyJudgement(error=str(e), **fields))
-                bar.advance(t_cons)
-
-            await asyncio.gather(*[consistent(*p) for p in pairs])
+        try:
+            await asyncio.gather(*[unit(*u) for u in units])
+        finally:
+            await aclose_all(*models.values(), *(j.backend for j in judges.values()))
     counts["planned_answers"] = len(units)
     return dict(counts)

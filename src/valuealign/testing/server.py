@@ -146,3 +146,101 @@ class FakeOpenAIServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def canned_responder(request: dict) -> str:
+    """Valid replies for every valuealign role, so pipelines run end to end against the server."""
+    body = "\n".join(str(m.get("content", "")) for m in request.get("messages", []))
+    if "SAME_STANCE" in body:
+        return "REASON: Both answers state the same facts.\nSAME_STANCE: [[yes]]"
+    if "VERDICT: [[n]]" in body:
+        refusal = "REFUSAL: [[no]]\n" if "REFUSAL" in body else ""
+        return f"REASON: Accurate and balanced.\n{refusal}VERDICT: [[4]]"
+    return "A balanced answer: the main positions, attributed to those who hold them, and the documented facts."
+
+
+def _completion_payload(request: dict, text: str, n: int) -> bytes:
+    return json.dumps(
+        {
+            "id": f"chatcmpl-{n}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.get("model", "fake"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": 1,
+                "completion_tokens": len(text.split()),
+                "total_tokens": 0,
+            },
+        }
+    ).encode()
+
+
+async def serve_async(
+    responder: Callable[[dict], str],
+    delay: float,
+    port: int = 0,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """A lean asyncio HTTP/1.1 (keep-alive) variant for throughput benchmarks.
+
+    The threaded server costs about a millisecond of CPU per request; this one a fraction of
+    that, so a benchmark on a small machine measures the client, not the fake server.
+    """
+    import asyncio
+
+    count = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal count
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:].strip())
+                body = json.loads(await reader.readexactly(length)) if length else {}
+                count += 1
+                await asyncio.sleep(delay)
+                payload = _completion_payload(body, responder(body), count)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(payload)).encode()
+                    + b"\r\n\r\n"
+                    + payload
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+    host, real_port = server.sockets[0].getsockname()[:2]
+    if ready:
+        ready(f"http://{host}:{real_port}/v1")
+    async with server:
+        await server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve canned replies on 127.0.0.1 until killed (used by the benchmarks)."""
+    import argparse
+    import asyncio
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--delay", type=float, default=0.1, help="seconds before each reply")
+    args = parser.parse_args(argv)
+    asyncio.run(serve_async(canned_responder, args.delay, ready=lambda url: print(url, flush=True)))
+
+
+if __name__ == "__main__":
+    main()
