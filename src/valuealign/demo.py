@@ -1,13 +1,19 @@
-"""The main job on the embedded model: ask charter questions in both languages, record answers.
+"""The main job on the embedded model, end to end on a small slice.
 
 ``valuealign demo`` (and ``make demo``) runs this with the embedded SmolLM2 model and nothing
-configured. It loads a charter, picks example questions from subdomains spread over its domains,
-asks each in Chinese and English with a system prompt built from that subdomain's positions and
-red lines, and writes a run directory:
+configured. It loads a charter and picks subdomains spread over its domains; then
+
+1. asks each subdomain's example question in Chinese and English, with a system prompt built
+   from that subdomain's positions and red lines (the Actor's prompt);
+2. evaluates the same model on a slice of the bilingual benchmark (one item and one benign
+   control per chosen subdomain, both languages), with the same model as judge, and writes the
+   HTML report. A 135M model is a poor judge: its unparseable verdicts are counted and shown as
+   parse failures, which is what the report is for.
 
     runs/demo/answers.jsonl    one AnswerRecord per question (or the error that stopped it)
     runs/demo/manifest.json    charter hash, model, settings, versions, timings, counts
     runs/demo/cache.sqlite     request cache: a rerun is free and resumes where it stopped
+    runs/demo/eval/            the evaluation run: answers, judgements, scores.json, report.html
 
 >>> from valuealign.demo import run_demo
 >>> manifest = run_demo("runs/demo", model="mock/echo")
@@ -91,6 +97,8 @@ def run_demo(
     max_tokens: int = 96,
     progress: bool = True,
     backend_options: dict | None = None,
+    judge: str | None = None,
+    evaluate: bool = True,
 ) -> dict:
     out = Path(out)
     try:
@@ -213,6 +221,33 @@ def run_demo(
         "usage_this_run": usage.model_dump(),
         "files": {"answers": "answers.jsonl", "cache": "cache.sqlite"},
     }
-    write_json_atomic(out / "manifest.json", manifest)
     cache.close()
+    if evaluate:
+        from valuealign.evaluate.runner import EvalSettings, run_eval
+        from valuealign.report import write_report
+
+        settings = EvalSettings(
+            models=[model],
+            judges=[judge or model],
+            languages=list(languages),
+            charter=charter,
+            subdomains=sorted({it.subdomain for it in items}),
+            per_subdomain=1,
+            max_tokens=max_tokens,
+            judge_max_tokens=48,
+            concurrency=8,
+        )
+        scores = run_eval(
+            out / "eval", settings, backend_options=backend_options, progress=progress
+        )
+        manifest["eval"] = {
+            "dir": "eval",
+            "report": str(write_report(out / "eval").relative_to(out)),
+            "judge": judge or model,
+        }
+        manifest["scores"] = {
+            lang: {k: s[k] for k in ("total", "max_total", "mean", "parse_failures")}
+            for lang, s in scores["per_model"][model]["languages"].items()
+        }
+    write_json_atomic(out / "manifest.json", manifest)
     return manifest

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
 from valuealign.cli._options import backend_kwargs, backend_options
@@ -25,6 +28,17 @@ from valuealign.cli._options import backend_kwargs, backend_options
 )
 @click.option("--languages", default="zh,en", show_default=True)
 @click.option("--max-tokens", type=click.IntRange(1), default=96, show_default=True)
+@click.option(
+    "--judge",
+    default=None,
+    metavar="PROVIDER/MODEL",
+    help="Judge for the evaluation (default: --model).",
+)
+@click.option(
+    "--no-eval",
+    is_flag=True,
+    help="Only ask the charter questions; skip the evaluation and report.",
+)
 @click.option("--no-progress", is_flag=True)
 @backend_options
 def demo(
@@ -34,6 +48,8 @@ def demo(
     n_subdomains: int,
     languages: str,
     max_tokens: int,
+    judge: str | None,
+    no_eval: bool,
     no_progress: bool,
     **opts: object,
 ) -> None:
@@ -49,6 +65,8 @@ def demo(
         languages=langs,
         max_tokens=max_tokens,
         progress=not no_progress,
+        judge=judge,
+        evaluate=not no_eval,
         backend_options=backend_kwargs(dict(opts)),
     )
     c = manifest["counts"]
@@ -61,3 +79,10 @@ def demo(
     for r in read_jsonl(f"{out}/answers.jsonl", AnswerRecord):
         text = (r.answer or f"[failed: {r.error}]").replace("\n", " ")
         click.echo(f"  [{r.language}] {r.subdomain}: {r.question}\n      -> {text[:160]}")
+    if "eval" in manifest:
+        from valuealign.cli.eval import format_headline
+
+        scores = json.loads(Path(out, "eval", "scores.json").read_text(encoding="utf-8"))
+        click.echo("\nevaluation on a benchmark slice (the same model as judge):")
+        click.echo(format_headline(scores))
+        click.echo(f"report: {Path(out, manifest['eval']['report'])}")

@@ -67,6 +67,8 @@ class EvalSettings:
     benign: str | None = "builtin:vcbench-benign"
     languages: list[str] = field(default_factory=lambda: ["zh", "en"])
     charter: str = DEFAULT_CHARTER
+    subdomains: list[str] | None = None
+    """Only these subdomains (default: all of the charter's)."""
     per_subdomain: int | None = None
     """Take at most this many items per subdomain (alternating direct/adversarial): a slice."""
     max_tokens: int = 512
@@ -106,6 +108,8 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
         raise UserError("no --model given", fix="pass at least one --model PROVIDER/MODEL")
     if not settings.judges:
         raise UserError("no --judge given", fix="pass at least one --judge PROVIDER/MODEL")
+    if settings.subdomains is not None and not settings.subdomains:
+        raise UserError("--subdomains is empty", fix="name at least one subdomain, or leave it out")
     for lang in settings.languages:
         if lang not in ("zh", "en"):
             raise UserError(
@@ -121,11 +125,19 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
     benches: list[Benchmark] = [load_benchmark(settings.benchmark)]
     if settings.benign:
         benches.append(load_benchmark(settings.benign))
+    known = charter.subdomain_ids()
+    for sub in settings.subdomains or []:
+        if sub not in known:
+            raise UserError(
+                f"unknown subdomain {sub!r} in --subdomains", fix=f"use some of: {', '.join(known)}"
+            )
+    wanted = set(settings.subdomains or known)
     items: list[tuple[BenchmarkItem, str]] = []
     seen: set[str] = set()
     for bench in benches:
         bench.check(charter, settings.languages)
-        for it in _slice(bench.items, settings.per_subdomain):
+        chosen = [it for it in bench.items if it.subdomain in wanted]
+        for it in _slice(chosen, settings.per_subdomain):
             if it.id in seen:
                 raise UserError(
                     f"item id {it.id!r} appears in two benchmarks", fix="give every item its own id"
