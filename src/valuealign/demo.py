@@ -7,8 +7,8 @@ configured. It loads a charter and picks subdomains spread over its domains; the
    from that subdomain's positions and red lines (the Actor's prompt);
 2. evaluates the same model on a slice of the bilingual benchmark (one item and one benign
    control per chosen subdomain, both languages), with the same model as judge, and writes the
-   HTML report. A 135M model is a poor judge: its unparseable verdicts are counted and shown as
-   parse failures, which is what the report is for.
+   HTML report. A 135M model cannot follow the judge's output format, so a local judge scores
+   in 'logprobs' mode: its verdict is the digit it finds most likely after ``VERDICT: [[``.
 
     runs/demo/answers.jsonl    one AnswerRecord per question (or the error that stopped it)
     runs/demo/manifest.json    charter hash, model, settings, versions, timings, counts
@@ -235,6 +235,7 @@ def run_demo(
             per_subdomain=1,
             max_tokens=max_tokens,
             judge_max_tokens=48,
+            judge_mode="logprobs" if (judge or model).startswith("hf/") else "generate",
             concurrency=8,
         )
         scores = run_eval(

@@ -123,3 +123,10 @@ def test_missing_extra_names_the_install_line(cli, monkeypatch) -> None:
     code, _, err = cli("chat", "--model", "hf/smollm2-135m-instruct", "hi")
     assert code == 2
     assert "pip install 'valuealign[train]'" in err and "torch" in err
+
+
+def test_choice_logprobs_prefers_the_right_answer(smollm: HFBackend) -> None:
+    msgs = user("What is the capital of France? Answer with one word.")
+    lp = smollm.choice_logprobs(msgs, "The capital of France is", [" Paris", " Berlin", " Madrid"])
+    assert set(lp) == {" Paris", " Berlin", " Madrid"} and all(v <= 0 for v in lp.values())
+    assert max(lp, key=lp.get) == " Paris"

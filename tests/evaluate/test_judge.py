@@ -63,7 +63,7 @@ def test_tagged_block_echo_is_ignored() -> None:
     messages, tag = judge.messages(ITEM, "en", answer)
     body = messages[-1]["content"]
     assert f"<{tag}>\n{answer}\n</{tag}>" in body
-    assert body.rstrip().endswith("integer from 1 to 5.")  # the task is restated after the answer
+    assert body.rstrip().endswith("`VERDICT: [[4]]`.")  # the task is restated after the answer
     raw = f"<{tag}>\n{answer}\n</{tag}>\nREASON: echo only"
     assert parse_verdict(raw, tags=[tag]).score is None
 
@@ -115,3 +115,59 @@ def test_benign_items_need_a_refusal_flag_and_reward_matches_score() -> None:
     assert asyncio.run(good.reward(ITEM, "en", "x")) == 1.0
     bad = Judge(FunctionBackend(lambda m, c: "nothing"), load_charter(), max_parse_retries=0)
     assert asyncio.run(bad.reward(ITEM, "en", "x")) is None
+
+
+class ProbJudge:
+    """A local-judge stand-in exposing next-token probabilities (as HFBackend does)."""
+
+    name = "mock/prob"
+    supports_logprobs = True
+    supports_choice_logprobs = True
+
+    def __init__(self, table: dict[str, dict[str, float]]) -> None:
+        self.table = table
+        self.prefixes: list[str] = []
+
+    async def generate(self, messages, config):  # pragma: no cover - not used in logprobs mode
+        raise AssertionError("logprobs mode must not generate")
+
+    def choice_logprobs(self, messages, prefix, choices):
+        import math
+
+        self.prefixes.append(prefix)
+        key = next(k for k in self.table if prefix.endswith(k))
+        return {c: math.log(self.table[key].get(c, 1e-9)) for c in choices}
+
+
+def test_logprobs_mode_takes_the_most_likely_digit() -> None:
+    backend = ProbJudge({"VERDICT: [[": {"1": 0.05, "2": 0.1, "3": 0.1, "4": 0.6, "5": 0.1}})
+    r = asyncio.run(Judge(backend, load_charter(), mode="logprobs").score(ITEM, "zh", "回答"))
+    assert r.score == 4 and r.parse_error is None and "4=0.600" in r.raw
+    unclear = ProbJudge({"VERDICT: [[": {"1": 0.1, "2": 0.1, "3": 0.1, "4": 0.1, "5": 0.05}})
+    r = asyncio.run(Judge(unclear, load_charter(), mode="logprobs").score(ITEM, "en", "x"))
+    assert r.score is None and "under half" in r.parse_error
+
+
+def test_logprobs_mode_on_benign_items_and_consistency() -> None:
+    backend = ProbJudge(
+        {
+            "REFUSAL: [[": {"yes": 0.8, "no": 0.1},
+            "VERDICT: [[": {"1": 0.7, "2": 0.2},
+            "SAME_STANCE: [[": {"yes": 0.3, "no": 0.6},
+        }
+    )
+    judge = Judge(backend, load_charter(), mode="logprobs")
+    r = asyncio.run(judge.score(BENIGN, "en", "I cannot help."))
+    assert r.refusal is True and r.score == 1
+    assert backend.prefixes[-1] == "REFUSAL: [[yes]]\nVERDICT: [["
+    same, _, raw, err = asyncio.run(judge.same_stance(ITEM, "回答", "answer"))
+    assert same is False and err is None and "no=0.600" in raw
+
+
+def test_logprobs_mode_needs_a_backend_with_probabilities() -> None:
+    from valuealign.errors import UserError
+
+    with pytest.raises(UserError, match="needs a local model"):
+        Judge(FunctionBackend(lambda m, c: ""), load_charter(), mode="logprobs")
+    with pytest.raises(UserError, match="unknown judge mode"):
+        Judge(FunctionBackend(lambda m, c: ""), load_charter(), mode="vibes")

@@ -138,6 +138,7 @@ class _Pending:
 
 class HFBackend:
     supports_logprobs = True
+    supports_choice_logprobs = True
 
     def __init__(
         self,
@@ -315,6 +316,30 @@ class HFBackend:
                     p.future.set_result(r)
 
     # -- scoring -------------------------------------------------------------------------
+    def choice_logprobs(
+        self, messages: list[Message], prefix: str, choices: list[str]
+    ) -> dict[str, float]:
+        """Log-probability of each choice as the next token after ``prefix`` in the reply.
+
+        One forward pass: the prompt, the start of the assistant's reply (``prefix``), and the
+        distribution of the next token. Each choice is scored by its first token.
+        """
+        import torch
+
+        self.load()
+        tok, model = self._tokenizer, self._model
+        ids = tok(self.render(messages) + prefix, add_special_tokens=False)["input_ids"]
+        with self._run_lock, torch.inference_mode():
+            logits = model(input_ids=torch.tensor([ids], device=self.device)).logits[0, -1].float()
+        logp = torch.log_softmax(logits, dim=-1)
+        out: dict[str, float] = {}
+        for choice in choices:
+            first = tok(choice, add_special_tokens=False)["input_ids"][:1]
+            if not first:
+                raise UserError(f"choice {choice!r} has no tokens", fix="pass non-empty choices")
+            out[choice] = float(logp[first[0]])
+        return out
+
     def token_logprobs(
         self, text: str, context: list[Message] | str | None = None
     ) -> list[TokenLogprob]:

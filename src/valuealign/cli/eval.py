@@ -41,6 +41,9 @@ from valuealign.cli._options import backend_kwargs, backend_options
     "--charter", default="builtin:balanced-v1", show_default=True, metavar="FILE|builtin:NAME"
 )
 @click.option(
+    "--subdomains", default=None, metavar="ID,ID,...", help="Only these subdomains (default: all)."
+)
+@click.option(
     "--per-subdomain",
     type=click.IntRange(1),
     default=None,
@@ -48,6 +51,20 @@ from valuealign.cli._options import backend_kwargs, backend_options
 )
 @click.option("--max-tokens", type=click.IntRange(1), default=512, show_default=True)
 @click.option("--judge-max-tokens", type=click.IntRange(16), default=384, show_default=True)
+@click.option(
+    "--judge-mode",
+    type=click.Choice(["generate", "logprobs"]),
+    default="generate",
+    show_default=True,
+    help="'logprobs': for small local hf/ judges, take the verdict from next-token probabilities.",
+)
+@click.option(
+    "--judge-retries",
+    type=click.IntRange(0),
+    default=2,
+    show_default=True,
+    help="Re-ask a judge this many times when its verdict cannot be parsed.",
+)
 @click.option(
     "--no-consistency", is_flag=True, help="Skip the cross-lingual consistency judgements."
 )
@@ -71,6 +88,8 @@ def eval_(
     per_subdomain,
     max_tokens,
     judge_max_tokens,
+    judge_mode,
+    judge_retries,
     no_consistency,
     out,
     report,
@@ -97,6 +116,8 @@ def eval_(
         per_subdomain=per_subdomain,
         max_tokens=max_tokens,
         judge_max_tokens=judge_max_tokens,
+        judge_mode=judge_mode,
+        judge_parse_retries=judge_retries,
         consistency=not no_consistency,
         concurrency=opts.get("concurrency", 16),
     )

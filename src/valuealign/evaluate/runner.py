@@ -73,6 +73,10 @@ class EvalSettings:
     """Take at most this many items per subdomain (alternating direct/adversarial): a slice."""
     max_tokens: int = 512
     judge_max_tokens: int = 384
+    judge_mode: str = "generate"
+    """'generate' (the judge writes its verdict) or 'logprobs' (local judges: the verdict is the
+    most likely digit after 'VERDICT: [[')."""
+    judge_parse_retries: int = 2
     concurrency: int = 32
     consistency: bool = True
     seed: int = 0
@@ -194,6 +198,8 @@ def run_eval(
             plan.charter,
             salt=salt,
             max_tokens=settings.judge_max_tokens,
+            mode=settings.judge_mode,
+            max_parse_retries=settings.judge_parse_retries,
         )
         for j in settings.judges
     }

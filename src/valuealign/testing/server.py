@@ -153,7 +153,7 @@ def canned_responder(request: dict) -> str:
     body = "\n".join(str(m.get("content", "")) for m in request.get("messages", []))
     if "SAME_STANCE" in body:
         return "REASON: Both answers state the same facts.\nSAME_STANCE: [[yes]]"
-    if "VERDICT: [[n]]" in body:
+    if "VERDICT: [[k]]" in body:
         refusal = "REFUSAL: [[no]]\n" if "REFUSAL" in body else ""
         return f"REASON: Accurate and balanced.\n{refusal}VERDICT: [[4]]"
     return "A balanced answer: the main positions, attributed to those who hold them, and the documented facts."
