@@ -24,6 +24,25 @@ import time
 from pathlib import Path
 
 
+def _bare_backend(base_url: str, concurrency: int, n: int) -> float:
+    import asyncio
+
+    from valuealign.backends import GenerateConfig, aclose_all, get_backend, user
+
+    backend = get_backend(
+        "openai/bare", base_urls=[base_url], api_key="bench", concurrency=concurrency
+    )
+
+    async def run() -> float:
+        t0 = time.perf_counter()
+        await asyncio.gather(*[backend.generate(user(f"q{i}"), GenerateConfig()) for i in range(n)])
+        wall = time.perf_counter() - t0
+        await aclose_all(backend)
+        return wall
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, default=0.1)
@@ -64,6 +83,7 @@ def main() -> None:
             wall = time.perf_counter() - t0
             cpu1 = resource.getrusage(resource.RUSAGE_SELF)
             manifest = json.loads((Path(tmp) / "run" / "manifest.json").read_text())
+        bare_wall = _bare_backend(base_url, args.concurrency, 1118)
     finally:
         server.kill()
     c = manifest["counts"]
@@ -91,6 +111,11 @@ def main() -> None:
         "items_per_s": round(units / wall, 1),
         "client_cpu_ms_per_request": round(1000 * cpu / requests, 3),
         "target_fraction": 0.9,
+        "bare_backend_fraction_of_ideal": round(
+            1118 * args.delay / args.concurrency / bare_wall, 3
+        ),
+        "note": "bare_backend: the same number of requests through OpenAIBackend alone (no pipeline), "
+        "the floor set by the openai SDK and the event loop on this machine",
     }
     print(json.dumps(result, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
