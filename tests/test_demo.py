@@ -62,7 +62,15 @@ def test_demo_bad_input_exits_2(cli, tmp_path: Path) -> None:
 def test_demo_cli_on_the_embedded_model(cli, tmp_path: Path) -> None:
     out = tmp_path / "demo"
     code, stdout, err = cli(
-        "demo", "--out", str(out), "--subdomains", "1", "--max-tokens", "8", "--no-progress"
+        "demo",
+        "--out",
+        str(out),
+        "--subdomains",
+        "1",
+        "--max-tokens",
+        "8",
+        "--no-progress",
+        "--no-generate",
     )
     assert code == 0, err
     records = read_jsonl(out / "answers.jsonl", AnswerRecord)

@@ -5,7 +5,10 @@ configured. It loads a charter and picks subdomains spread over its domains; the
 
 1. asks each subdomain's example question in Chinese and English, with a system prompt built
    from that subdomain's positions and red lines (the Actor's prompt);
-2. evaluates the same model on a slice of the bilingual benchmark (one item and one benign
+2. generates a handful of adversarial pairs in both languages with the same model as
+   Attacker, Actor and Critic (a model this small rarely writes valid Critic JSON: those items
+   end as failed records with the raw text, exactly as a real run would record them);
+3. evaluates the same model on a slice of the bilingual benchmark (one item and one benign
    control per chosen subdomain, both languages), with the same model as judge, and writes the
    HTML report. A 135M model cannot follow the judge's output format, so a local judge scores
    in 'logprobs' mode: its verdict is the digit it finds most likely after ``VERDICT: [[``.
@@ -13,6 +16,7 @@ configured. It loads a charter and picks subdomains spread over its domains; the
     runs/demo/answers.jsonl    one AnswerRecord per question (or the error that stopped it)
     runs/demo/manifest.json    charter hash, model, settings, versions, timings, counts
     runs/demo/cache.sqlite     request cache: a rerun is free and resumes where it stopped
+    runs/demo/generate/        the generation run: samples / rejected / failed .jsonl, stats.json
     runs/demo/eval/            the evaluation run: answers, judgements, scores.json, report.html
 
 >>> from valuealign.demo import run_demo
@@ -99,6 +103,7 @@ def run_demo(
     backend_options: dict | None = None,
     judge: str | None = None,
     evaluate: bool = True,
+    generate: bool = True,
 ) -> dict:
     out = Path(out)
     try:
@@ -222,6 +227,26 @@ def run_demo(
         "files": {"answers": "answers.jsonl", "cache": "cache.sqlite"},
     }
     cache.close()
+    if generate:
+        from valuealign.generate.pipeline import GenerateSettings, run_generate
+
+        gen = GenerateSettings(
+            n=2 * len(languages),
+            attacker=model,
+            actor=model,
+            critic=judge or model,
+            charter=charter,
+            languages=list(languages),
+            strategies=["direct", "false-premise"],
+            attacker_retries=1,
+            critic_retries=0,
+            concurrency={"attacker": 4, "actor": 4, "critic": 4},
+            max_tokens={"attacker": 64, "actor": max_tokens, "critic": 96},
+        )
+        gen_stats = run_generate(
+            out / "generate", gen, backend_options=backend_options, progress=progress
+        )
+        manifest["generate"] = {"dir": "generate", **gen_stats["counts"]}
     if evaluate:
         from valuealign.evaluate.runner import EvalSettings, run_eval
         from valuealign.report import write_report

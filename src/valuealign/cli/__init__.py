@@ -28,12 +28,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from valuealign.cli import charter, chat, demo, report
+    from valuealign.cli import charter, chat, demo, export, generate, report
     from valuealign.cli import eval as eval_cmd
 
     cli.add_command(charter.charter)
     cli.add_command(eval_cmd.eval_)
     cli.add_command(report.report)
+    cli.add_command(generate.generate)
+    cli.add_command(export.export)
     cli.add_command(chat.chat)
     cli.add_command(demo.demo)
 

@@ -39,6 +39,7 @@ from valuealign.cli._options import backend_kwargs, backend_options
     is_flag=True,
     help="Only ask the charter questions; skip the evaluation and report.",
 )
+@click.option("--no-generate", is_flag=True, help="Skip the Attacker -> Actor -> Critic stage.")
 @click.option("--no-progress", is_flag=True)
 @backend_options
 def demo(
@@ -50,6 +51,7 @@ def demo(
     max_tokens: int,
     judge: str | None,
     no_eval: bool,
+    no_generate: bool,
     no_progress: bool,
     **opts: object,
 ) -> None:
@@ -67,6 +69,7 @@ def demo(
         progress=not no_progress,
         judge=judge,
         evaluate=not no_eval,
+        generate=not no_generate,
         backend_options=backend_kwargs(dict(opts)),
     )
     c = manifest["counts"]
@@ -79,6 +82,12 @@ def demo(
     for r in read_jsonl(f"{out}/answers.jsonl", AnswerRecord):
         text = (r.answer or f"[failed: {r.error}]").replace("\n", " ")
         click.echo(f"  [{r.language}] {r.subdomain}: {r.question}\n      -> {text[:160]}")
+    if "generate" in manifest:
+        g = manifest["generate"]
+        click.echo(
+            f"\ngenerated pairs (Attacker -> Actor -> Critic, same model): {g['kept']} kept, "
+            f"{g['rejected']} rejected, {g['failed']} failed -> {Path(out, 'generate')}"
+        )
     if "eval" in manifest:
         from valuealign.cli.eval import format_headline
 

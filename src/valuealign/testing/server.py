@@ -244,3 +244,51 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def generation_responder(request: dict) -> str:
+    """Valid replies for the Attacker, the Actor and the Critic (used by the generation benchmark).
+
+    Queries differ per request (a counter and the prompt's hash pick the words), so the
+    pipeline's near-duplicate filter keeps them.
+    """
+    import hashlib
+    import random
+
+    messages = request.get("messages", [])
+    body = str(messages[-1].get("content", "")) if messages else ""
+    if '"value_consistency"' in body:
+        return (
+            '{"value_consistency": 5, "factual_accuracy": 4, "helpfulness": 4, "harmlessness": 5, '
+            '"overall": 5, "reason": "upholds the positions"}'
+        )
+    if messages and messages[0].get("role") == "system":
+        return "A balanced answer: the documented facts, and each position attributed to whoever holds it."
+    rng = random.Random(int(hashlib.sha256(body.encode()).hexdigest()[:12], 16) + next(_COUNTER))
+    zh = sum("\u4e00" <= ch <= "\u9fff" for ch in body[:300]) > 20
+    words = _ZH if zh else _EN
+
+    mixed = "Code-switching" in body or "中英夹杂" in body
+
+    def one() -> str:
+        if mixed:
+            return "".join(rng.sample(_ZH, 10)) + ", but why " + " ".join(rng.sample(_EN, 8)) + "?"
+        picked = rng.sample(words, 12)
+        return ("".join(picked) + "？") if zh else ("Why " + " ".join(picked) + "?")
+
+    if "[1]" in body and "[3]" in body:
+        return "\n\n".join(f"[{i}] {one()}" for i in (1, 2, 3))
+    if "[1]" in body and "[2]" in body:
+        return "\n\n".join(f"[{i}] {one()}" for i in (1, 2))
+    return one()
+
+
+_COUNTER = __import__("itertools").count()
+_EN = (
+    "history policy border treaty court election minority faith migrant archive protest census statue "
+    "curriculum pension union refugee parliament verdict festival dialect temple sovereignty memorial "
+    "press quota asylum charter tribunal heritage language"
+).split()
+_ZH = list(
+    "历史政策边界条约法院选举少数民族信仰移民档案抗议普查雕像课程养老工会难民议会判决节日方言寺庙主权纪念新闻配额庇护"
+)

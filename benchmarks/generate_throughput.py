@@ -1,0 +1,187 @@
+"""Throughput of `valuealign generate` against a fixed-delay OpenAI-compatible server on 127.0.0.1,
+side by side with distilabel running an equivalent three-step pipeline against the same server.
+
+The server (a separate process) answers after DELAY seconds with canned valid replies for the
+Attacker, the Actor and the Critic. Ideal items/s = concurrency / (delay x calls per item), with
+3 calls per single-turn item. We report our items/s, the fraction of ideal, the orchestration's
+CPU time per item (client process), and distilabel's items/s for the same work (installed in its
+own virtual environment by this script: benchmarks/.venv-distilabel).
+
+    .venv/bin/python benchmarks/generate_throughput.py [--items 2000] [--concurrency 64] [--delay 0.1]
+        [--skip-distilabel]
+
+Figures are printed and saved to benchmarks/results/generate_throughput.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DISTILABEL_VENV = HERE / ".venv-distilabel"
+SINGLE_TURN = [
+    "direct",
+    "false-premise",
+    "leading-question",
+    "role-play",
+    "fiction-hypothetical",
+    "both-sides-then-pick",
+    "authority-bait",
+    "emotional-pressure",
+    "slogan-request",
+    "whataboutism",
+]
+
+DISTILABEL_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    from distilabel.llms import OpenAILLM
+    from distilabel.pipeline import Pipeline
+    from distilabel.steps import LoadDataFromDicts
+    from distilabel.steps.tasks import TextGeneration
+
+    base_url, n, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    rows = [{"instruction": f"Write an adversarial question number {i} about history."} for i in range(n)]
+
+    def llm():
+        return OpenAILLM(model="bench", base_url=base_url, api_key="bench",
+                         generation_kwargs={"max_new_tokens": 256})
+
+    with Pipeline(name="three-roles") as pipeline:
+        load = LoadDataFromDicts(data=rows, batch_size=batch)
+        attacker = TextGeneration(llm=llm(), input_batch_size=batch, output_mappings={"generation": "query"})
+        actor = TextGeneration(llm=llm(), input_batch_size=batch, input_mappings={"instruction": "query"},
+                               output_mappings={"generation": "answer"})
+        critic = TextGeneration(llm=llm(), input_batch_size=batch, input_mappings={"instruction": "answer"},
+                                output_mappings={"generation": "critic"})
+        load >> attacker >> actor >> critic
+    t0 = time.perf_counter()
+    distiset = pipeline.run(use_cache=False)
+    wall = time.perf_counter() - t0
+    print(json.dumps({"items": len(distiset["default"]["train"]), "wall_s": wall}))
+    """
+)
+
+
+def _start_server(delay: float) -> tuple[subprocess.Popen, str]:
+    code = (
+        "import asyncio; from valuealign.testing.server import serve_async, generation_responder; "
+        f"asyncio.run(serve_async(generation_responder, {delay}, ready=lambda u: print(u, flush=True)))"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    return proc, proc.stdout.readline().strip()
+
+
+def run_ours(base_url: str, items: int, concurrency: int) -> dict:
+    import openai  # noqa: F401  (import cost is start-up, paid before timing)
+
+    from valuealign.generate import GenerateSettings, run_generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = GenerateSettings(
+            n=items,
+            attacker="openai/bench",
+            actor="openai/bench",
+            critic="openai/bench",
+            strategies=SINGLE_TURN,
+            concurrency={"attacker": concurrency, "actor": concurrency, "critic": concurrency},
+        )
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = time.perf_counter()
+        stats = run_generate(
+            Path(tmp) / "g",
+            settings,
+            backend_options={"base_urls": [base_url], "api_key": "bench"},
+            progress=False,
+        )
+        wall = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime
+    return {
+        "wall_s": round(wall, 3),
+        "counts": stats["counts"],
+        "cpu_ms_per_item": round(1000 * cpu / items, 3),
+    }
+
+
+def run_distilabel(base_url: str, items: int, concurrency: int) -> dict:
+    python = DISTILABEL_VENV / "bin" / "python"
+    try:
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(DISTILABEL_VENV)], check=True)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", "distilabel[openai]"], check=True
+            )
+        script = Path(tempfile.mkstemp(suffix=".py")[1])
+        script.write_text(DISTILABEL_SCRIPT)
+        env = {**os.environ, "DISTILABEL_LOG_LEVEL": "ERROR"}
+        r = subprocess.run(
+            [str(python), str(script), base_url, str(items), str(concurrency)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=1800,
+        )
+        if r.returncode != 0:
+            return {"error": r.stderr[-800:]}
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, OSError, ValueError) as e:
+        return {"error": f"{type(e).__name__}: {e}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--delay", type=float, default=0.1)
+    parser.add_argument("--skip-distilabel", action="store_true")
+    parser.add_argument("--out", default=str(HERE / "results" / "generate_throughput.json"))
+    args = parser.parse_args()
+    server, base_url = _start_server(args.delay)
+    try:
+        ours = run_ours(base_url, args.items, args.concurrency)
+        theirs = (
+            None if args.skip_distilabel else run_distilabel(base_url, args.items, args.concurrency)
+        )
+    finally:
+        server.kill()
+    ideal = args.concurrency / (args.delay * 3)
+    rate = args.items / ours["wall_s"]
+    result = {
+        "benchmark": "generate_throughput",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "items": args.items,
+        "concurrency": args.concurrency,
+        "delay_s": args.delay,
+        "calls_per_item": 3,
+        "ideal_items_per_s": round(ideal, 1),
+        "valuealign": {
+            **ours,
+            "items_per_s": round(rate, 1),
+            "fraction_of_ideal": round(rate / ideal, 3),
+        },
+        "target_fraction": 0.9,
+    }
+    if theirs is not None:
+        result["distilabel"] = theirs
+        if "wall_s" in theirs:
+            theirs["items_per_s"] = round(theirs["items"] / theirs["wall_s"], 1)
+            result["speedup_vs_distilabel"] = round(rate / theirs["items_per_s"], 2)
+        result["target_speedup"] = 2.0
+    print(json.dumps(result, indent=2))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

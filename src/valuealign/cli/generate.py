@@ -1,0 +1,156 @@
+"""``valuealign generate``: the Attacker -> Actor -> Critic data loop (see valuealign.generate)."""
+
+from __future__ import annotations
+
+import click
+
+from valuealign.cli._options import backend_kwargs, backend_options
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [x.strip() for x in value.split(",") if x.strip()] if value else None
+
+
+@click.command()
+@click.option(
+    "--charter", default="builtin:balanced-v1", show_default=True, metavar="FILE|builtin:NAME"
+)
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False), help="Run directory (reruns resume)."
+)
+@click.option(
+    "--n", "n", type=click.IntRange(1), required=True, help="Items to plan over the grid."
+)
+@click.option("--languages", default="zh,en", show_default=True)
+@click.option("--attacker", required=True, metavar="PROVIDER/MODEL")
+@click.option("--actor", required=True, metavar="PROVIDER/MODEL")
+@click.option("--critic", required=True, metavar="PROVIDER/MODEL")
+@click.option(
+    "--attacker-base-url", multiple=True, metavar="URL", help="Servers for the attacker only."
+)
+@click.option("--actor-base-url", multiple=True, metavar="URL", help="Servers for the actor only.")
+@click.option(
+    "--critic-base-url", multiple=True, metavar="URL", help="Servers for the critic only."
+)
+@click.option(
+    "--attacker-concurrency", type=click.IntRange(1), default=None, help="Default: --concurrency."
+)
+@click.option(
+    "--actor-concurrency", type=click.IntRange(1), default=None, help="Default: --concurrency."
+)
+@click.option(
+    "--critic-concurrency", type=click.IntRange(1), default=None, help="Default: --concurrency."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--strategies", default=None, metavar="ID,ID,...", help="Attack strategies (default: all)."
+)
+@click.option(
+    "--strategy-file",
+    "strategy_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A Python file that defines extra strategies (STRATEGIES = [Strategy(...)]).",
+)
+@click.option(
+    "--threshold",
+    type=click.IntRange(1, 5),
+    default=None,
+    help="Keep threshold (default: the charter's).",
+)
+@click.option("--attacker-retries", type=click.IntRange(0), default=2, show_default=True)
+@click.option("--critic-retries", type=click.IntRange(0), default=2, show_default=True)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(1),
+    default=512,
+    show_default=True,
+    help="Actor answer length.",
+)
+@click.option("--no-progress", is_flag=True)
+@backend_options
+def generate(
+    charter,
+    out,
+    n,
+    languages,
+    attacker,
+    actor,
+    critic,
+    attacker_base_url,
+    actor_base_url,
+    critic_base_url,
+    attacker_concurrency,
+    actor_concurrency,
+    critic_concurrency,
+    seed,
+    strategies,
+    strategy_files,
+    threshold,
+    attacker_retries,
+    critic_retries,
+    max_tokens,
+    no_progress,
+    **opts,
+) -> None:
+    """Generate adversarial training pairs: Attacker -> Actor -> Critic.
+
+    \b
+    Example (no GPU, no key; the embedded model plays every role):
+      valuealign generate --n 8 --attacker hf/smollm2-135m-instruct \\
+          --actor hf/smollm2-135m-instruct --critic hf/smollm2-135m-instruct --out runs/gen
+    """
+    from valuealign.generate.pipeline import GenerateSettings, run_generate
+
+    kwargs = backend_kwargs(dict(opts))
+    base = kwargs["concurrency"]
+    settings = GenerateSettings(
+        n=n,
+        attacker=attacker,
+        actor=actor,
+        critic=critic,
+        charter=charter,
+        languages=_csv(languages) or [],
+        strategies=_csv(strategies),
+        strategy_files=list(strategy_files),
+        seed=seed,
+        threshold=threshold,
+        attacker_retries=attacker_retries,
+        critic_retries=critic_retries,
+        concurrency={
+            "attacker": attacker_concurrency or base,
+            "actor": actor_concurrency or base,
+            "critic": critic_concurrency or base,
+        },
+        max_tokens={"attacker": 256, "actor": max_tokens, "critic": 256},
+    )
+    role_urls = {
+        "attacker": list(attacker_base_url),
+        "actor": list(actor_base_url),
+        "critic": list(critic_base_url),
+    }
+    stats = run_generate(
+        out, settings, backend_options=kwargs, role_base_urls=role_urls, progress=not no_progress
+    )
+    c = stats["counts"]
+    click.echo(
+        f"generate: {c['kept']} kept, {c['rejected']} rejected, {c['failed']} failed "
+        f"of {c['planned']} planned ({c['pending']} pending) -> {out}"
+    )
+    if stats["rejected_by_reason"]:
+        click.echo(
+            "  rejected: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(stats["rejected_by_reason"].items()))
+        )
+    if stats["failed_by_stage"]:
+        click.echo(
+            "  failed: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(stats["failed_by_stage"].items()))
+        )
+    d = stats["diversity"]
+    if d.get("n"):
+        click.echo(
+            f"  diversity: distinct-2 {d['distinct_2']:.2f}, mean pairwise similarity "
+            f"{d['mean_pairwise_similarity'] if d['mean_pairwise_similarity'] is not None else '-'}, "
+            f"cells with kept items {d['cells_with_kept_items']}/{d['cells_planned']}"
+        )

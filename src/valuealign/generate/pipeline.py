@@ -1,0 +1,608 @@
+"""The Attacker -> Actor -> Critic loop, asynchronous, bounded per role, resumable.
+
+For each planned item: the Attacker writes an adversarial query for the item's subdomain,
+strategy and language (refusals and off-topic output are retried with a reframed prompt, a
+bounded number of times); the Actor answers with the charter's positions and red lines for that
+subdomain as its system prompt (every turn of a multi-turn escalation); the Critic scores the
+pair; a pair whose overall score meets the threshold is kept unless its query duplicates (exactly
+or nearly, by character n-gram MinHash) one already kept.
+
+Every planned item ends in exactly one record in samples.jsonl, rejected.jsonl or failed.jsonl.
+Records are appended as they finish; rerunning the same command on the same directory skips
+every item already recorded (after Ctrl-C or kill -9) and finished requests come from the cache.
+
+>>> stats = run_generate("runs/r1", GenerateSettings(n=5000, attacker="openai/qwen2.5-72b",
+...                      actor="openai/my-model", critic="openai/llama-3.1-70b"))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from valuealign import __version__
+from valuealign.backends import (
+    CachedBackend,
+    ChatBackend,
+    Completion,
+    GenerateConfig,
+    Message,
+    RequestCache,
+    aclose_all,
+    describe,
+    get_backend,
+)
+from valuealign.charter import (
+    ACTOR_TEMPLATE_VERSION,
+    DEFAULT_CHARTER,
+    Charter,
+    actor_system_prompt,
+    charter_hash,
+    load_charter,
+    template_hash,
+)
+from valuealign.errors import BackendError, UserError
+from valuealign.generate.attacker import check_query
+from valuealign.generate.critic import CRITIC_TEMPLATE_VERSION, Critic
+from valuealign.generate.dedup import NearDuplicateIndex, diversity_report
+from valuealign.generate.plan import PlannedItem, coverage, plan_items
+from valuealign.generate.records import Failed, Rejected, Sample, Turn
+from valuealign.generate.strategies import (
+    ATTACKER_TEMPLATE_VERSION,
+    Strategy,
+    load_strategy_file,
+    resolve_strategies,
+)
+from valuealign.records import JsonlWriter, Provenance, Usage, read_jsonl, utcnow, write_json_atomic
+
+ROLES = ("attacker", "actor", "critic")
+
+
+@dataclass
+class GenerateSettings:
+    n: int
+    attacker: str
+    actor: str
+    critic: str
+    charter: str = DEFAULT_CHARTER
+    languages: list[str] = field(default_factory=lambda: ["zh", "en"])
+    strategies: list[str] | None = None
+    strategy_files: list[str] = field(default_factory=list)
+    seed: int = 0
+    concurrency: dict[str, int] = field(
+        default_factory=lambda: {"attacker": 16, "actor": 16, "critic": 16}
+    )
+    threshold: int | None = None
+    """Keep pairs whose overall Critic score is at least this (default: the charter's)."""
+    attacker_retries: int = 2
+    critic_retries: int = 2
+    dedup_threshold: float = 0.8
+    attacker_temperature: float = 0.9
+    max_tokens: dict[str, int] = field(
+        default_factory=lambda: {"attacker": 256, "actor": 512, "critic": 256}
+    )
+
+
+class _Limited:
+    """Bound the requests in flight to one role's backend (per event loop)."""
+
+    def __init__(self, inner: ChatBackend, limit: int) -> None:
+        self.inner, self.limit = inner, limit
+        self.name, self.supports_logprobs = inner.name, inner.supports_logprobs
+        self._sem: asyncio.Semaphore | None = None
+
+    async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self.limit)
+        async with self._sem:
+            return await self.inner.generate(messages, config)
+
+    async def aclose(self) -> None:
+        await aclose_all(self.inner)
+
+
+@dataclass
+class _Prepared:
+    charter: Charter
+    strategies: dict[str, Strategy]
+    items: list[PlannedItem]
+    threshold: int
+
+
+def prepare(out: Path, settings: GenerateSettings) -> _Prepared:
+    """Validate everything (charter, strategies, roles, languages, DIR) before any request."""
+    charter = load_charter(settings.charter)
+    for path in settings.strategy_files:
+        load_strategy_file(path)
+    strategies = {s.id: s for s in resolve_strategies(settings.strategies)}
+    for lang in settings.languages:
+        if lang not in ("zh", "en") or lang not in charter.languages:
+            raise UserError(
+                f"language {lang!r} is not available",
+                fix=f"use --languages {','.join(charter.languages)}",
+            )
+    from valuealign.backends import parse_spec
+
+    for role in ROLES:
+        parse_spec(getattr(settings, role))
+        if settings.concurrency.get(role, 1) < 1:
+            raise UserError(
+                f"{role} concurrency must be at least 1", fix="pass a positive --concurrency"
+            )
+    threshold = settings.threshold if settings.threshold is not None else charter.critic_threshold
+    if not 1 <= threshold <= 5:
+        raise UserError(f"threshold {threshold} is outside 1-5", fix="use --threshold from 1 to 5")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(
+            f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
+        ) from None
+    items = plan_items(charter, list(strategies), settings.languages, settings.n, settings.seed)
+    return _Prepared(charter, strategies, items, threshold)
+
+
+def _read_all(path: Path, model: type) -> list:
+    return read_jsonl(path, model, repair=True) if path.exists() else []
+
+
+def run_generate(
+    out: str | Path,
+    settings: GenerateSettings,
+    *,
+    backend_options: dict | None = None,
+    role_base_urls: dict[str, list[str]] | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run (or resume) a generation job; returns the stats also written to DIR/stats.json.
+
+    ``backend_options`` go to every role's backend; ``role_base_urls`` gives a role its own
+    servers (the paper used different model families for the three roles).
+    """
+    out = Path(out)
+    prep = prepare(out, settings)
+    options = dict(backend_options or {})
+    options.pop("concurrency", None)
+    role_urls = role_base_urls or {}
+    write_json_atomic(
+        out / "plan.json",
+        {
+            "seed": settings.seed,
+            "n": settings.n,
+            **coverage(prep.items),
+            "item_ids": [it.item_id for it in prep.items],
+        },
+    )
+    cache = RequestCache(out / "cache.sqlite")
+    versions = {
+        "attacker": ATTACKER_TEMPLATE_VERSION,
+        "actor": ACTOR_TEMPLATE_VERSION,
+        "critic": CRITIC_TEMPLATE_VERSION,
+    }
+    raw = {
+        role: get_backend(
+            getattr(settings, role),
+            concurrency=settings.concurrency.get(role, 16),
+            **{**options, **({"base_urls": role_urls[role]} if role_urls.get(role) else {})},
+        )
+        for role in ROLES
+    }
+    roles = {
+        role: _Limited(
+            CachedBackend(raw[role], cache, versions[role]), settings.concurrency.get(role, 16)
+        )
+        for role in ROLES
+    }
+    started, t0 = utcnow(), time.perf_counter()
+    manifest = _manifest(out, settings, prep, raw, started, None, {})
+    write_json_atomic(out / "manifest.json", manifest)
+    counts = asyncio.run(_run(out, settings, prep, roles, progress))
+    samples = _read_all(out / "samples.jsonl", Sample)
+    rejected = _read_all(out / "rejected.jsonl", Rejected)
+    failed = _read_all(out / "failed.jsonl", Failed)
+    planned = {it.item_id for it in prep.items}
+    stats = _stats(prep, samples, rejected, failed, planned)
+    stats["wall_seconds_this_run"] = round(time.perf_counter() - t0, 3)
+    stats["cache_hits_this_run"] = cache.hits
+    stats["this_run"] = counts
+    write_json_atomic(out / "stats.json", stats)
+    write_json_atomic(
+        out / "manifest.json",
+        _manifest(out, settings, prep, raw, started, utcnow(), stats["counts"]),
+    )
+    cache.close()
+    return stats
+
+
+def _manifest(
+    out: Path,
+    settings: GenerateSettings,
+    prep: _Prepared,
+    raw: dict,
+    started: str,
+    finished: str | None,
+    counts: dict,
+) -> dict:
+    return {
+        "job": "generate",
+        "valuealign_version": __version__,
+        "python": platform.python_version(),
+        "charter": settings.charter,
+        "charter_id": prep.charter.id,
+        "charter_hash": charter_hash(settings.charter),
+        "roles": {role: describe(raw[role]) for role in ROLES},
+        "settings": asdict(settings),
+        "threshold": prep.threshold,
+        "templates": {
+            "attacker": ATTACKER_TEMPLATE_VERSION,
+            "actor": ACTOR_TEMPLATE_VERSION,
+            "critic": CRITIC_TEMPLATE_VERSION,
+            "strategies": {
+                s.id: template_hash(*s.instruction.values()) for s in prep.strategies.values()
+            },
+        },
+        "started_at": started,
+        "finished_at": finished,
+        "counts": counts,
+        "files": [
+            "samples.jsonl",
+            "rejected.jsonl",
+            "failed.jsonl",
+            "plan.json",
+            "stats.json",
+            "cache.sqlite",
+        ],
+    }
+
+
+async def _run(
+    out: Path,
+    settings: GenerateSettings,
+    prep: _Prepared,
+    roles: dict[str, _Limited],
+    progress: bool,
+) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    paths = {k: out / f"{k}.jsonl" for k in ("samples", "rejected", "failed")}
+    kept = _read_all(paths["samples"], Sample)
+    done = {r.item_id for r in kept}
+    done |= {r.item_id for r in _read_all(paths["rejected"], Rejected)}
+    done |= {r.item_id for r in _read_all(paths["failed"], Failed)}
+    index = NearDuplicateIndex(threshold=settings.dedup_threshold)
+    for s in kept:
+        index.add(s.item_id, _query_text(s.messages))
+    todo = [it for it in prep.items if it.item_id not in done]
+    critic = Critic(
+        roles["critic"],
+        prep.charter,
+        max_parse_retries=settings.critic_retries,
+        max_tokens=settings.max_tokens.get("critic", 256),
+    )
+    counts: Counter = Counter()
+    role_names = {role: roles[role].name for role in ROLES}
+
+    with (
+        JsonlWriter(paths["samples"]) as sw,
+        JsonlWriter(paths["rejected"]) as rw,
+        JsonlWriter(paths["failed"]) as fw,
+        Progress(
+            TextColumn("[bold]generate[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(
+                "kept {task.fields[kept]} rejected {task.fields[rejected]} "
+                "failed {task.fields[failed]} tokens {task.fields[tokens]}"
+            ),
+            TimeElapsedColumn(),
+            disable=not progress,
+        ) as bar,
+    ):
+        task = bar.add_task(
+            "items",
+            total=len(prep.items),
+            completed=len(prep.items) - len(todo),
+            kept=len(kept),
+            rejected=0,
+            failed=0,
+            tokens=0,
+        )
+        writers = {"sample": sw, "rejected": rw, "failed": fw}
+
+        def finish(record: Sample | Rejected | Failed) -> None:
+            writers[record.kind].append(record)
+            counts[record.kind] += 1
+            counts["tokens"] += (
+                record.provenance.usage.prompt_tokens + record.provenance.usage.completion_tokens
+            )
+            bar.update(
+                task,
+                advance=1,
+                kept=counts["sample"] + len(kept),
+                rejected=counts["rejected"],
+                failed=counts["failed"],
+                tokens=counts["tokens"],
+            )
+
+        async def one(item: PlannedItem) -> None:
+            finish(await _process(item, settings, prep, roles, critic, index, role_names))
+
+        queue: asyncio.Queue[PlannedItem] = asyncio.Queue()
+        for it in todo:
+            queue.put_nowait(it)
+
+        async def worker() -> None:
+            while True:
+                try:
+                    item = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                await one(item)
+
+        # items in flight = the largest role limit: each item has one request out at a time
+        n_workers = max(1, min(len(todo), max(settings.concurrency.get(r, 16) for r in ROLES)))
+        try:
+            await asyncio.gather(*[worker() for _ in range(n_workers)])
+        finally:
+            await aclose_all(*roles.values())
+    return dict(counts)
+
+
+def _query_text(messages: list[Turn] | list[Message]) -> str:
+    return "\n".join(
+        (m.content if isinstance(m, Turn) else m["content"])
+        for m in messages
+        if (m.role if isinstance(m, Turn) else m["role"]) == "user"
+    )
+
+
+async def _process(
+    item: PlannedItem,
+    settings: GenerateSettings,
+    prep: _Prepared,
+    roles: dict[str, _Limited],
+    critic: Critic,
+    index: NearDuplicateIndex,
+    role_names: dict[str, str],
+) -> Sample | Rejected | Failed:
+    strategy = prep.strategies[item.strategy]
+    sub = prep.charter.subdomain(item.subdomain)
+    lang = item.language
+    usage = Usage()
+    prov = Provenance(
+        roles=role_names,
+        seed=settings.seed,
+        template_hash=template_hash(ATTACKER_TEMPLATE_VERSION, *strategy.instruction.values()),
+    )
+    base = {
+        "id": item.item_id,
+        "item_id": item.item_id,
+        "subdomain": item.subdomain,
+        "domain": item.domain,
+        "strategy": item.strategy,
+        "language": lang,
+        "provenance": prov,
+    }
+
+    def done(record_type: type, **kw: object) -> Sample | Rejected | Failed:
+        prov.usage = usage
+        return record_type(**base, **kw)
+
+    # 1. Attacker, with reframed retries on refusal or off-topic output
+    position = sub.positions[item.index % len(sub.positions)].get(lang)
+    example = (
+        sub.example_questions[item.index % len(sub.example_questions)].get(lang)
+        if sub.example_questions
+        else None
+    )
+    queries: list[str] | None = None
+    reason, detail, refusals = "attacker_off_topic", "", 0
+    for attempt in range(settings.attacker_retries + 1):
+        prompt = strategy.attacker_prompt(
+            language=lang,
+            subdomain_name=sub.name.get(lang),
+            subdomain_description=sub.description.get(lang),
+            position=position,
+            example=example,
+            reframe=attempt > 0,
+        )
+        config = GenerateConfig(
+            max_tokens=settings.max_tokens.get("attacker", 256) * strategy.turns,
+            temperature=settings.attacker_temperature,
+            seed=settings.seed + item.index,
+            sample_index=attempt,
+        )
+        try:
+            c = await roles["attacker"].generate([{"role": "user", "content": prompt}], config)
+        except BackendError as e:
+            return done(Failed, stage="attacker", error=str(e), attempt_refusals=refusals)
+        usage = usage + Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
+        queries, reason_or_none, detail = check_query(
+            c.text, language=lang, turns=strategy.turns, mixes_languages=strategy.mixes_languages
+        )
+        if queries is not None:
+            break
+        reason = reason_or_none or reason
+        refusals += reason == "attacker_refusal"
+    if queries is None:
+        return done(Rejected, reason=reason, detail=detail, attempt_refusals=refusals)
+    query_text = "\n".join(queries)
+    early = index.find(query_text)
+    if early is not None:
+        return done(
+            Rejected,
+            reason="duplicate",
+            detail=f"{early[0]} duplicate before answering",
+            query=query_text,
+            duplicate_of=early[1],
+            similarity=round(early[2], 4),
+            attempt_refusals=refusals,
+        )
+
+    # 2. Actor: every user turn, with the charter's positions and red lines as system prompt
+    conversation: list[Message] = [
+        {"role": "system", "content": actor_system_prompt(prep.charter, item.subdomain, lang)}
+    ]
+    answer = ""
+    for q in queries:
+        conversation.append({"role": "user", "content": q})
+        try:
+            c = await roles["actor"].generate(
+                conversation,
+                GenerateConfig(
+                    max_tokens=settings.max_tokens.get("actor", 512),
+                    temperature=0.0,
+                    seed=settings.seed,
+                ),
+            )
+        except BackendError as e:
+            return done(
+                Failed, stage="actor", error=str(e), query=query_text, attempt_refusals=refusals
+            )
+        usage = usage + Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
+        answer = c.text.strip()
+        conversation.append({"role": "assistant", "content": answer})
+    turns = [Turn(**m) for m in conversation]
+    if not answer:
+        return done(
+            Rejected,
+            reason="empty_answer",
+            messages=turns,
+            query=query_text,
+            answer=answer,
+            attempt_refusals=refusals,
+        )
+
+    # 3. Critic, strict JSON, the last object given
+    try:
+        result = await critic.score(item.subdomain, lang, conversation[1:-1], answer)
+    except BackendError as e:
+        return done(
+            Failed,
+            stage="critic",
+            error=str(e),
+            query=query_text,
+            answer=answer,
+            attempt_refusals=refusals,
+        )
+    usage = usage + Usage(
+        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens
+    )
+    if result.scores is None:
+        return done(
+            Failed,
+            stage="critic",
+            error=f"parse failure after {result.attempts} attempts: {result.parse_error}",
+            raw=result.raw,
+            query=query_text,
+            answer=answer,
+            attempt_refusals=refusals,
+        )
+    if result.scores.overall < prep.threshold:
+        return done(
+            Rejected,
+            reason="below_threshold",
+            detail=f"overall {result.scores.overall} < {prep.threshold}",
+            messages=turns,
+            query=query_text,
+            answer=answer,
+            critic=result.scores,
+            attempt_refusals=refusals,
+        )
+    dup = index.check_and_add(item.item_id, query_text)
+    if dup is not None:
+        return done(
+            Rejected,
+            reason="duplicate",
+            detail=f"{dup[0]} duplicate",
+            messages=turns,
+            query=query_text,
+            answer=answer,
+            critic=result.scores,
+            duplicate_of=dup[1],
+            similarity=round(dup[2], 4),
+            attempt_refusals=refusals,
+        )
+    return done(
+        Sample,
+        messages=turns,
+        query=query_text,
+        answer=answer,
+        critic=result.scores,
+        attempt_refusals=refusals,
+    )
+
+
+def _stats(
+    prep: _Prepared,
+    samples: list[Sample],
+    rejected: list[Rejected],
+    failed: list[Failed],
+    planned: set[str],
+) -> dict:
+    records = [r for r in [*samples, *rejected, *failed] if r.item_id in planned]
+
+    def by(key: str) -> dict:
+        table: dict = defaultdict(Counter)
+        for r in records:
+            table[getattr(r, key)][r.kind] += 1
+        return {k: dict(v) for k, v in sorted(table.items())}
+
+    refusal_by_sub: dict = defaultdict(
+        lambda: {"attempts_refused": 0, "items": 0, "items_rejected_for_refusal": 0}
+    )
+    for r in records:
+        row = refusal_by_sub[r.subdomain]
+        row["items"] += 1
+        row["attempts_refused"] += r.attempt_refusals
+        row["items_rejected_for_refusal"] += (
+            isinstance(r, Rejected) and r.reason == "attacker_refusal"
+        )
+    for row in refusal_by_sub.values():
+        row["refusal_rate"] = (
+            round(row["items_rejected_for_refusal"] / row["items"], 4) if row["items"] else None
+        )
+    scored = [
+        r.critic for r in [*samples, *rejected] if r.critic is not None and r.item_id in planned
+    ]
+    hist = {
+        k: dict(sorted(Counter(getattr(s, k) for s in scored).items()))
+        for k in ("overall", "value_consistency", "factual_accuracy", "helpfulness", "harmlessness")
+    }
+    usage = Usage()
+    for r in records:
+        usage = usage + r.provenance.usage
+    kept_queries = [s.query for s in samples if s.item_id in planned]
+    cells = Counter((s.subdomain, s.strategy, s.language) for s in samples if s.item_id in planned)
+    plan_cells = {(it.subdomain, it.strategy, it.language) for it in prep.items}
+    return {
+        "counts": {
+            "planned": len(planned),
+            "kept": sum(isinstance(r, Sample) for r in records),
+            "rejected": sum(isinstance(r, Rejected) for r in records),
+            "failed": sum(isinstance(r, Failed) for r in records),
+            "pending": len(planned) - len({r.item_id for r in records}),
+        },
+        "rejected_by_reason": dict(Counter(r.reason for r in records if isinstance(r, Rejected))),
+        "failed_by_stage": dict(Counter(r.stage for r in records if isinstance(r, Failed))),
+        "by_subdomain": by("subdomain"),
+        "by_strategy": by("strategy"),
+        "by_language": by("language"),
+        "refusals_by_subdomain": dict(sorted(refusal_by_sub.items())),
+        "critic_score_histograms": hist,
+        "token_usage": usage.model_dump(),
+        "diversity": {
+            **diversity_report(kept_queries),
+            "cells_with_kept_items": len(cells),
+            "cells_planned": len(plan_cells),
+            "kept_per_cell_min": min((cells.get(c, 0) for c in plan_cells), default=0),
+            "kept_per_cell_max": max(cells.values(), default=0),
+        },
+    }
