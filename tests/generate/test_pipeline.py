@@ -100,7 +100,7 @@ def test_end_to_end_every_item_ends_in_one_file_and_resumes(tmp_path: Path, role
     assert stats["critic_score_histograms"]["overall"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["roles"]["attacker"]["name"] == "mock/attacker" and manifest["charter_hash"]
-    assert "kept" in stdout
+    assert "kept" in stdout and "plan: 60 items over" in stdout
     # rerun: nothing new, nothing duplicated
     code, stdout, _ = cli(
         "generate",
@@ -201,6 +201,7 @@ def test_server_faults_cost_retries_never_items(tmp_path: Path) -> None:
         Fault("status", 500),
         Fault("malformed"),
         Fault("drop"),
+        Fault("hang", seconds=3),
         Fault("status", 503),
     ] * 3
     with FakeOpenAIServer(_server_responder, faults=faults) as server:
@@ -215,11 +216,11 @@ def test_server_faults_cost_retries_never_items(tmp_path: Path) -> None:
             tmp_path / "g",
             settings,
             progress=False,
-            backend_options={"base_urls": [server.base_url], "max_retries": 6, "timeout": 5},
+            backend_options={"base_urls": [server.base_url], "max_retries": 8, "timeout": 1},
         )
     _exactly_once(tmp_path / "g")
     assert stats["counts"]["failed"] == 0 and stats["counts"]["kept"] == 30
-    assert len(server.requests) >= 30 * 3 + 15
+    assert len(server.requests) >= 30 * 3 + 18
 
 
 def test_persistent_failures_become_failed_records(tmp_path: Path) -> None:

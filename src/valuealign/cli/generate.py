@@ -130,7 +130,12 @@ def generate(
         "critic": list(critic_base_url),
     }
     stats = run_generate(
-        out, settings, backend_options=kwargs, role_base_urls=role_urls, progress=not no_progress
+        out,
+        settings,
+        backend_options=kwargs,
+        role_base_urls=role_urls,
+        progress=not no_progress,
+        log=click.echo,
     )
     c = stats["counts"]
     click.echo(

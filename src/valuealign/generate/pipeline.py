@@ -21,6 +21,7 @@ import asyncio
 import platform
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -160,6 +161,7 @@ def run_generate(
     backend_options: dict | None = None,
     role_base_urls: dict[str, list[str]] | None = None,
     progress: bool = True,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
     """Run (or resume) a generation job; returns the stats also written to DIR/stats.json.
 
@@ -171,15 +173,22 @@ def run_generate(
     options = dict(backend_options or {})
     options.pop("concurrency", None)
     role_urls = role_base_urls or {}
+    grid = coverage(prep.items)
     write_json_atomic(
         out / "plan.json",
         {
             "seed": settings.seed,
             "n": settings.n,
-            **coverage(prep.items),
+            **grid,
             "item_ids": [it.item_id for it in prep.items],
         },
     )
+    if log:
+        log(
+            f"plan: {grid['items']} items over {grid['cells']} cells (subdomain x strategy x language), "
+            f"{grid['per_cell_min']}-{grid['per_cell_max']} per cell, {len(prep.strategies)} strategies; "
+            f"coverage saved to {out / 'plan.json'}"
+        )
     cache = RequestCache(out / "cache.sqlite")
     versions = {
         "attacker": ATTACKER_TEMPLATE_VERSION,
