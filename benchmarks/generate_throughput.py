@@ -120,7 +120,8 @@ def run_distilabel(base_url: str, items: int, concurrency: int) -> dict:
         if not python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(DISTILABEL_VENV)], check=True)
             subprocess.run(
-                [str(python), "-m", "pip", "install", "-q", "distilabel[openai]", "requests"], check=True
+                [str(python), "-m", "pip", "install", "-q", "distilabel[openai]", "requests"],
+                check=True,
             )
         script = Path(tempfile.mkstemp(suffix=".py")[1])
         script.write_text(DISTILABEL_SCRIPT)

@@ -71,6 +71,7 @@ def test_demo_cli_on_the_embedded_model(cli, tmp_path: Path) -> None:
         "8",
         "--no-progress",
         "--no-generate",
+        "--no-consensus",
     )
     assert code == 0, err
     records = read_jsonl(out / "answers.jsonl", AnswerRecord)

@@ -10,13 +10,17 @@ configured. It loads a charter and picks subdomains spread over its domains; the
    end as failed records with the raw text, exactly as a real run would record them);
 3. evaluates the same model on a slice of the bilingual benchmark (one item and one benign
    control per chosen subdomain, both languages), with the same model as judge, and writes the
-   HTML report. A 135M model cannot follow the judge's output format, so a local judge scores
+   HTML report;
+4. runs one short PSRO negotiation between two cultural agents (Confucian and Protestant
+   Europe, built from the values-survey coordinates) on one topic, with its metrics and report.
+   A 135M model cannot follow the judge's output format, so a local judge scores
    in 'logprobs' mode: its verdict is the digit it finds most likely after ``VERDICT: [[``.
 
     runs/demo/answers.jsonl    one AnswerRecord per question (or the error that stopped it)
     runs/demo/manifest.json    charter hash, model, settings, versions, timings, counts
     runs/demo/cache.sqlite     request cache: a rerun is free and resumes where it stopped
     runs/demo/generate/        the generation run: samples / rejected / failed .jsonl, stats.json
+    runs/demo/consensus/       a short PSRO negotiation between two cultural agents
     runs/demo/eval/            the evaluation run: answers, judgements, scores.json, report.html
 
 >>> from valuealign.demo import run_demo
@@ -104,6 +108,7 @@ def run_demo(
     judge: str | None = None,
     evaluate: bool = True,
     generate: bool = True,
+    consensus: bool = True,
 ) -> dict:
     out = Path(out)
     try:
@@ -274,6 +279,28 @@ def run_demo(
         manifest["scores"] = {
             lang: {k: s[k] for k in ("total", "max_total", "mean", "parse_failures")}
             for lang, s in scores["per_model"][model]["languages"].items()
+        }
+    if consensus:
+        from valuealign.consensus.runner import ConsensusSettings, load_topics, run_consensus
+
+        settings_c = ConsensusSettings(
+            zones=["confucian", "protestant-europe"],
+            model=model,
+            rounds=2,
+            max_tokens=40,
+            language="en",
+        )
+        cm = run_consensus(
+            out / "consensus",
+            settings_c,
+            load_topics("builtin:topics")[:1],
+            backend_options=backend_options,
+            progress=progress,
+        )
+        manifest["consensus"] = {
+            "dir": "consensus",
+            "report": "consensus/report.html",
+            **cm["summary"],
         }
     write_json_atomic(out / "manifest.json", manifest)
     return manifest

@@ -142,6 +142,11 @@ class JsonlWriter:
         if self._fsync:
             os.fsync(self._f.fileno())
 
+    def append_dict(self, data: dict) -> None:
+        """Append a plain JSON object (for event logs that are not typed records)."""
+        self._f.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+        self._f.flush()
+
     def close(self) -> None:
         self._f.close()
 

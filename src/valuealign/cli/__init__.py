@@ -28,7 +28,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from valuealign.cli import charter, chat, demo, export, generate, report
+    from valuealign.cli import charter, chat, consensus, demo, export, generate, report
     from valuealign.cli import eval as eval_cmd
 
     cli.add_command(charter.charter)
@@ -36,6 +36,7 @@ def _register() -> None:
     cli.add_command(report.report)
     cli.add_command(generate.generate)
     cli.add_command(export.export)
+    cli.add_command(consensus.consensus)
     cli.add_command(chat.chat)
     cli.add_command(demo.demo)
 

@@ -40,6 +40,7 @@ from valuealign.cli._options import backend_kwargs, backend_options
     help="Only ask the charter questions; skip the evaluation and report.",
 )
 @click.option("--no-generate", is_flag=True, help="Skip the Attacker -> Actor -> Critic stage.")
+@click.option("--no-consensus", is_flag=True, help="Skip the cultural negotiation stage.")
 @click.option("--no-progress", is_flag=True)
 @backend_options
 def demo(
@@ -52,6 +53,7 @@ def demo(
     judge: str | None,
     no_eval: bool,
     no_generate: bool,
+    no_consensus: bool,
     no_progress: bool,
     **opts: object,
 ) -> None:
@@ -70,6 +72,7 @@ def demo(
         judge=judge,
         evaluate=not no_eval,
         generate=not no_generate,
+        consensus=not no_consensus,
         backend_options=backend_kwargs(dict(opts)),
     )
     c = manifest["counts"]
@@ -95,3 +98,9 @@ def demo(
         click.echo("\nevaluation on a benchmark slice (the same model as judge):")
         click.echo(format_headline(scores))
         click.echo(f"report: {Path(out, manifest['eval']['report'])}")
+    if "consensus" in manifest:
+        c2 = manifest["consensus"]
+        click.echo(
+            f"\nnegotiation (confucian vs protestant-europe, PSRO): {c2['mean_rounds_used']} rounds, "
+            f"NashConv {c2['mean_nash_conv']}, PBA gain {c2['mean_pba_gain']} -> {Path(out, c2['report'])}"
+        )

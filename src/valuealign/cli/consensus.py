@@ -1,0 +1,100 @@
+"""``valuealign consensus``: cultural agents negotiate a shared guideline with PSRO."""
+
+from __future__ import annotations
+
+import click
+
+from valuealign.cli._options import backend_kwargs, backend_options
+
+
+@click.command()
+@click.option("--topic", default=None, help="One topic (a question or issue).")
+@click.option(
+    "--topics", default=None, metavar="FILE|builtin:topics", help="JSONL of {id, zh, en} topics."
+)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N topics.")
+@click.option(
+    "--agents",
+    required=True,
+    metavar="ZONE,ZONE[,...]",
+    help="Cultural zones, e.g. confucian,protestant-europe (see --list-zones).",
+)
+@click.option(
+    "--model", "-m", default="hf/smollm2-135m-instruct", show_default=True, metavar="PROVIDER/MODEL"
+)
+@click.option(
+    "--agent-model",
+    "agent_models",
+    multiple=True,
+    metavar="ZONE=PROVIDER/MODEL",
+    help="Give one zone its own model (e.g. one with its own adapter).",
+)
+@click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--rounds", type=click.IntRange(1, 20), default=4, show_default=True)
+@click.option(
+    "--solver",
+    type=click.Choice(["replicator", "mwu", "lp", "uniform"]),
+    default="replicator",
+    show_default=True,
+)
+@click.option(
+    "--similarity",
+    type=click.Choice(["auto", "tfidf", "embedding"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--max-tokens", type=click.IntRange(8), default=96, show_default=True)
+@click.option("--no-baselines", is_flag=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False))
+@backend_options
+def consensus(
+    topic,
+    topics,
+    limit,
+    agents,
+    model,
+    agent_models,
+    language,
+    rounds,
+    solver,
+    similarity,
+    max_tokens,
+    no_baselines,
+    out,
+    **opts,
+) -> None:
+    """Negotiate a cross-cultural consensus (PSRO) and score it (PBA, VSC, NashConv).
+
+    \b
+    Example (embedded model, no key):
+      valuealign consensus --topic "Should adult children be obliged to care for elderly parents?" \\
+          --agents confucian,protestant-europe --rounds 2 --out runs/consensus
+    """
+    from valuealign.consensus.runner import ConsensusSettings, load_topics, run_consensus
+    from valuealign.errors import UserError
+
+    if bool(topic) == bool(topics):
+        raise UserError(
+            "give exactly one of --topic TEXT or --topics FILE", fix="e.g. --topics builtin:topics"
+        )
+    overrides = {}
+    for item in agent_models:
+        zone, sep, spec = item.partition("=")
+        if not sep or not spec:
+            raise UserError(f"bad --agent-model {item!r}", fix="use ZONE=PROVIDER/MODEL")
+        overrides[zone.strip()] = spec.strip()
+    chosen = load_topics(topics, topic)[:limit]
+    kwargs = backend_kwargs(dict(opts))
+    settings = ConsensusSettings(
+        zones=[z.strip() for z in agents.split(",") if z.strip()],
+        model=model,
+        agent_models=overrides,
+        language=language,
+        rounds=rounds,
+        solver=solver,
+        similarity=similarity,
+        max_tokens=max_tokens,
+        baselines=not no_baselines,
+    )
+    metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
+    click.echo(f"consensus: {metrics['summary']} -> {out}/report.html")

@@ -1,0 +1,312 @@
+"""Run negotiations over topics and write transcript, statements, metrics and a report.
+
+    DIR/transcript.jsonl   every opening, proposal, round (pools, payoffs, mixtures, utilities), final
+    DIR/statements.jsonl   one line per topic: openings, finals, baselines
+    DIR/metrics.json       per topic: PBA, VSC, NashConv, rounds used, baselines; and means
+    DIR/report.html        utilities and mixtures by round, per topic (inline SVG)
+    DIR/manifest.json      settings, agents, models, versions
+
+A rerun skips topics already in statements.jsonl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from valuealign import __version__
+from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
+from valuealign.errors import UserError
+from valuealign.records import JsonlWriter, utcnow, write_json_atomic
+
+
+@dataclass
+class ConsensusSettings:
+    zones: list[str]
+    model: str = "hf/smollm2-135m-instruct"
+    agent_models: dict[str, str] = field(default_factory=dict)
+    language: str = "en"
+    rounds: int = 4
+    epsilon: float = 1e-3
+    solver: str = "replicator"
+    similarity: str = "auto"
+    max_tokens: int = 96
+    baselines: bool = True
+    seed: int = 0
+
+
+def load_topics(source: str | None = None, topic: str | None = None) -> list[dict]:
+    """``--topic TEXT``, or a JSONL file of {"id", "zh", "en"} lines, or builtin:topics."""
+    if topic:
+        return [{"id": "topic", "zh": topic, "en": topic}]
+    if source is None or source == "builtin:topics":
+        text = (resources.files("valuealign") / "data" / "consensus" / "topics.jsonl").read_text(
+            encoding="utf-8"
+        )
+        name = "builtin:topics"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UserError(
+                f"{path}: topics file not found", fix="check the path, or use builtin:topics"
+            )
+        text, name = path.read_text(encoding="utf-8"), str(path)
+    topics = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(
+                f"{name}:{lineno}: not valid JSON ({e.msg})",
+                fix='each line: {"id": ..., "zh": ..., "en": ...}',
+            ) from None
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("id"), str)
+            or not (item.get("en") or item.get("zh"))
+        ):
+            raise UserError(
+                f"{name}:{lineno}: a topic needs an 'id' and 'en' and/or 'zh' text",
+                fix='each line: {"id": ..., "zh": ..., "en": ...}',
+            )
+        topics.append(item)
+    if not topics:
+        raise UserError(f"{name}: no topics", fix="add at least one line")
+    return topics
+
+
+def run_consensus(
+    out: str | Path,
+    settings: ConsensusSettings,
+    topics: list[dict],
+    *,
+    backend_options: dict | None = None,
+    progress: bool = True,
+    log=None,
+) -> dict:
+    from valuealign.consensus.profiles import get_profile
+    from valuealign.values.similarity import get_similarity
+
+    out = Path(out)
+    if len(settings.zones) < 2:
+        raise UserError(
+            "a negotiation needs at least two --agents",
+            fix="e.g. --agents confucian,protestant-europe",
+        )
+    if settings.language not in ("zh", "en"):
+        raise UserError(
+            f"unsupported language {settings.language!r}", fix="use --language en or zh"
+        )
+    if len(set(settings.zones)) != len(settings.zones):
+        raise UserError("the same zone appears twice in --agents", fix="list each zone once")
+    profiles = [get_profile(z) for z in settings.zones]
+    for zone in settings.agent_models:
+        if zone not in settings.zones:
+            raise UserError(
+                f"--agent-model names {zone!r}, which is not in --agents",
+                fix="use one of the --agents zones",
+            )
+    for t in topics:
+        if not t.get(settings.language):
+            raise UserError(
+                f"topic {t['id']!r} has no {settings.language} text",
+                fix="add it or change --language",
+            )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(
+            f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
+        ) from None
+    cache = RequestCache(out / "cache.sqlite")
+    specs = {z: settings.agent_models.get(z, settings.model) for z in settings.zones}
+    raw = {
+        spec: get_backend(spec, **(backend_options or {}))
+        for spec in dict.fromkeys([*specs.values(), settings.model])
+    }
+    similarity = get_similarity(settings.similarity)
+    done: set[str] = set()
+    if (out / "statements.jsonl").exists():
+        done = {
+            json.loads(line)["topic_id"]
+            for line in (out / "statements.jsonl").read_text().splitlines()
+            if line.strip()
+        }
+    started, t0 = utcnow(), time.perf_counter()
+    metrics_path = out / "metrics.json"
+    all_metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"topics": {}}
+    asyncio.run(
+        _run(out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log)
+    )
+    all_metrics["summary"] = _summary(all_metrics["topics"])
+    write_json_atomic(metrics_path, all_metrics)
+    write_json_atomic(
+        out / "manifest.json",
+        {
+            "job": "consensus",
+            "valuealign_version": __version__,
+            "python": platform.python_version(),
+            "settings": asdict(settings),
+            "agents": {z: describe(raw[s]) for z, s in specs.items()},
+            "topics": [t["id"] for t in topics],
+            "started_at": started,
+            "finished_at": utcnow(),
+            "wall_seconds": round(time.perf_counter() - t0, 3),
+            "citation": "Inglehart-Welzel coordinates from the Integrated Values Surveys (EVS 2021; Haerpfer et al. 2022); see data/consensus/NOTICE.md",
+        },
+    )
+    from valuealign.consensus.report import write_consensus_report
+
+    write_consensus_report(out)
+    cache.close()
+    return all_metrics
+
+
+async def _run(
+    out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log
+) -> None:
+    from valuealign.consensus.metrics import (
+        perplexity_acceptance,
+        text_agreement,
+        values_self_consistency,
+    )
+    from valuealign.consensus.negotiation import (
+        PROMPTS,
+        Agent,
+        best_of_n_baseline,
+        negotiate,
+        one_shot_baseline,
+    )
+
+    backends = {spec: CachedBackend(b, cache, "consensus-v1") for spec, b in raw.items()}
+    agents = [
+        Agent(z, p, backends[specs[z]]) for z, p in zip(settings.zones, profiles, strict=True)
+    ]
+    lang = settings.language
+    try:
+        with (
+            JsonlWriter(out / "transcript.jsonl") as tw,
+            JsonlWriter(out / "statements.jsonl") as sw,
+        ):
+            for topic in topics:
+                if topic["id"] in done:
+                    continue
+                text = topic[lang]
+                if log:
+                    log(f"[{topic['id']}] {text}")
+
+                def on_event(event: dict, tid=topic["id"]) -> None:
+                    tw.append_dict({"topic_id": tid, **event})
+
+                result = await negotiate(
+                    text,
+                    agents,
+                    similarity.similarity,
+                    language=lang,
+                    rounds=settings.rounds,
+                    epsilon=settings.epsilon,
+                    solver=settings.solver,
+                    max_tokens=settings.max_tokens,
+                    seed=settings.seed,
+                    on_event=on_event,
+                )
+                prompt = PROMPTS[lang]["opening"].format(topic=text)
+                metrics = {
+                    "topic": text,
+                    "rounds_used": result.psro.rounds,
+                    "stop_reason": result.psro.stop_reason,
+                    "nash_conv": round(result.psro.nash_conv, 6),
+                    "pba": await asyncio.to_thread(
+                        perplexity_acceptance, agents, prompt, lang, result.openings, result.finals
+                    ),
+                    "vsc": values_self_consistency(
+                        result.agents, result.openings, result.finals, lang
+                    ),
+                    "text_agreement": {
+                        "opening": text_agreement(result.openings, similarity.similarity),
+                        "final": text_agreement(result.finals, similarity.similarity),
+                    },
+                }
+                baselines = {}
+                if settings.baselines:
+                    neutral = backends[settings.model]
+                    one = await one_shot_baseline(
+                        text,
+                        neutral,
+                        language=lang,
+                        max_tokens=settings.max_tokens,
+                        seed=settings.seed,
+                    )
+                    best, cands, ballots = await best_of_n_baseline(
+                        text,
+                        neutral,
+                        agents,
+                        result.openings,
+                        similarity.similarity,
+                        language=lang,
+                        max_tokens=settings.max_tokens,
+                        seed=settings.seed,
+                    )
+                    baselines = {
+                        "one_shot": one,
+                        "best_of_n_schulze": best,
+                        "best_of_n_candidates": cands,
+                        "ballots": ballots,
+                    }
+                    metrics["baselines"] = {
+                        name: {
+                            "mean_similarity_to_openings": round(
+                                sum(similarity.similarity(s, o) for o in result.openings)
+                                / len(result.openings),
+                                4,
+                            )
+                        }
+                        for name, s in (("one_shot", one), ("best_of_n_schulze", best))
+                    }
+                    metrics["baselines"]["psro_final"] = {
+                        "mean_similarity_to_openings": round(
+                            sum(
+                                similarity.similarity(f, o)
+                                for f in result.finals
+                                for o in result.openings
+                            )
+                            / (len(result.finals) * len(result.openings)),
+                            4,
+                        )
+                    }
+                sw.append_dict(
+                    {
+                        "topic_id": topic["id"],
+                        "topic": text,
+                        "language": lang,
+                        "agents": result.agents,
+                        "openings": result.openings,
+                        "finals": result.finals,
+                        "baselines": baselines,
+                    }
+                )
+                all_metrics["topics"][topic["id"]] = metrics
+                write_json_atomic(out / "metrics.json", all_metrics)
+    finally:
+        await aclose_all(*backends.values())
+
+
+def _summary(topics: dict) -> dict:
+    def mean(values):
+        vals = [v for v in values if v is not None]
+        return round(sum(vals) / len(vals), 4) if vals else None
+
+    return {
+        "topics": len(topics),
+        "mean_rounds_used": mean(m["rounds_used"] for m in topics.values()),
+        "mean_nash_conv": mean(m["nash_conv"] for m in topics.values()),
+        "mean_pba_gain": mean((m["pba"] or {}).get("mean_gain") for m in topics.values()),
+        "mean_vsc_balance": mean(m["vsc"]["balance"] for m in topics.values()),
+    }
