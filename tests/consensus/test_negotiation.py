@@ -237,3 +237,78 @@ def test_real_short_negotiation_with_the_embedded_model(tmp_path: Path) -> None:
     assert all(p["ppl_opening"] > 1 and p["ppl_final"] > 1 for p in m["pba"]["pairs"])
     statements = json.loads((tmp_path / "c" / "statements.jsonl").read_text().splitlines()[0])
     assert all(s and s != "(no statement)" for s in statements["finals"])
+
+
+def test_agent_from_a_survey_file(cli, tmp_path: Path, agents_mock) -> None:
+    survey = tmp_path / "opinions.jsonl"
+    rows = [
+        {
+            "question": "Is it important to follow traditions?",
+            "options": ["Yes", "No"],
+            "selections": {"Atlantis": [0.8, 0.2], "Utopia": [0.3, 0.7]},
+        },
+        {
+            "question": "Should the state provide elder care?",
+            "options": ["Yes", "No"],
+            "selections": {"Atlantis": [0.4, 0.6], "Utopia": [0.9, 0.1]},
+        },
+    ]
+    survey.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "c"
+    code, _, err = cli(
+        "consensus",
+        "--topic",
+        "Who should care for the elderly?",
+        "--agents",
+        "atl,confucian",
+        "--agent-profile",
+        f"atl={survey}#Atlantis",
+        "--model",
+        "mock/zone-b",
+        "--rounds",
+        "1",
+        "--similarity",
+        "tfidf",
+        "--no-baselines",
+        "--out",
+        str(out),
+    )
+    assert code == 0, err
+    assert json.loads((out / "statements.jsonl").read_text().splitlines()[0])["agents"] == [
+        "atl",
+        "confucian",
+    ]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        json.dumps(rows[0])
+        + "\n"
+        + '{"question": "q", "options": ["a"], "selections": {"X": [0.5, 0.5]}}\n'
+    )
+    code, _, err = cli(
+        "consensus",
+        "--topic",
+        "x?",
+        "--agents",
+        "atl,confucian",
+        "--agent-profile",
+        f"atl={bad}#X",
+        "--model",
+        "mock/echo",
+        "--out",
+        str(tmp_path / "c2"),
+    )
+    assert code == 2 and f"{bad}:2" in err
+    code, _, err = cli(
+        "consensus",
+        "--topic",
+        "x?",
+        "--agents",
+        "atl,confucian",
+        "--agent-profile",
+        f"atl={survey}#Nowhere",
+        "--model",
+        "mock/echo",
+        "--out",
+        str(tmp_path / "c3"),
+    )
+    assert code == 2 and "Nowhere" in err

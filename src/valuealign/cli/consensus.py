@@ -29,6 +29,13 @@ from valuealign.cli._options import backend_kwargs, backend_options
     metavar="ZONE=PROVIDER/MODEL",
     help="Give one zone its own model (e.g. one with its own adapter).",
 )
+@click.option(
+    "--agent-profile",
+    "agent_profiles",
+    multiple=True,
+    metavar="ID=FILE#COUNTRY",
+    help="An agent built from survey data (WVS wave CSV or GlobalOpinionQA JSONL); use ID in --agents.",
+)
 @click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--rounds", type=click.IntRange(1, 20), default=4, show_default=True)
 @click.option(
@@ -54,6 +61,7 @@ def consensus(
     agents,
     model,
     agent_models,
+    agent_profiles,
     language,
     rounds,
     solver,
@@ -83,12 +91,19 @@ def consensus(
         if not sep or not spec:
             raise UserError(f"bad --agent-model {item!r}", fix="use ZONE=PROVIDER/MODEL")
         overrides[zone.strip()] = spec.strip()
+    customs = {}
+    for item in agent_profiles:
+        ident, sep, spec = item.partition("=")
+        if not sep or not spec:
+            raise UserError(f"bad --agent-profile {item!r}", fix="use ID=FILE#COUNTRY")
+        customs[ident.strip()] = spec.strip()
     chosen = load_topics(topics, topic)[:limit]
     kwargs = backend_kwargs(dict(opts))
     settings = ConsensusSettings(
         zones=[z.strip() for z in agents.split(",") if z.strip()],
         model=model,
         agent_models=overrides,
+        custom_profiles=customs,
         language=language,
         rounds=rounds,
         solver=solver,

@@ -520,3 +520,24 @@ def profile_from_distributions(
         summary=summary,
         priorities={"zh": zh_items, "en": en_items},
     )
+
+
+def profile_from_file(spec: str) -> CultureProfile:
+    """``FILE#COUNTRY``: a custom agent profile from a WVS wave CSV (.csv) or GlobalOpinionQA JSONL.
+
+    >>> profile_from_file("wave7.csv#JPN")
+    """
+    path, sep, country = spec.rpartition("#")
+    if not sep or not path or not country:
+        raise UserError(
+            f"bad profile {spec!r}",
+            fix="use FILE#COUNTRY, e.g. wave7.csv#JPN or opinions.jsonl#Japan",
+        )
+    data = import_wvs_csv(path) if path.endswith(".csv") else import_globalopinionqa(path)
+    if country not in data:
+        known = ", ".join(sorted(data)[:20])
+        raise UserError(
+            f"{path}: no rows for country {country!r}",
+            fix=f"countries in the file include: {known}",
+        )
+    return profile_from_distributions(country, data[country])

@@ -30,6 +30,8 @@ class ConsensusSettings:
     zones: list[str]
     model: str = "hf/smollm2-135m-instruct"
     agent_models: dict[str, str] = field(default_factory=dict)
+    custom_profiles: dict[str, str] = field(default_factory=dict)
+    """Agent id -> FILE#COUNTRY (a WVS CSV or GlobalOpinionQA JSONL) instead of a built-in zone."""
     language: str = "en"
     rounds: int = 4
     epsilon: float = 1e-3
@@ -106,7 +108,14 @@ def run_consensus(
         )
     if len(set(settings.zones)) != len(settings.zones):
         raise UserError("the same zone appears twice in --agents", fix="list each zone once")
-    profiles = [get_profile(z) for z in settings.zones]
+    from valuealign.consensus.profiles import profile_from_file
+
+    profiles = [
+        profile_from_file(settings.custom_profiles[z])
+        if z in settings.custom_profiles
+        else get_profile(z)
+        for z in settings.zones
+    ]
     for zone in settings.agent_models:
         if zone not in settings.zones:
             raise UserError(
