@@ -312,3 +312,34 @@ def test_agent_from_a_survey_file(cli, tmp_path: Path, agents_mock) -> None:
         str(tmp_path / "c3"),
     )
     assert code == 2 and "Nowhere" in err
+
+
+def test_agent_adapter_flag_is_validated(cli, tmp_path: Path) -> None:
+    code, _, err = cli(
+        "consensus",
+        "--topic",
+        "x?",
+        "--agents",
+        "confucian,latin-america",
+        "--model",
+        "mock/echo",
+        "--agent-adapter",
+        "orthodox-europe=/tmp/a",
+        "--out",
+        str(tmp_path / "c"),
+    )
+    assert code == 2 and "not in --agents" in err
+    code, _, err = cli(
+        "consensus",
+        "--topic",
+        "x?",
+        "--agents",
+        "confucian,latin-america",
+        "--model",
+        "mock/echo",
+        "--agent-adapter",
+        "confucian",
+        "--out",
+        str(tmp_path / "c"),
+    )
+    assert code == 2 and "ZONE=ADAPTER_DIR" in err

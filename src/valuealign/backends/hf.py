@@ -150,7 +150,8 @@ class HFBackend:
         threads: int | None = None,
     ) -> None:
         require_torch()
-        self.name = f"hf/{model}"
+        # the adapter is part of the name, so caches and records never mix base and adapted outputs
+        self.name = f"hf/{model}" + (f"+adapter:{adapter}" if adapter else "")
         self.spec = model
         self.adapter = adapter
         self.max_batch_size = max_batch_size

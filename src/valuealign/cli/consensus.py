@@ -30,6 +30,13 @@ from valuealign.cli._options import backend_kwargs, backend_options
     help="Give one zone its own model (e.g. one with its own adapter).",
 )
 @click.option(
+    "--agent-adapter",
+    "agent_adapters",
+    multiple=True,
+    metavar="ZONE=DIR",
+    help="A PEFT adapter for one agent's hf/ model.",
+)
+@click.option(
     "--agent-profile",
     "agent_profiles",
     multiple=True,
@@ -61,6 +68,7 @@ def consensus(
     agents,
     model,
     agent_models,
+    agent_adapters,
     agent_profiles,
     language,
     rounds,
@@ -91,6 +99,12 @@ def consensus(
         if not sep or not spec:
             raise UserError(f"bad --agent-model {item!r}", fix="use ZONE=PROVIDER/MODEL")
         overrides[zone.strip()] = spec.strip()
+    adapters = {}
+    for item in agent_adapters:
+        zone, sep, folder = item.partition("=")
+        if not sep or not folder:
+            raise UserError(f"bad --agent-adapter {item!r}", fix="use ZONE=ADAPTER_DIR")
+        adapters[zone.strip()] = folder.strip()
     customs = {}
     for item in agent_profiles:
         ident, sep, spec = item.partition("=")
@@ -104,6 +118,7 @@ def consensus(
         model=model,
         agent_models=overrides,
         custom_profiles=customs,
+        agent_adapters=adapters,
         language=language,
         rounds=rounds,
         solver=solver,

@@ -46,6 +46,11 @@ PROMPTS = {
     },
 }
 MODES = ("counter", "gap", "new")
+_LABEL = re.compile(
+    r"^\s*(?:(?:the|one|my|our|a)\s+)?(?:consensus\s+)?(?:guideline|statement)[^:\n]{0,80}[:：]\s*"
+    r"|^\s*(?:共识)?准则[^：:\n]{0,20}[：:]\s*",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -71,9 +76,10 @@ class NegotiationResult:
 
 def clean_statement(text: str, max_chars: int = 400) -> str:
     """First one or two sentences of a reply, without labels or quotes."""
-    text = re.sub(
-        r"^\s*(guideline|statement|准则|共识准则)\s*[:：]\s*", "", text.strip(), flags=re.IGNORECASE
-    )
+    text = _LABEL.sub("", text.strip())
+    quoted = re.match(r"^[\"“「]([^\"”」]{8,})[\"”」]", text)
+    if quoted:
+        text = quoted.group(1)
     text = text.strip().strip("\"'“”「」")
     text = text.split("\n\n")[0].strip()
     parts = re.split(r"(?<=[.!?。！？])\s*", text)

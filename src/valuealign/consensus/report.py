@@ -19,6 +19,7 @@ def _line_chart(
     series: dict[str, list[float]], title: str, y_label: str, width: int = 460, height: int = 220
 ) -> str:
     pad = 40
+    legend = 130  # room on the right for the agents' names
     values = [v for vs in series.values() for v in vs]
     if not values:
         return ""
@@ -32,7 +33,7 @@ def _line_chart(
         return height - pad - (height - 2 * pad) * ((v - lo) / (hi - lo or 1))
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + legend}" height="{height}" role="img" '
         f'aria-label="{html.escape(title)}">',
         f'<text x="{pad}" y="16" font-size="12" font-weight="bold">{html.escape(title)}</text>',
         f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>',

@@ -30,6 +30,8 @@ class ConsensusSettings:
     zones: list[str]
     model: str = "hf/smollm2-135m-instruct"
     agent_models: dict[str, str] = field(default_factory=dict)
+    agent_adapters: dict[str, str] = field(default_factory=dict)
+    """Agent id -> PEFT adapter folder applied to that agent's hf/ model."""
     custom_profiles: dict[str, str] = field(default_factory=dict)
     """Agent id -> FILE#COUNTRY (a WVS CSV or GlobalOpinionQA JSONL) instead of a built-in zone."""
     language: str = "en"
@@ -116,7 +118,7 @@ def run_consensus(
         else get_profile(z)
         for z in settings.zones
     ]
-    for zone in settings.agent_models:
+    for zone in [*settings.agent_models, *settings.agent_adapters]:
         if zone not in settings.zones:
             raise UserError(
                 f"--agent-model names {zone!r}, which is not in --agents",
@@ -135,11 +137,15 @@ def run_consensus(
             f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
         ) from None
     cache = RequestCache(out / "cache.sqlite")
-    specs = {z: settings.agent_models.get(z, settings.model) for z in settings.zones}
-    raw = {
-        spec: get_backend(spec, **(backend_options or {}))
-        for spec in dict.fromkeys([*specs.values(), settings.model])
-    }
+    options = dict(backend_options or {})
+    specs: dict[str, str] = {}
+    raw = {settings.model: get_backend(settings.model, **options)}
+    for z in settings.zones:
+        spec, adapter = settings.agent_models.get(z, settings.model), settings.agent_adapters.get(z)
+        key = f"{spec}+adapter:{adapter}" if adapter else spec
+        if key not in raw:
+            raw[key] = get_backend(spec, **{**options, **({"adapter": adapter} if adapter else {})})
+        specs[z] = key
     similarity = get_similarity(settings.similarity)
     done: set[str] = set()
     if (out / "statements.jsonl").exists():
