@@ -58,6 +58,7 @@ from valuealign.records import (
     JsonlWriter,
     Provenance,
     Usage,
+    ensure_run_dir,
     existing_ids,
     read_jsonl,
     utcnow,
@@ -111,15 +112,7 @@ def run_demo(
     consensus: bool = True,
 ) -> dict:
     out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise UserError(
-            f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
-        ) from None
+    ensure_run_dir(out)
     items = plan_items(charter, n_subdomains, list(languages))
     loaded = load_charter(charter)
     backend = get_backend(model, **(backend_options or {}))

@@ -171,6 +171,21 @@ def existing_ids(path: str | Path) -> set[str]:
     return ids
 
 
+def ensure_run_dir(out: str | Path) -> Path:
+    """Create a run directory and prove it is writable, or raise ``UserError`` (exit 2)."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(
+            f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
+        ) from None
+    return out
+
+
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write JSON to a temp file in the same folder, then rename it into place."""
     write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

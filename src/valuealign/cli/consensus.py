@@ -7,6 +7,18 @@ import click
 from valuealign.cli._options import backend_kwargs, backend_options
 
 
+def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
+    from valuealign.errors import UserError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise UserError(f"bad {flag} {item!r}", fix=f"use {form}")
+        out[key.strip()] = value.strip()
+    return out
+
+
 @click.command()
 @click.option("--topic", default=None, help="One topic (a question or issue).")
 @click.option(
@@ -93,24 +105,9 @@ def consensus(
         raise UserError(
             "give exactly one of --topic TEXT or --topics FILE", fix="e.g. --topics builtin:topics"
         )
-    overrides = {}
-    for item in agent_models:
-        zone, sep, spec = item.partition("=")
-        if not sep or not spec:
-            raise UserError(f"bad --agent-model {item!r}", fix="use ZONE=PROVIDER/MODEL")
-        overrides[zone.strip()] = spec.strip()
-    adapters = {}
-    for item in agent_adapters:
-        zone, sep, folder = item.partition("=")
-        if not sep or not folder:
-            raise UserError(f"bad --agent-adapter {item!r}", fix="use ZONE=ADAPTER_DIR")
-        adapters[zone.strip()] = folder.strip()
-    customs = {}
-    for item in agent_profiles:
-        ident, sep, spec = item.partition("=")
-        if not sep or not spec:
-            raise UserError(f"bad --agent-profile {item!r}", fix="use ID=FILE#COUNTRY")
-        customs[ident.strip()] = spec.strip()
+    overrides = _pairs(agent_models, "--agent-model", "ZONE=PROVIDER/MODEL")
+    adapters = _pairs(agent_adapters, "--agent-adapter", "ZONE=ADAPTER_DIR")
+    customs = _pairs(agent_profiles, "--agent-profile", "ID=FILE#COUNTRY")
     chosen = load_topics(topics, topic)[:limit]
     kwargs = backend_kwargs(dict(opts))
     settings = ConsensusSettings(

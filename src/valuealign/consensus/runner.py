@@ -22,7 +22,7 @@ from pathlib import Path
 from valuealign import __version__
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
 from valuealign.errors import UserError
-from valuealign.records import JsonlWriter, utcnow, write_json_atomic
+from valuealign.records import JsonlWriter, ensure_run_dir, utcnow, write_json_atomic
 
 
 @dataclass
@@ -130,12 +130,7 @@ def run_consensus(
                 f"topic {t['id']!r} has no {settings.language} text",
                 fix="add it or change --language",
             )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(
-            f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
-        ) from None
+    ensure_run_dir(out)
     cache = RequestCache(out / "cache.sqlite")
     options = dict(backend_options or {})
     specs: dict[str, str] = {}

@@ -50,6 +50,7 @@ from valuealign.records import (
     JsonlWriter,
     Provenance,
     Usage,
+    ensure_run_dir,
     existing_ids,
     read_jsonl,
     utcnow,
@@ -148,15 +149,7 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
                 )
             seen.add(it.id)
             items.append((it, bench.name))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise UserError(
-            f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
-        ) from None
+    ensure_run_dir(out)
     return _Plan(charter, items)
 
 

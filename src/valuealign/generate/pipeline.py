@@ -58,7 +58,15 @@ from valuealign.generate.strategies import (
     load_strategy_file,
     resolve_strategies,
 )
-from valuealign.records import JsonlWriter, Provenance, Usage, read_jsonl, utcnow, write_json_atomic
+from valuealign.records import (
+    JsonlWriter,
+    Provenance,
+    Usage,
+    ensure_run_dir,
+    read_jsonl,
+    utcnow,
+    write_json_atomic,
+)
 
 ROLES = ("attacker", "actor", "critic")
 
@@ -137,15 +145,7 @@ def prepare(out: Path, settings: GenerateSettings) -> _Prepared:
     threshold = settings.threshold if settings.threshold is not None else charter.critic_threshold
     if not 1 <= threshold <= 5:
         raise UserError(f"threshold {threshold} is outside 1-5", fix="use --threshold from 1 to 5")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise UserError(
-            f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
-        ) from None
+    ensure_run_dir(out)
     items = plan_items(charter, list(strategies), settings.languages, settings.n, settings.seed)
     return _Prepared(charter, strategies, items, threshold)
 
