@@ -94,6 +94,9 @@ class GenerateSettings:
     max_tokens: dict[str, int] = field(
         default_factory=lambda: {"attacker": 256, "actor": 512, "critic": 256}
     )
+    max_items_in_flight: int | None = None
+    """Items processed at once (each has one request out at a time). Default: the sum of the
+    role limits, so every role can be kept busy; set it to bound the total requests in flight."""
 
 
 class _Limited:
@@ -355,8 +358,10 @@ async def _run(
                     return
                 await one(item)
 
-        # items in flight = the largest role limit: each item has one request out at a time
-        n_workers = max(1, min(len(todo), max(settings.concurrency.get(r, 16) for r in ROLES)))
+        in_flight = settings.max_items_in_flight or sum(
+            settings.concurrency.get(r, 16) for r in ROLES
+        )
+        n_workers = max(1, min(len(todo), in_flight))
         try:
             await asyncio.gather(*[worker() for _ in range(n_workers)])
         finally:
