@@ -67,6 +67,12 @@ def _csv(value: str | None) -> list[str] | None:
     show_default=True,
     help="Actor answer length.",
 )
+@click.option(
+    "--max-in-flight",
+    type=click.IntRange(1),
+    default=None,
+    help="Items processed at once (default: the sum of the role concurrencies).",
+)
 @click.option("--no-progress", is_flag=True)
 @backend_options
 def generate(
@@ -90,6 +96,7 @@ def generate(
     attacker_retries,
     critic_retries,
     max_tokens,
+    max_in_flight,
     no_progress,
     **opts,
 ) -> None:
@@ -123,6 +130,7 @@ def generate(
             "critic": critic_concurrency or base,
         },
         max_tokens={"attacker": 256, "actor": max_tokens, "critic": 256},
+        max_items_in_flight=max_in_flight,
     )
     role_urls = {
         "attacker": list(attacker_base_url),
