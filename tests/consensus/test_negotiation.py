@@ -324,7 +324,7 @@ def test_agent_adapter_flag_is_validated(cli, tmp_path: Path) -> None:
         "--model",
         "mock/echo",
         "--agent-adapter",
-        "orthodox-europe=/tmp/a",
+        "orthodox-europe=some-adapter-dir",
         "--out",
         str(tmp_path / "c"),
     )

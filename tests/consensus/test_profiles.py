@@ -17,7 +17,7 @@ from valuealign.consensus.profiles import (
 )
 from valuealign.errors import UserError
 
-# The repo is /work/main and the shared data lives beside it in /work/shared.
+# The shared data lives in a folder named shared beside the repository checkout.
 IVS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ivs"
 DATA = resources.files("valuealign") / "data" / "consensus"
 

@@ -20,7 +20,7 @@ Two corrections are applied, both recorded in the output under ``notes``:
 
 Regenerate the shipped file with::
 
-    python -m valuealign.consensus.ivs /work/shared/data/ivs src/valuealign/data/consensus/ivs_coordinates.json
+    python -m valuealign.consensus.ivs ../shared/data/ivs src/valuealign/data/consensus/ivs_coordinates.json
 """
 
 from __future__ import annotations
