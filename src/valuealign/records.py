@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -100,25 +100,37 @@ def iter_jsonl(path: str | Path, model: type[T], *, repair: bool = False) -> Ite
     if repair:
         _repair_torn_tail(path)
     with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(
-                    f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})",
-                    fix="each line must be one JSON object",
-                ) from None
-            try:
-                yield model.model_validate(data)
-            except ValidationError as e:
-                err = e.errors()[0]
-                loc = ".".join(str(p) for p in err["loc"]) or "(record)"
-                raise UserError(
-                    f"{path}:{lineno}: field '{loc}': {err['msg']}",
-                    fix=f"make the line match the {model.__name__} schema",
-                ) from None
+        for _, record in parse_jsonl_lines(f, str(path), model):
+            yield record
+
+
+def parse_jsonl_lines(
+    lines: Iterable[str],
+    source: str,
+    model: type[T],
+    *,
+    json_fix: str = "each line must be one JSON object",
+    schema_fix: str | None = None,
+) -> Iterator[tuple[int, T]]:
+    """Yield (line number, validated record); a bad line raises ``UserError`` naming it."""
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(
+                f"{source}:{lineno}: not valid JSON ({e.msg} at column {e.colno})", fix=json_fix
+            ) from None
+        try:
+            yield lineno, model.model_validate(data)
+        except ValidationError as e:
+            err = e.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"]) or "(record)"
+            raise UserError(
+                f"{source}:{lineno}: field '{loc}': {err['msg']}",
+                fix=schema_fix or f"make the line match the {model.__name__} schema",
+            ) from None
 
 
 def read_jsonl(path: str | Path, model: type[T], *, repair: bool = False) -> list[T]:

@@ -15,16 +15,16 @@ Users point ``--benchmark`` at their own JSONL in the same schema, one item per 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from valuealign.charter import Charter
 from valuealign.errors import UserError
+from valuealign.records import parse_jsonl_lines
 
 BUILTIN = ("vcbench", "vcbench-benign")
 
@@ -92,25 +92,13 @@ class Benchmark:
 def _parse_lines(lines: list[str], source: str, name: str) -> Benchmark:
     items: list[BenchmarkItem] = []
     where: dict[str, int] = {}
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise UserError(
-                f"{source}:{lineno}: not valid JSON ({e.msg} at column {e.colno})",
-                fix="each line must be one benchmark item as a JSON object",
-            ) from None
-        try:
-            item = BenchmarkItem.model_validate(data)
-        except ValidationError as e:
-            err = e.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"]) or "(item)"
-            raise UserError(
-                f"{source}:{lineno}: field '{loc}': {err['msg']}",
-                fix="see the item schema in `valuealign eval --help` or the README",
-            ) from None
+    for lineno, item in parse_jsonl_lines(
+        lines,
+        source,
+        BenchmarkItem,
+        json_fix="each line must be one benchmark item as a JSON object",
+        schema_fix="see the item schema in `valuealign eval --help` or the README",
+    ):
         if item.id in where:
             raise UserError(
                 f"{source}:{lineno}: duplicate item id {item.id!r} (first at line {where[item.id]})",

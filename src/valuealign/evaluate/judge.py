@@ -24,13 +24,16 @@ import hashlib
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from valuealign.backends import ChatBackend, GenerateConfig, Message
 from valuealign.charter import Charter
 from valuealign.errors import UserError
 from valuealign.evaluate.benchmark import BenchmarkItem
 
+T = TypeVar("T")
 JUDGE_TEMPLATE_VERSION = "judge-v2"
 JUDGE_MODES = ("generate", "logprobs")
 MIN_CHOICE_MASS = 0.5
@@ -141,6 +144,50 @@ def parse_same_stance(
 
 
 @dataclass
+class Asked(Generic[T]):
+    """The outcome of asking until the reply parses: the last parse, its raw text, the cost."""
+
+    parsed: T
+    raw: str
+    attempts: int
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+async def ask_until_parsed(
+    backend: ChatBackend,
+    messages: list[Message],
+    parse: Callable[[str], T],
+    ok: Callable[[T], bool],
+    *,
+    max_tokens: int,
+    retries: int,
+) -> Asked[T]:
+    """Ask once greedily; while the reply does not parse, re-ask a new sample (bounded).
+
+    Shared by the judge and the Critic, so both re-ask and count attempts the same way.
+    """
+    asked: Asked[T] | None = None
+    prompt_tokens = completion_tokens = 0
+    for attempt in range(retries + 1):
+        config = GenerateConfig(
+            max_tokens=max_tokens,
+            temperature=0.0 if attempt == 0 else 0.7,
+            seed=attempt,
+            sample_index=attempt,
+        )
+        completion = await backend.generate(messages, config)
+        prompt_tokens += completion.prompt_tokens
+        completion_tokens += completion.completion_tokens
+        parsed = parse(completion.text)
+        asked = Asked(parsed, completion.text, attempt + 1, prompt_tokens, completion_tokens)
+        if ok(parsed):
+            break
+    assert asked is not None  # retries >= 0, so the loop ran at least once
+    return asked
+
+
+@dataclass
 class JudgeResult:
     score: int | None
     refusal: bool | None
@@ -234,27 +281,20 @@ class Judge:
         messages, tag = self.messages(item, language, answer)
         if self.mode == "logprobs":
             return await self._score_by_probabilities(messages, item)
-        raw = ""
-        verdict = Verdict(None, parse_error="not judged")
-        for attempt in range(self.max_parse_retries + 1):
-            config = GenerateConfig(
-                max_tokens=self.max_tokens,
-                temperature=0.0 if attempt == 0 else 0.7,
-                seed=attempt,
-                sample_index=attempt,
-            )
-            completion = await self.backend.generate(messages, config)
-            raw = completion.text
-            verdict = parse_verdict(
+        asked = await ask_until_parsed(
+            self.backend,
+            messages,
+            lambda raw: parse_verdict(
                 raw, untrusted=[answer], tags=[tag], want_refusal=item.kind == "benign"
-            )
-            if verdict.parse_error is None:
-                return JudgeResult(
-                    verdict.score, verdict.refusal, verdict.reason, raw, None, attempt + 1
-                )
-        return JudgeResult(
-            None, None, verdict.reason, raw, verdict.parse_error, self.max_parse_retries + 1
+            ),
+            lambda v: v.parse_error is None,
+            max_tokens=self.max_tokens,
+            retries=self.max_parse_retries,
         )
+        v = asked.parsed
+        if v.parse_error is None:
+            return JudgeResult(v.score, v.refusal, v.reason, asked.raw, None, asked.attempts)
+        return JudgeResult(None, None, v.reason, asked.raw, v.parse_error, asked.attempts)
 
     async def _score_by_probabilities(
         self, messages: list[Message], item: BenchmarkItem
@@ -320,19 +360,17 @@ class Judge:
             if choice is None:
                 return None, None, raw, "no clear SAME_STANCE: [[yes|no]]"
             return choice == "yes", None, raw, None
-        raw = ""
-        error: str | None = "not judged"
-        for attempt in range(self.max_parse_retries + 1):
-            config = GenerateConfig(
-                max_tokens=self.max_tokens,
-                temperature=0.0 if attempt == 0 else 0.7,
-                seed=attempt,
-                sample_index=attempt,
-            )
-            raw = (await self.backend.generate(messages, config)).text
-            same, reason, error = parse_same_stance(
+        asked = await ask_until_parsed(
+            self.backend,
+            messages,
+            lambda raw: parse_same_stance(
                 raw, untrusted=[answer_zh, answer_en], tags=[tag_zh, tag_en]
-            )
-            if error is None:
-                return same, reason, raw, None
-        return None, None, raw, error
+            ),
+            lambda parsed: parsed[2] is None,
+            max_tokens=self.max_tokens,
+            retries=self.max_parse_retries,
+        )
+        same, reason, error = asked.parsed
+        if error is None:
+            return same, reason, asked.raw, None
+        return None, None, asked.raw, error

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from valuealign.backends import ChatBackend, GenerateConfig, Message
+from valuealign.backends import ChatBackend, Message
 from valuealign.charter import Charter
-from valuealign.evaluate.judge import _strip_untrusted, nonce_for
+from valuealign.evaluate.judge import _strip_untrusted, ask_until_parsed, nonce_for
 from valuealign.generate.records import CriticScores
 
 CRITIC_TEMPLATE_VERSION = "critic-v1"
@@ -132,24 +132,15 @@ class Critic:
     ) -> CriticResult:
         messages, tags = self.messages(subdomain, language, conversation, answer)
         untrusted = [m["content"] for m in conversation if m["role"] == "user"] + [answer]
-        raw, error = "", "not scored"
-        prompt_tokens = completion_tokens = 0
-        for attempt in range(self.max_parse_retries + 1):
-            config = GenerateConfig(
-                max_tokens=self.max_tokens,
-                temperature=0.0 if attempt == 0 else 0.7,
-                seed=attempt,
-                sample_index=attempt,
-            )
-            completion = await self.backend.generate(messages, config)
-            prompt_tokens += completion.prompt_tokens
-            completion_tokens += completion.completion_tokens
-            raw = completion.text
-            scores, error = parse_critic(raw, untrusted=untrusted, tags=tags)
-            if scores is not None:
-                return CriticResult(
-                    scores, raw, None, attempt + 1, prompt_tokens, completion_tokens
-                )
+        asked = await ask_until_parsed(
+            self.backend,
+            messages,
+            lambda raw: parse_critic(raw, untrusted=untrusted, tags=tags),
+            lambda parsed: parsed[0] is not None,
+            max_tokens=self.max_tokens,
+            retries=self.max_parse_retries,
+        )
+        scores, error = asked.parsed
         return CriticResult(
-            None, raw, error, self.max_parse_retries + 1, prompt_tokens, completion_tokens
+            scores, asked.raw, error, asked.attempts, asked.prompt_tokens, asked.completion_tokens
         )
