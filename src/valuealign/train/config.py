@@ -1,0 +1,325 @@
+"""Typed, strict configuration for the training stages.
+
+Each stage has one small config: the knobs people actually change (model, data and mixing,
+sequence length, batch and accumulation, learning rate and schedule, epochs or steps, LoRA,
+eval split, seed, precision, gradient checkpointing, output). Unknown keys are errors that name
+the file and line (exit code 2). :func:`valuealign.train.trl_adapter.training_arguments` is the
+one place that turns a config into TRL/transformers arguments; TRL's own config classes are never
+exposed or subclassed.
+
+>>> cfg = SFTStageConfig(model="hf/smollm2-135m-instruct", data=["pairs.jsonl"], out="runs/sft")
+>>> cfg.lora.enabled, cfg.seq_len
+(False, 1024)
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from valuealign.errors import UserError
+
+Stage = Literal["cpt", "sft", "adversarial", "rewriter"]
+STAGES: tuple[str, ...] = ("cpt", "sft", "adversarial")
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Scheduler = Literal["linear", "cosine", "constant", "constant_with_warmup"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataSource(_Strict):
+    """One data file (or a curation output folder) and its share of the mix."""
+
+    path: str
+    weight: Annotated[float, Field(gt=0)] = 1.0
+
+
+class LoraSettings(_Strict):
+    enabled: bool = False
+    r: Annotated[int, Field(ge=1)] = 16
+    alpha: Annotated[int, Field(ge=1)] = 32
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    targets: str | list[str] = "all-linear"
+    qlora: bool = False  # 4-bit base weights (needs a CUDA GPU and bitsandbytes)
+
+
+class StageConfig(_Strict):
+    """Settings every stage shares."""
+
+    stage: Stage
+    model: str = "hf/smollm2-135m-instruct"
+    data: list[DataSource] = Field(min_length=1)
+    out: str
+    seq_len: Annotated[int, Field(ge=16)] = 1024
+    batch_size: Annotated[int, Field(ge=1)] = 4
+    grad_accum: Annotated[int, Field(ge=1)] = 1
+    learning_rate: Annotated[float, Field(gt=0)] = 2e-5
+    lr_scheduler: Scheduler = "cosine"
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.03
+    epochs: Annotated[float, Field(gt=0)] = 1.0
+    max_steps: Annotated[int, Field(ge=1)] | None = None
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    merge: bool = False  # LoRA stages: also write the merged model to OUT/merged
+    eval_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    seed: int = 42
+    precision: Precision = "auto"
+    gradient_checkpointing: bool = False
+    # GPU speed knobs: attention kernel ("sdpa", "flash_attention_2", "flex_attention"; None =
+    # the model's default) and Liger's fused linear + cross-entropy (never materialises logits)
+    attn_implementation: str | None = None
+    liger_kernel: bool = False
+    save_steps: Annotated[int, Field(ge=1)] = 200
+    logging_steps: Annotated[int, Field(ge=1)] = 10
+    drift: bool = True  # perplexity on the shipped held-out text, trained vs base
+    drift_max_tokens: Annotated[int, Field(ge=64)] = 2048
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _paths_as_sources(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list):
+            return [{"path": x} if isinstance(x, str) else x for x in v]
+        return v
+
+
+class CPTStageConfig(StageConfig):
+    """Continued pre-training: causal LM on raw text or on curated, packed shards."""
+
+    stage: Literal["cpt"] = "cpt"
+    text_field: str = "text"
+    packing: bool = True
+    learning_rate: Annotated[float, Field(gt=0)] = 5e-5
+
+
+class SFTStageConfig(StageConfig):
+    """Instruction tuning on chat ``messages``; loss on the last assistant turn only."""
+
+    stage: Literal["sft"] = "sft"
+    packing: bool = False  # padding-free packing of whole conversations
+
+
+class SFTMix(_Strict):
+    data: list[DataSource] = Field(min_length=1)
+    ratio: Annotated[float, Field(ge=0, lt=1)] = 0.2  # share of the final mix from this data
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _paths_as_sources(cls, v: Any) -> Any:
+        return StageConfig._paths_as_sources(v)
+
+
+class AdversarialStageConfig(StageConfig):
+    """LoRA on the kept Attacker/Actor/Critic pairs, optionally mixed with SFT data."""
+
+    stage: Literal["adversarial"] = "adversarial"
+    packing: bool = False
+    lora: LoraSettings = Field(default_factory=lambda: LoraSettings(enabled=True))
+    learning_rate: Annotated[float, Field(gt=0)] = 2e-4
+    sft_mix: SFTMix | None = None
+
+
+class ChainConfig(_Strict):
+    """Three stages back to back; each starts from the previous stage's output.
+
+    ``model`` and ``out`` are set once here; a stage's own ``model``/``out`` are not allowed
+    (the chain decides them: OUT/cpt, OUT/sft, OUT/adversarial).
+    """
+
+    model: str = "hf/smollm2-135m-instruct"
+    out: str
+    cpt: dict[str, Any] | None = None
+    sft: dict[str, Any] | None = None
+    adversarial: dict[str, Any] | None = None
+
+
+STAGE_CONFIGS: dict[str, type[StageConfig]] = {
+    "cpt": CPTStageConfig,
+    "sft": SFTStageConfig,
+    "adversarial": AdversarialStageConfig,
+}
+
+# --- loading with file:line errors -------------------------------------------------------
+
+_Path = tuple[str, ...]
+
+
+def _line_map(node: yaml.Node, name: str, path: _Path = (), out: dict | None = None) -> dict:
+    out = {} if out is None else out
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise UserError(
+                    f"{name}:{line}: duplicate key '{key}'", fix="keep only one of the two entries"
+                )
+            seen.add(key)
+            out[(*path, key)] = line
+            _line_map(value_node, name, (*path, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[(*path, str(i))] = item.start_mark.line + 1
+            _line_map(item, name, (*path, str(i)), out)
+    return out
+
+
+def _line_for(lines: dict, loc: _Path) -> int | None:
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def _allowed_keys(model: type[BaseModel], loc: _Path) -> list[str]:
+    current: Any = model
+    for part in loc[:-1]:
+        if part.isdigit():
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) else None
+        if field is None:
+            return []
+        ann = field.annotation
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        for c in list(candidates):
+            candidates += list(getattr(c, "__args__", ()))
+        nxt = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if nxt is None:
+            return []
+        current = nxt
+    return list(current.model_fields) if isinstance(current, type) else []
+
+
+def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
+    """(data, key path -> line, display name) of a YAML mapping file; UserError otherwise."""
+    p = Path(path)
+    name = str(path)
+    if not p.is_file():
+        raise UserError(f"{name}: config file not found", fix="check the path")
+    text = p.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise UserError(
+            f"{name}{line}: invalid YAML ({getattr(e, 'problem', None) or e})",
+            fix="check indentation and quote strings that contain ':' or '#'",
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"{name}:1: a config must be a YAML mapping", fix="see configs/train/")
+    return data, (_line_map(node, name) if node is not None else {}), name
+
+
+def validate(
+    model: type[BaseModel],
+    data: dict[str, Any],
+    *,
+    name: str = "<config>",
+    lines: dict | None = None,
+    prefix: _Path = (),
+) -> Any:
+    """``model.model_validate(data)``; the first problem becomes a UserError with file:line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        errors = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")
+        err = errors[0]
+        loc = tuple(str(p) for p in err["loc"])
+        where = (*prefix, *loc)
+        line = _line_for(lines or {}, where)
+        at = f"{name}:{line}" if line else name
+        key = ".".join(where) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc)
+            close = difflib.get_close_matches(loc[-1], allowed, n=1)
+            fix = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else f"allowed keys here: {', '.join(allowed)}"
+            )
+            raise UserError(f"{at}: unknown key '{key}'", fix=fix) from None
+        if err["type"] == "missing":
+            raise UserError(
+                f"{at}: missing required key '{key}'", fix=f"add '{loc[-1]}:'"
+            ) from None
+        raise UserError(
+            f"{at}: '{key}': {err['msg']}", fix="see the documented example in configs/train/"
+        ) from None
+
+
+def load_stage_config(
+    stage: str, path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> StageConfig:
+    """Read a stage config file (optional), apply CLI overrides, validate strictly."""
+    if stage not in STAGE_CONFIGS:
+        raise UserError(f"unknown stage {stage!r}", fix=f"use one of {', '.join(STAGE_CONFIGS)}")
+    data: dict[str, Any] = {}
+    lines: dict = {}
+    name = "<command line>"
+    if path is not None:
+        data, lines, name = read_yaml(path)
+        declared = data.get("stage", stage)
+        if declared != stage:
+            raise UserError(
+                f"{name}:{_line_for(lines, ('stage',)) or 1}: this config is for stage "
+                f"'{declared}', not '{stage}'",
+                fix=f"run `valuealign train {declared}` or change 'stage:'",
+            )
+    data = {**data, "stage": stage}
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key == "lora_enabled":
+            data["lora"] = {**(data.get("lora") or {}), "enabled": value}
+        else:
+            data[key] = value
+    if "out" not in data:
+        raise UserError(f"{name}: no output folder", fix="set 'out:' in the config or pass --out")
+    return validate(STAGE_CONFIGS[stage], data, name=name, lines=lines)
+
+
+def load_chain_config(
+    path: str | Path, overrides: dict[str, Any] | None = None
+) -> tuple[ChainConfig, list[StageConfig]]:
+    """The chain and its stages, validated; each stage's model is the previous stage's output."""
+    data, lines, name = read_yaml(path)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            data[key] = value
+    chain = validate(ChainConfig, data, name=name, lines=lines)
+    stages: list[StageConfig] = []
+    model = chain.model
+    present = [s for s in STAGES if getattr(chain, s) is not None]
+    if not present:
+        raise UserError(
+            f"{name}: the chain has no stages", fix="add cpt:, sft: and/or adversarial:"
+        )
+    for i, stage in enumerate(present):
+        section = dict(getattr(chain, stage))
+        for forbidden in ("model", "out", "stage"):
+            if forbidden in section:
+                line = _line_for(lines, (stage, forbidden)) or 1
+                raise UserError(
+                    f"{name}:{line}: '{stage}.{forbidden}' is set by the chain",
+                    fix=f"remove it; the chain sets it (model: previous stage, out: OUT/{stage})",
+                )
+        section.update(stage=stage, model=model, out=str(Path(chain.out) / stage))
+        cfg = validate(STAGE_CONFIGS[stage], section, name=name, lines=lines, prefix=(stage,))
+        if cfg.lora.enabled and i < len(present) - 1:
+            cfg.merge = True  # the next stage starts from a full model
+        stages.append(cfg)
+        model = "hf/" + str(Path(cfg.out) / "merged" if cfg.lora.enabled else Path(cfg.out))
+    return chain, stages
