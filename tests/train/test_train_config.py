@@ -191,5 +191,8 @@ def test_shipped_stage_configs_validate() -> None:
 
             stage = yaml.safe_load(path.read_text())["stage"]
             if stage == "rewriter":
-                continue
-            load_stage_config(stage, path)
+                from valuealign.train.rewriter import load_rewriter_config
+
+                assert load_rewriter_config(path).num_generations >= 2
+            else:
+                load_stage_config(stage, path)

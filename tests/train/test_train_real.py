@@ -201,3 +201,58 @@ def test_chain_runs_three_stages(tmp_path: Path) -> None:
     # a rerun with resume skips what is finished
     again = run_chain(stages, resume=True)
     assert [m["wall_seconds"] for m in again] == [m["wall_seconds"] for m in manifests]
+
+
+def _rewriter_rows(path: Path, target: str = "tradition=+1") -> Path:
+    answers = [
+        "You could visit your grandparents for the festival. The train takes 3 hours.",
+        "Skipping one dinner is fine. Tell your family early so they can plan.",
+    ]
+    with path.open("w", encoding="utf-8") as f:
+        for a in answers:
+            prompt = [{"role": "user", "content": f"Rewrite to honour tradition more: {a}"}]
+            row = {"prompt": prompt, "original": a, "target": target, "language": "en"}
+            f.write(json.dumps(row) + "\n")
+    return path
+
+
+def test_grpo_rewriter_step(tmp_path: Path) -> None:
+    from valuealign.train.rewriter import load_rewriter_config, run_rewriter
+
+    cfg = load_rewriter_config(
+        None,
+        {
+            "model": BASE,
+            "data": [str(_rewriter_rows(tmp_path / "rw.jsonl"))],
+            "out": str(tmp_path / "rw"),
+            "batch_size": 2,
+            "num_generations": 2,
+            "max_completion_length": 12,
+            "max_steps": 1,
+            "logging_steps": 1,
+            "drift": False,
+        },
+    )
+    manifest = run_rewriter(cfg)
+    assert manifest["global_step"] == 1
+    logged = manifest["reward_history"][0]
+    assert "rewards/visa_value_precision/mean" in logged and "reward" in logged
+    assert (tmp_path / "rw" / "adapter_model.safetensors").exists()
+
+
+def test_rewriter_bad_input_exit_2(tmp_path: Path, cli) -> None:
+    from valuealign.train.rewriter import load_rewriter_config
+
+    data = _rewriter_rows(tmp_path / "rw.jsonl")
+    assert load_rewriter_config(None, {"data": [str(data)], "out": "o"}).num_generations == 4
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text(f"data: [{data}]\nout: {tmp_path / 'o2'}\nbatch_size: 3\nnum_generations: 2\n")
+    code, _, err = cli("train", "rewriter", "--config", str(cfg))
+    assert code == 2 and "multiple of num_generations" in err
+    cfg.write_text(f"data: [{data}]\nout: {tmp_path / 'o3'}\nreward:\n  weights: {{valu: 1}}\n")
+    code, _, err = cli("train", "rewriter", "--config", str(cfg))
+    assert code == 2 and "unknown reward weight(s): valu" in err
+    bad = _rewriter_rows(tmp_path / "bad.jsonl", target="tradishun=+1")
+    code, _, err = cli("train", "rewriter", "--data", str(bad), "--out", str(tmp_path / "o4"))
+    assert code == 2 and "row 1" in err and "tradishun" in err
+    assert not (tmp_path / "o4").exists()

@@ -228,15 +228,20 @@ def run_rewriter(
                 {"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h
             ],
             "reward_history": [
-                {"step": h["step"], "reward": h.get("reward"),
-                 **{k: h[k] for k in reward_keys if k in h}}
+                {
+                    "step": h["step"],
+                    "reward": h.get("reward"),
+                    **{k: h[k] for k in reward_keys if k in h},
+                }
                 for h in history
                 if "reward" in h
             ],
             "tokens_seen": _tokens_seen(trainer),
             "wall_seconds": round(time.perf_counter() - start, 2),
-            "outputs": {"adapter": str(out) if cfg.lora.enabled else None,
-                        "model": None if cfg.lora.enabled else str(out)},
+            "outputs": {
+                "adapter": str(out) if cfg.lora.enabled else None,
+                "model": None if cfg.lora.enabled else str(out),
+            },
             "drift": None,
         }
         if cfg.drift:
