@@ -72,6 +72,8 @@ def test_demo_cli_on_the_embedded_model(cli, tmp_path: Path) -> None:
         "--no-progress",
         "--no-generate",
         "--no-consensus",
+        "--train-steps",
+        "1",
     )
     assert code == 0, err
     records = read_jsonl(out / "answers.jsonl", AnswerRecord)
@@ -80,3 +82,12 @@ def test_demo_cli_on_the_embedded_model(cli, tmp_path: Path) -> None:
     assert manifest["roles"]["actor"]["name"] == "hf/smollm2-135m-instruct"
     assert manifest["usage_this_run"]["completion_tokens"] > 0
     assert "2/2 answered" in stdout
+    # curate -> CPT on its packed shards -> SFT -> adversarial LoRA, then base vs trained eval
+    assert manifest["curate"]["documents"]["curated"] > 50
+    train = manifest["train"]
+    assert list(train["stages"]) == ["cpt", "sft", "adversarial"]
+    assert train["stages"]["cpt"]["data"] == [str(out / "curate")]
+    assert train["stages"]["sft"]["data"] == ["builtin:sft-sample"]  # --no-generate: no pairs
+    assert all(st["drift"]["en"]["base"] > 1 for st in train["stages"].values())
+    assert set(manifest["scores_trained"]) == {"zh", "en"}
+    assert "training chain" in stdout and "trained model: hf/" in stdout

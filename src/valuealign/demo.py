@@ -110,6 +110,9 @@ def run_demo(
     evaluate: bool = True,
     generate: bool = True,
     consensus: bool = True,
+    curate: bool = True,
+    train: bool = True,
+    train_steps: int = 2,
 ) -> dict:
     out = Path(out)
     ensure_run_dir(out)
@@ -225,6 +228,12 @@ def run_demo(
         "files": {"answers": "answers.jsonl", "cache": "cache.sqlite"},
     }
     cache.close()
+    if curate:
+        from valuealign.curate import curate_sample
+
+        tokenizer = model if model.startswith("hf/") else "hf/smollm2-135m-instruct"
+        cstats = curate_sample(out / "curate", tokenizer=tokenizer, progress=progress)
+        manifest["curate"] = {"dir": "curate", **_curate_summary(cstats)}
     if generate:
         from valuealign.generate.pipeline import GenerateSettings, run_generate
 
@@ -245,12 +254,25 @@ def run_demo(
             out / "generate", gen, backend_options=backend_options, progress=progress
         )
         manifest["generate"] = {"dir": "generate", **gen_stats["counts"]}
+    trained: str | None = None
+    if train and model.startswith("hf/"):
+        manifest["train"] = train_stage(
+            out,
+            model=model,
+            steps=train_steps,
+            curated=out / "curate" if curate else None,
+            generated=out / "generate" if generate else None,
+            progress=progress,
+        )
+        trained = manifest["train"]["model"]
+    elif train:
+        manifest["train"] = {"skipped": f"{model} has no local weights to train"}
     if evaluate:
         from valuealign.evaluate.runner import EvalSettings, run_eval
         from valuealign.report import write_report
 
         settings = EvalSettings(
-            models=[model],
+            models=[model] + ([trained] if trained else []),
             judges=[judge or model],
             languages=list(languages),
             charter=charter,
@@ -273,6 +295,11 @@ def run_demo(
             lang: {k: s[k] for k in ("total", "max_total", "mean", "parse_failures")}
             for lang, s in scores["per_model"][model]["languages"].items()
         }
+        if trained:
+            manifest["scores_trained"] = {
+                lang: {k: s[k] for k in ("total", "max_total", "mean", "parse_failures")}
+                for lang, s in scores["per_model"][trained]["languages"].items()
+            }
     if consensus:
         from valuealign.consensus.runner import ConsensusSettings, load_topics, run_consensus
 
@@ -297,3 +324,100 @@ def run_demo(
         }
     write_json_atomic(out / "manifest.json", manifest)
     return manifest
+
+
+def _curate_summary(stats: dict) -> dict:
+    steps = stats.get("steps", {})
+    return {
+        "documents": stats.get("documents", {}),
+        "dropped": {name: st.get("dropped", 0) for name, st in steps.items()},
+        "subdomains_covered": stats.get("subdomains", {}).get("covered"),
+        "tokens": stats.get("tokens", {}).get("total"),
+        "sequences": stats.get("tokens", {}).get("sequences"),
+    }
+
+
+MIN_GENERATED_PAIRS = 4
+
+
+def train_stage(
+    out: Path,
+    *,
+    model: str,
+    steps: int,
+    curated: Path | None,
+    generated: Path | None,
+    progress: bool = True,
+) -> dict:
+    """CPT -> SFT -> adversarial LoRA, a few steps each, on what the demo made.
+
+    CPT reads the curation stage's packed shards (else the shipped CPT sample text). SFT and
+    adversarial LoRA read the pairs the generation stage kept; a 135M Critic rarely writes
+    valid JSON, so when fewer than ``MIN_GENERATED_PAIRS`` were kept the stages fall back to
+    the shipped sample pairs, and the manifest says so.
+    """
+    from valuealign.train import load_stage_config, run_chain
+
+    notes: list[str] = []
+    pairs: str | None = None
+    if generated is not None and (generated / "samples.jsonl").exists():
+        from valuealign.generate.export import export_sft
+
+        n = export_sft(generated, out / "train" / "generated-pairs.jsonl")
+        if n >= MIN_GENERATED_PAIRS:
+            pairs = str(out / "train" / "generated-pairs.jsonl")
+        else:
+            notes.append(
+                f"the generation stage kept {n} pair(s) (< {MIN_GENERATED_PAIRS}); SFT and "
+                "adversarial LoRA use the shipped sample pairs instead"
+            )
+    cpt_data = (
+        str(curated)
+        if curated is not None and (curated / "packed" / "meta.json").exists()
+        else "builtin:cpt-sample"
+    )
+    common = {
+        "seq_len": 256,
+        "batch_size": 2,
+        "max_steps": steps,
+        "logging_steps": 1,
+        "eval_fraction": 0.1,
+        "drift_max_tokens": 256,
+        "lora_enabled": True,
+    }
+    root = out / "train"
+    stages = []
+    current = model
+    for stage, data, extra in (
+        ("cpt", [cpt_data], {"learning_rate": 1e-4}),
+        ("sft", [pairs or "builtin:sft-sample"], {"learning_rate": 2e-4}),
+        ("adversarial", [pairs or "builtin:adversarial-sample"], {"learning_rate": 2e-4}),
+    ):
+        cfg = load_stage_config(
+            stage,
+            None,
+            {**common, **extra, "model": current, "data": data, "out": str(root / stage)},
+        )
+        if stage != "adversarial":
+            cfg.merge = True
+        stages.append(cfg)
+        current = "hf/" + str(root / stage / "merged")
+    say = (lambda m: print(m, flush=True)) if progress else None
+    manifests = run_chain(stages, resume=True, progress=say)
+    final = str(root / "adversarial")
+    return {
+        "dir": "train",
+        "model": "hf/" + final,
+        "notes": notes,
+        "stages": {
+            m["stage"]: {
+                "steps": m["global_step"],
+                "loss_first": m["loss_history"][0]["loss"] if m["loss_history"] else None,
+                "loss_last": m["loss_history"][-1]["loss"] if m["loss_history"] else None,
+                "eval_loss": m["eval_loss"],
+                "drift": m["drift"],
+                "data": [d["path"] for d in m["data"]],
+            }
+            for m in manifests
+        },
+    }

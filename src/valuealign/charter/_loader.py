@@ -20,6 +20,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from valuealign._yamllines import allowed_keys as _allowed_keys
+from valuealign._yamllines import line_for as _line_for
+from valuealign._yamllines import line_map as _line_map
 from valuealign.charter._schema import Charter, Text
 from valuealign.errors import UserError
 
@@ -59,63 +62,11 @@ def resolve_charter_source(source: str | Path) -> tuple[str, str]:
         ) from None
 
 
-def _line_map(
-    node: yaml.Node, name: str, path: Path_ = (), out: dict | None = None
-) -> dict[Path_, int]:
-    """Map each key path to its 1-based line; reject duplicate keys."""
-    out = {} if out is None else out
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise UserError(
-                    f"{name}:{line}: duplicate key '{key}'", fix="keep only one of the two entries"
-                )
-            seen.add(key)
-            out[(*path, key)] = line
-            _line_map(value_node, name, (*path, key), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            out[(*path, str(i))] = item.start_mark.line + 1
-            _line_map(item, name, (*path, str(i)), out)
-    return out
-
-
-def _line_for(lines: dict[Path_, int], loc: Path_) -> int | None:
-    for n in range(len(loc), 0, -1):
-        if loc[:n] in lines:
-            return lines[loc[:n]]
-    return None
-
-
-def _known_fields(model: type[BaseModel], loc: Path_) -> list[str]:
-    """Field names allowed at the parent of ``loc`` (for 'did you mean' hints)."""
-    current: Any = model
-    for part in loc[:-1]:
-        if part.isdigit():
-            continue
-        field = current.model_fields.get(part) if isinstance(current, type) else None
-        if field is None:
-            return []
-        ann = field.annotation
-        args = getattr(ann, "__args__", ())
-        candidates = [ann, *args]
-        nxt = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
-        if nxt is None:
-            return []
-        current = nxt
-    return list(current.model_fields) if isinstance(current, type) else []
-
-
 def _explain(err: dict, loc: Path_) -> tuple[str, str]:
     kind = err["type"]
     field = loc[-1] if loc else "(top level)"
     if kind == "extra_forbidden":
-        allowed = _known_fields(Charter, loc)
+        allowed = _allowed_keys(Charter, loc)
         close = difflib.get_close_matches(field, allowed, n=1)
         fix = f"did you mean '{close[0]}'?" if close else f"allowed keys here: {', '.join(allowed)}"
         return f"unknown key '{field}'", fix
@@ -203,7 +154,29 @@ def parse_charter(text: str, name: str = "<charter>") -> Charter:
             fix=f"add '{lang}: \"...\"' (the charter declares languages {list(charter.languages)})",
         )
     _check_unique_ids(charter, lines, name)
+    _check_lexicons(charter, lines, name)
     return charter
+
+
+def _check_lexicons(charter: Charter, lines: dict[Path_, int], name: str) -> None:
+    """A lexicon (and its red-line terms, when given) needs terms in every charter language."""
+    for di, domain in enumerate(charter.domains):
+        for si, sub in enumerate(domain.subdomains):
+            if sub.lexicon is None:
+                continue
+            base: Path_ = ("domains", str(di), "subdomains", str(si), "lexicon")
+            parts = [(base, sub.lexicon)]
+            if sub.lexicon.red_line_terms is not None:
+                parts.append(((*base, "red_line_terms"), sub.lexicon.red_line_terms))
+            for path, terms in parts:
+                for lang in charter.languages:
+                    if not terms.get(lang):
+                        line = _line_for(lines, path) or 1
+                        raise UserError(
+                            f"{name}:{line}: '{'.'.join(path)}' has no {lang} terms",
+                            fix=f"add '{lang}: [term, ...]' (the charter declares languages "
+                            f"{list(charter.languages)})",
+                        )
 
 
 def _check_unique_ids(charter: Charter, lines: dict[Path_, int], name: str) -> None:

@@ -3,6 +3,11 @@
 Every mapping forbids unknown keys, so a typo (``postions``) is an error, not a silently ignored
 field. Bilingual text is a ``{zh: ..., en: ...}`` mapping; which languages must be filled is
 decided by the charter's own ``languages`` list and checked by the loader.
+
+A subdomain may carry a ``lexicon``: terms per language that mark a document as being about
+the subdomain (used by ``valuealign curate``), plus optional ``red_line_terms`` whose presence
+drops a document. English terms match case-insensitively on word boundaries (a trailing ``*``
+also matches longer words: ``refugee*``); Chinese terms match as plain substrings.
 """
 
 from __future__ import annotations
@@ -34,6 +39,42 @@ class Text(_Strict):
         return value
 
 
+def _clean_terms(terms: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for term in terms:
+        term = term.strip()
+        if not term or term == "*":
+            raise ValueError("a lexicon term must not be empty")
+        if "*" in term[:-1]:
+            raise ValueError(f"'*' may only end a term (got {term!r})")
+        if len(term) > 100:
+            raise ValueError(f"lexicon term longer than 100 characters: {term[:40]!r}...")
+        if term not in cleaned:
+            cleaned.append(term)
+    return cleaned
+
+
+class Terms(_Strict):
+    """Lexicon terms per language (lists may be empty for a language the charter lacks)."""
+
+    zh: list[str] = Field(default_factory=list)
+    en: list[str] = Field(default_factory=list)
+
+    @field_validator("zh", "en")
+    @classmethod
+    def _terms(cls, v: list[str]) -> list[str]:
+        return _clean_terms(v)
+
+    def get(self, language: str) -> list[str]:
+        return list(getattr(self, language, None) or [])
+
+
+class Lexicon(Terms):
+    """Terms that tie a document to a subdomain, and red-line terms that drop a document."""
+
+    red_line_terms: Terms | None = None
+
+
 class Subdomain(_Strict):
     id: Slug
     name: Text
@@ -41,6 +82,8 @@ class Subdomain(_Strict):
     positions: list[Text] = Field(min_length=1)
     red_lines: list[Text] = Field(min_length=1)
     example_questions: list[Text] = Field(default_factory=list)
+    # left out of dumps when absent, so charters without a lexicon keep their hash
+    lexicon: Lexicon | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class Domain(_Strict):

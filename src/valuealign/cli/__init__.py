@@ -39,6 +39,21 @@ def _register() -> None:
     cli.add_command(consensus.consensus)
     cli.add_command(chat.chat)
     cli.add_command(demo.demo)
+    from valuealign.cli import curate as curate_cmd
+
+    cli.add_command(curate_cmd.curate)
+    from valuealign.cli import train as train_cmd
+
+    cli.add_command(train_cmd.train)
+    from valuealign.cli import rewrite as rewrite_cmd
+    from valuealign.cli import visa as visa_cmd
+
+    cli.add_command(rewrite_cmd.rewrite)
+    cli.add_command(rewrite_cmd.eval_rewrite)
+    cli.add_command(visa_cmd.visa)
+    from valuealign.cli import values as values_cmd
+
+    cli.add_command(values_cmd.values)
 
 
 _register()

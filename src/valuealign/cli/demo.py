@@ -41,6 +41,11 @@ from valuealign.cli._options import backend_kwargs, backend_options
 )
 @click.option("--no-generate", is_flag=True, help="Skip the Attacker -> Actor -> Critic stage.")
 @click.option("--no-consensus", is_flag=True, help="Skip the cultural negotiation stage.")
+@click.option("--no-curate", is_flag=True, help="Skip curating the built-in sample corpus.")
+@click.option("--no-train", is_flag=True, help="Skip the CPT -> SFT -> adversarial LoRA chain.")
+@click.option(
+    "--train-steps", type=click.IntRange(1), default=2, show_default=True, help="Steps per stage."
+)
 @click.option("--no-progress", is_flag=True)
 @backend_options
 def demo(
@@ -54,6 +59,9 @@ def demo(
     no_eval: bool,
     no_generate: bool,
     no_consensus: bool,
+    no_curate: bool,
+    no_train: bool,
+    train_steps: int,
     no_progress: bool,
     **opts: object,
 ) -> None:
@@ -73,6 +81,9 @@ def demo(
         evaluate=not no_eval,
         generate=not no_generate,
         consensus=not no_consensus,
+        curate=not no_curate,
+        train=not no_train,
+        train_steps=train_steps,
         backend_options=backend_kwargs(dict(opts)),
     )
     c = manifest["counts"]
@@ -91,6 +102,32 @@ def demo(
             f"\ngenerated pairs (Attacker -> Actor -> Critic, same model): {g['kept']} kept, "
             f"{g['rejected']} rejected, {g['failed']} failed -> {Path(out, 'generate')}"
         )
+    if "curate" in manifest:
+        cu = manifest["curate"]
+        docs = cu.get("documents", {})
+        click.echo(
+            f"\ncurated the built-in sample corpus: {docs.get('read', '?')} documents read, "
+            f"{docs.get('curated', '?')} kept, {cu.get('sequences')} packed sequences "
+            f"-> {Path(out, 'curate')}"
+        )
+    if "train" in manifest:
+        t = manifest["train"]
+        if "skipped" in t:
+            click.echo(f"\ntraining skipped: {t['skipped']}")
+        else:
+            click.echo("\ntraining chain (a few LoRA steps per stage on the CPU):")
+            for note in t["notes"]:
+                click.echo(f"  note: {note}")
+            for stage, st in t["stages"].items():
+                drift = st.get("drift") or {}
+                ppl = ", ".join(
+                    f"{lang} ppl {d['base']:.1f}->{d['trained']:.1f}" for lang, d in drift.items()
+                )
+                click.echo(
+                    f"  {stage:<12} {st['steps']} steps, loss {st['loss_first']:.3f} -> "
+                    f"{st['loss_last']:.3f}; {ppl}"
+                )
+            click.echo(f"  trained model: {t['model']}")
     if "eval" in manifest:
         from valuealign.cli.eval import format_headline
 

@@ -21,6 +21,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from valuealign._yamllines import allowed_keys as _allowed_keys
+from valuealign._yamllines import line_for as _line_for
+from valuealign._yamllines import line_map as _line_map
 from valuealign.errors import UserError
 
 Stage = Literal["cpt", "sft", "adversarial", "rewriter"]
@@ -147,57 +150,6 @@ STAGE_CONFIGS: dict[str, type[StageConfig]] = {
 
 # --- loading with file:line errors -------------------------------------------------------
 
-_Path = tuple[str, ...]
-
-
-def _line_map(node: yaml.Node, name: str, path: _Path = (), out: dict | None = None) -> dict:
-    out = {} if out is None else out
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise UserError(
-                    f"{name}:{line}: duplicate key '{key}'", fix="keep only one of the two entries"
-                )
-            seen.add(key)
-            out[(*path, key)] = line
-            _line_map(value_node, name, (*path, key), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            out[(*path, str(i))] = item.start_mark.line + 1
-            _line_map(item, name, (*path, str(i)), out)
-    return out
-
-
-def _line_for(lines: dict, loc: _Path) -> int | None:
-    for n in range(len(loc), 0, -1):
-        if loc[:n] in lines:
-            return lines[loc[:n]]
-    return None
-
-
-def _allowed_keys(model: type[BaseModel], loc: _Path) -> list[str]:
-    current: Any = model
-    for part in loc[:-1]:
-        if part.isdigit():
-            continue
-        field = current.model_fields.get(part) if isinstance(current, type) else None
-        if field is None:
-            return []
-        ann = field.annotation
-        candidates = [ann, *getattr(ann, "__args__", ())]
-        for c in list(candidates):
-            candidates += list(getattr(c, "__args__", ()))
-        nxt = next(
-            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
-        )
-        if nxt is None:
-            return []
-        current = nxt
-    return list(current.model_fields) if isinstance(current, type) else []
-
 
 def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     """(data, key path -> line, display name) of a YAML mapping file; UserError otherwise."""
@@ -229,7 +181,7 @@ def validate(
     *,
     name: str = "<config>",
     lines: dict | None = None,
-    prefix: _Path = (),
+    prefix: tuple[str, ...] = (),
 ) -> Any:
     """``model.model_validate(data)``; the first problem becomes a UserError with file:line."""
     try:

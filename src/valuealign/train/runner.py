@@ -111,7 +111,7 @@ def load_model_and_tokenizer(
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    folder = model_folder(spec)
+    folder = model_folder(spec).resolve()  # adapters record an absolute base path
     device, precision = _device_and_precision(precision)
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
     kwargs: dict[str, Any] = {"dtype": dtype}

@@ -1,0 +1,121 @@
+"""``valuealign visa ...``: VISA utilities (the rewriter's GRPO training data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from valuealign.cli._options import backend_kwargs, backend_options
+
+
+@click.group()
+def visa() -> None:
+    """VISA value rewriting: training data for the GRPO rewriter.
+
+    \b
+    See also: valuealign rewrite (the loop), valuealign eval-rewrite (its evaluation).
+    """
+
+
+def _read_personas(path: str) -> list[str]:
+    from pathlib import Path
+
+    from valuealign.errors import UserError
+    from valuealign.visa import translate_persona
+
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    personas = []
+    for lineno, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            translate_persona(text)
+        except UserError as e:
+            raise UserError(f"{path}:{lineno}: {e.message}", fix=e.fix) from None
+        personas.append(text)
+    if not personas:
+        raise UserError(f"{path}: no personas", fix="write one persona per line")
+    return personas
+
+
+@visa.command("make-data")
+@click.option("--answerer", required=True, metavar="PROVIDER/MODEL", help="The frozen model.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="JSONL file to write.")
+@click.option("--n", "n", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--languages", default="en,zh", show_default=True)
+@click.option(
+    "--queries",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="JSONL with id, query, language per line (default: charter examples + vcbench).",
+)
+@click.option(
+    "--personas",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Text file, one persona (or value=weight target) per line (default: built-in set).",
+)
+@click.option("--detector", default="keywords", show_default=True)
+@click.option("--tolerance", type=click.FloatRange(0, 2), default=0.5, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@backend_options
+def make_data(
+    answerer: str,
+    out: str,
+    n: int,
+    languages: str,
+    queries: str | None,
+    personas: str | None,
+    detector: str,
+    tolerance: float,
+    max_tokens: int,
+    seed: int,
+    **opts: Any,
+) -> None:
+    """Write GRPO training rows for the rewriter: prompt, original, target, language.
+
+    \b
+    Example:
+      valuealign visa make-data --answerer hf/smollm2-135m-instruct --n 32 --out data/visa.jsonl
+    """
+    from valuealign.backends import get_backend
+    from valuealign.errors import UserError
+    from valuealign.visa import QueryItem, build_rewriter_dataset, load_inputs
+    from valuealign.visa._values import get_value_detector
+
+    langs = [x.strip() for x in languages.split(",") if x.strip()]
+    bad = [x for x in langs if x not in ("en", "zh")]
+    if not langs or bad:
+        raise UserError(f"bad --languages {languages!r}", fix="use en, zh or en,zh")
+    query_items = None
+    if queries is not None:
+        from valuealign.visa._values import language_of
+
+        query_items = [
+            QueryItem(it.id, language_of(it.query, it.language), it.query)
+            for it in load_inputs(queries)
+        ]
+    persona_list = _read_personas(personas) if personas is not None else None
+    get_value_detector(detector)
+    backend = get_backend(answerer, **backend_kwargs(dict(opts)))
+    rows = build_rewriter_dataset(
+        backend,
+        out,
+        n=n,
+        queries=query_items,
+        personas=persona_list,
+        languages=langs,
+        detector=detector,
+        tolerance=tolerance,
+        max_tokens=max_tokens,
+        concurrency=int(opts.get("concurrency", 16)),
+        seed=seed,
+    )
+    by_lang: dict[str, int] = {}
+    for r in rows:
+        by_lang[r["language"]] = by_lang.get(r["language"], 0) + 1
+    shown = ", ".join(f"{k} {v}" for k, v in sorted(by_lang.items())) or "none"
+    click.echo(f"visa make-data: {len(rows)} rows ({shown}) -> {out}")

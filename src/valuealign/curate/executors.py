@@ -1,0 +1,166 @@
+"""Where shard functions run: local processes or a Ray cluster, with the same results.
+
+An executor maps a top-level function over jobs and returns the results in job order (so the
+caller never depends on completion order). ``local`` runs in this process when one worker (or
+one job) is enough, else in a pool of ``spawn``-ed processes that lives as long as the
+executor. ``ray`` submits one Ray task per job; it joins a running Ray instance (the one a test
+or a notebook started, or ``$RAY_ADDRESS``) or starts a local one with ``workers`` CPUs and
+shuts it down again on ``close``. On a multi-machine cluster the input files and the output
+folder must be on storage every node sees at the same path.
+
+>>> with make_executor("local", workers=4) as ex:
+...     results = ex.map(curate_shard, jobs, desc="shards")
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from valuealign.errors import MissingExtra, UserError
+
+ExecutorKind = Literal["local", "ray"]
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def progress_bar(total: int, desc: str, progress: bool, unit: str = "shard") -> Any:
+    """A tqdm bar on stderr (a silent stand-in when progress is off or tqdm is missing)."""
+    if not progress:
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False)
+
+
+def require_packages(purpose: str, modules: dict[str, str]) -> None:
+    """``MissingExtra`` for the first of ``{module: pip package}`` that is not installed."""
+    import importlib.util
+
+    for module, package in modules.items():
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtra(package, "curate", purpose)
+
+
+class LocalExecutor:
+    kind = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self._pool: Any = None
+
+    def map(
+        self, fn: Callable, jobs: Sequence[Any], *, desc: str = "", progress: bool = False
+    ) -> list[Any]:
+        results: list[Any] = [None] * len(jobs)
+        with progress_bar(len(jobs), desc, progress) as bar:
+            if self.workers == 1 or len(jobs) <= 1:
+                for i, job in enumerate(jobs):
+                    results[i] = fn(job)
+                    bar.update(1)
+                return results
+            import concurrent.futures as cf
+            import multiprocessing
+
+            if self._pool is None:
+                self._pool = cf.ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                )
+            futures = {self._pool.submit(fn, job): i for i, job in enumerate(jobs)}
+            for fut in cf.as_completed(futures):
+                results[futures[fut]] = fut.result()
+                bar.update(1)
+        return results
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise MissingExtra("ray", "curate", "the ray executor") from None
+    return ray
+
+
+class RayExecutor:
+    kind = "ray"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.ray = import_ray()
+        self._started = False
+        self._remote: dict[Callable, Any] = {}
+
+    def _init(self) -> None:
+        ray = self.ray
+        if ray.is_initialized():
+            return
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init(log_to_driver=False)
+        else:
+            ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+        self._started = True
+
+    def map(
+        self, fn: Callable, jobs: Sequence[Any], *, desc: str = "", progress: bool = False
+    ) -> list[Any]:
+        if not jobs:
+            return []
+        self._init()
+        ray = self.ray
+        remote = self._remote.get(fn)
+        if remote is None:
+            remote = self._remote[fn] = ray.remote(num_cpus=1, max_retries=2)(fn)
+        refs = [remote.remote(job) for job in jobs]
+        index = {ref: i for i, ref in enumerate(refs)}
+        results: list[Any] = [None] * len(jobs)
+        pending = list(refs)
+        with progress_bar(len(jobs), desc, progress) as bar:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    results[index[ref]] = ray.get(ref)
+                    bar.update(1)
+        return results
+
+    def close(self) -> None:
+        if self._started:
+            self.ray.shutdown()
+            self._started = False
+
+    def __enter__(self) -> RayExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def make_executor(kind: str, workers: int | None = None) -> LocalExecutor | RayExecutor:
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "ray":
+        return RayExecutor(workers)
+    raise UserError(f"unknown executor {kind!r}", fix="use --executor local or --executor ray")

@@ -1,0 +1,194 @@
+"""Step 8, pack: tokenize curated documents and pack them into fixed-length sequences.
+
+The tokenizer is the target model's, named like a backend: ``hf/smollm2-135m-instruct`` (the
+default, the project's embedded model), ``hf/gemma3-270m``, ``hf/PATH/TO/FOLDER`` or
+``hf/PATH/TO/model.gguf``; names resolve exactly as :mod:`valuealign.backends.hf` does (an
+embedded GGUF is converted once into the cache folder, and its ``tokenizer.json`` is read from
+there). With a ``tokenizer.json`` the fast ``tokenizers`` library is used directly (no torch
+import); otherwise ``transformers.AutoTokenizer`` loads the folder.
+
+Each document becomes its tokens (with whatever special tokens the tokenizer adds at the start,
+e.g. a BOS) followed by one EOS; documents are concatenated in curated order and cut into
+sequences of exactly ``seq_len`` tokens (a document may span two sequences). The last, partial
+sequence is padded out with EOS ids (``remainder="pad"``, the default, so a small corpus still
+yields a sequence) or dropped (``remainder="drop"``); ``meta.json`` records which, and how many
+tokens were padded or dropped.
+
+Output: ``packed/part-00000.parquet``, ... with one column ``input_ids`` (``list<int32>``, every
+row ``seq_len`` long) that ``datasets.load_dataset("parquet", data_files=...)`` loads, and
+``packed/meta.json`` with the tokenizer name, ``seq_len``, ``eos_id`` and the counts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from valuealign.errors import MissingExtra, UserError
+
+DEFAULT_TOKENIZER = "hf/smollm2-135m-instruct"
+
+
+@dataclass
+class PackTokenizer:
+    name: str
+    eos_id: int
+    eos_token: str
+    encode_batch: Callable[[list[str]], list[list[int]]]
+
+
+_CACHE: dict[str, PackTokenizer] = {}
+
+
+def _special(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return value.get("content")
+    return value if isinstance(value, str) else None
+
+
+def resolve_tokenizer_folder(spec: str) -> Path:
+    """``hf/NAME`` -> a folder holding the tokenizer (``UserError`` for anything else)."""
+    if not spec.startswith("hf/") or len(spec) <= 3:
+        raise UserError(
+            f"tokenizer {spec!r} is not an hf/ model",
+            fix=f"use {DEFAULT_TOKENIZER}, hf/gemma3-270m or hf/PATH/TO/MODEL_FOLDER",
+        )
+    from valuealign.backends.hf import resolve_model_path
+
+    return resolve_model_path(spec[3:])
+
+
+def load_tokenizer(spec: str = DEFAULT_TOKENIZER) -> PackTokenizer:
+    """The tokenizer for ``spec`` (cached per process)."""
+    if spec in _CACHE:
+        return _CACHE[spec]
+    folder = resolve_tokenizer_folder(spec)
+    config: dict[str, Any] = {}
+    if (folder / "tokenizer_config.json").exists():
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    eos = _special(config.get("eos_token"))
+    tok_file = folder / "tokenizer.json"
+    if tok_file.exists() and eos and importlib.util.find_spec("tokenizers") is not None:
+        from tokenizers import Tokenizer
+
+        fast = Tokenizer.from_file(str(tok_file))
+        eos_id = fast.token_to_id(eos)
+        if eos_id is not None:
+
+            def encode(texts: list[str]) -> list[list[int]]:
+                return [e.ids for e in fast.encode_batch(texts, add_special_tokens=True)]
+
+            _CACHE[spec] = PackTokenizer(spec, int(eos_id), eos, encode)
+            return _CACHE[spec]
+    if importlib.util.find_spec("transformers") is None:
+        raise MissingExtra("transformers", "train", f"the tokenizer {spec}")
+    from transformers import AutoTokenizer
+
+    auto = AutoTokenizer.from_pretrained(str(folder))
+    if auto.eos_token_id is None:
+        raise UserError(f"{spec}: the tokenizer has no EOS token", fix="pick another tokenizer")
+
+    def encode_auto(texts: list[str]) -> list[list[int]]:
+        return [list(ids) for ids in auto(texts, add_special_tokens=True)["input_ids"]]
+
+    _CACHE[spec] = PackTokenizer(spec, int(auto.eos_token_id), auto.eos_token, encode_auto)
+    return _CACHE[spec]
+
+
+def tokenize_documents(tok: PackTokenizer, texts: Sequence[str], batch: int = 256) -> np.ndarray:
+    """All documents' tokens, each followed by one EOS, as one flat int32 array."""
+    parts: list[np.ndarray] = []
+    eos = np.array([tok.eos_id], dtype=np.int32)
+    for i in range(0, len(texts), batch):
+        for ids in tok.encode_batch(list(texts[i : i + batch])):
+            if ids and ids[-1] == tok.eos_id:
+                ids = ids[:-1]
+            parts.append(np.asarray(ids, dtype=np.int32))
+            parts.append(eos)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+
+
+def pack_token_files(
+    token_files: Iterable[Path],
+    out_dir: Path,
+    *,
+    seq_len: int,
+    eos_id: int,
+    remainder: Literal["pad", "drop"] = "pad",
+    rows_per_file: int = 4096,
+    meta: dict[str, Any] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Pack ``.npy`` token arrays (in order) into Parquet shards under ``out_dir``, atomically.
+
+    Writes into a temporary sibling folder and renames it to ``out_dir`` when complete, so a
+    ``packed/`` folder is always whole. Returns the counts also written to ``meta.json``.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    schema = pa.schema([("input_ids", pa.list_(pa.int32()))])
+    files: list[str] = []
+    rows: list[np.ndarray] = []
+    buffer = np.zeros(0, dtype=np.int32)
+    counts = {"tokens": 0, "sequences": 0, "padded_tokens": 0, "dropped_tokens": 0}
+
+    def flush() -> None:
+        if not rows:
+            return
+        block = np.stack(rows)
+        offsets = np.arange(0, block.size + 1, seq_len, dtype=np.int32)
+        arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(block.reshape(-1)))
+        name = f"part-{len(files):05d}.parquet"
+        pq.write_table(pa.Table.from_arrays([arr], schema=schema), tmp / name)
+        files.append(name)
+        rows.clear()
+
+    for path in token_files:
+        ids = np.load(path)
+        counts["tokens"] += int(ids.size)
+        buffer = np.concatenate([buffer, ids]) if buffer.size else ids
+        full = buffer.size // seq_len
+        for k in range(full):
+            rows.append(buffer[k * seq_len : (k + 1) * seq_len])
+            if len(rows) >= rows_per_file:
+                counts["sequences"] += len(rows)
+                flush()
+        buffer = buffer[full * seq_len :].copy()
+        if progress is not None:
+            progress(1)
+    if buffer.size:
+        if remainder == "pad":
+            pad = seq_len - buffer.size
+            rows.append(np.concatenate([buffer, np.full(pad, eos_id, dtype=np.int32)]))
+            counts["padded_tokens"] = int(pad)
+        else:
+            counts["dropped_tokens"] = int(buffer.size)
+    counts["sequences"] += len(rows)
+    flush()
+    info = {
+        **(meta or {}),
+        "seq_len": seq_len,
+        "eos_id": eos_id,
+        "pad_id": eos_id,
+        "remainder": remainder,
+        **counts,
+        "files": files,
+        "column": "input_ids",
+    }
+    (tmp / "meta.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    return info

@@ -1,0 +1,156 @@
+"""Quality rules that work for Chinese (no whitespace between words) as well as English.
+
+Text is measured in *units*: an English word or a single CJK character (a Chinese character
+carries about as much as a short word, and needs no segmenter). The rules, in order (the first
+that fails names the drop reason):
+
+- ``too-short`` / ``too-long``: units below ``min_units_en`` (English) or ``min_units_zh``
+  (Chinese), or above ``max_units``;
+- ``symbol-ratio``: symbols (``#{}<>|~^``, arrows, box drawing, emoji, ...) over non-space
+  characters above ``max_symbol_ratio``;
+- ``digit-ratio``: digits over non-space characters above ``max_digit_ratio``;
+- ``repeated-lines``: the share of non-empty lines that repeat an earlier line above
+  ``max_repeated_lines`` (from three lines up);
+- ``repeated-ngrams``: the share of units covered by an n-gram that occurs more than once
+  (5-grams of words for English, 10-grams of characters for Chinese) above
+  ``max_repeated_ngrams``;
+- ``boilerplate``: a hard marker (``lorem ipsum``, ``enable JavaScript``, ``页面不存在``...)
+  anywhere, or soft markers (``all rights reserved``, ``click here``, ``版权所有``,
+  ``上一篇``...) on more than ``max_boilerplate_lines`` of the lines.
+
+>>> check_quality("点击这里 点击这里 点击这里", "zh", QualityConfig())
+('too-short', '12 units < 40')
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_UNIT = re.compile(rf"[{_CJK}]|[^\W\d_{_CJK}]+(?:['’][^\W\d_{_CJK}]+)*|\d+")
+_SYMBOL = re.compile(
+    r"[#$%&*+<=>@\\^_`{|}~/\[\]\u00a2-\u00a9\u00ac-\u00b1\u2190-\u23ff\u2500-\u27bf"
+    r"\u2900-\u2bff\U0001f000-\U0001faff]"
+)
+_DIGIT = re.compile(r"\d")
+_SPACE = re.compile(r"\s")
+
+HARD_MARKERS = (
+    "lorem ipsum",
+    "enable javascript",
+    "javascript is disabled",
+    "javascript is required",
+    "please enable cookies",
+    "404 not found",
+    "page not found",
+    "页面不存在",
+    "您访问的页面不存在",
+    "请启用javascript",
+    "请开启javascript",
+)
+SOFT_MARKERS = (
+    "all rights reserved",
+    "copyright ©",
+    "cookie policy",
+    "privacy policy",
+    "terms of use",
+    "terms of service",
+    "subscribe to our newsletter",
+    "sign up for our newsletter",
+    "click here",
+    "read more",
+    "share this article",
+    "follow us on",
+    "log in",
+    "sign in",
+    "版权所有",
+    "免责声明",
+    "点击这里",
+    "点击查看",
+    "阅读原文",
+    "上一篇",
+    "下一篇",
+    "返回顶部",
+    "扫码关注",
+    "关注我们",
+    "转载请注明",
+    "登录",
+    "注册",
+    "分享到",
+    "责任编辑",
+)
+_HARD = re.compile("|".join(re.escape(m) for m in HARD_MARKERS))
+_SOFT = re.compile("|".join(re.escape(m) for m in SOFT_MARKERS))
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    min_units_en: int = 20
+    min_units_zh: int = 40
+    max_units: int = 100_000
+    max_symbol_ratio: float = 0.1
+    max_digit_ratio: float = 0.25
+    max_repeated_lines: float = 0.3
+    max_repeated_ngrams: float = 0.3
+    max_boilerplate_lines: float = 0.4
+
+    def min_units(self, language: str) -> int:
+        return self.min_units_zh if language == "zh" else self.min_units_en
+
+
+def units(text: str) -> list[str]:
+    """Words and single CJK characters, lowercased."""
+    return _UNIT.findall(text.lower())
+
+
+def repeated_ngram_share(items: list[str], n: int) -> float:
+    """Share of items covered by an n-gram that occurs more than once."""
+    if len(items) < 2 * n:
+        return 0.0
+    grams = [tuple(items[i : i + n]) for i in range(len(items) - n + 1)]
+    counts = Counter(grams)
+    covered = bytearray(len(items))
+    ones = b"\x01" * n
+    for i, g in enumerate(grams):
+        if counts[g] > 1:
+            covered[i : i + n] = ones
+    return sum(covered) / len(items)
+
+
+def check_quality(
+    text: str, language: str, config: QualityConfig, toks: list[str] | None = None
+) -> tuple[str, str] | None:
+    """``None`` when the text passes, else ``(reason, detail)`` for the first failed rule."""
+    toks = units(text) if toks is None else toks
+    n = len(toks)
+    low = config.min_units(language)
+    if n < low:
+        return "too-short", f"{n} units < {low}"
+    if n > config.max_units:
+        return "too-long", f"{n} units > {config.max_units}"
+    nonspace = len(text) - len(_SPACE.findall(text))
+    if nonspace:
+        symbols = len(_SYMBOL.findall(text)) / nonspace
+        if symbols > config.max_symbol_ratio:
+            return "symbol-ratio", f"{symbols:.2f} > {config.max_symbol_ratio}"
+        digits = len(_DIGIT.findall(text)) / nonspace
+        if digits > config.max_digit_ratio:
+            return "digit-ratio", f"{digits:.2f} > {config.max_digit_ratio}"
+    lines = [line for line in text.split("\n") if line]
+    if len(lines) >= 3:
+        repeated = 1 - len(set(lines)) / len(lines)
+        if repeated > config.max_repeated_lines:
+            return "repeated-lines", f"{repeated:.2f} > {config.max_repeated_lines}"
+    share = repeated_ngram_share(toks, 10 if language == "zh" else 5)
+    if share > config.max_repeated_ngrams:
+        return "repeated-ngrams", f"{share:.2f} > {config.max_repeated_ngrams}"
+    low_text = text.lower()
+    hard = _HARD.search(low_text)
+    if hard:
+        return "boilerplate", f"marker {hard.group(0)!r}"
+    marked = sum(1 for line in lines if _SOFT.search(line.lower()))
+    if lines and marked >= 2 and marked / len(lines) > config.max_boilerplate_lines:
+        return "boilerplate", f"{marked} of {len(lines)} lines are boilerplate"
+    return None

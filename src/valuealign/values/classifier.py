@@ -1,0 +1,598 @@
+"""A trained value classifier: sentence embeddings + character n-grams -> per-value heads.
+
+**Features** (one row per text, concatenated):
+
+* all-MiniLM-L6-v2 sentence embedding (384 dims, L2-normalised) for English texts; **zeros for
+  Chinese texts**, because MiniLM's vocabulary maps most Chinese characters to [UNK];
+* character 1-3-gram TF-IDF within word boundaries (each whitespace-separated word padded with
+  spaces; a Chinese run counts as one word), sublinear tf, smoothed idf, L2-normalised,
+  vocabulary = n-grams in at least 2 training texts (at most ``max_features``). This part
+  serves both languages;
+* the keyword lexicon's (promote, oppose) hit counts per value, capped at 2 and scaled by
+  ``keyword_weight`` (prior knowledge that helps with a few hundred examples);
+* a 0/1 "Chinese" indicator.
+
+**Heads.** Two L2-regularised logistic regressions per value, promote-vs-rest and
+oppose-vs-rest, with balanced class weights, fitted with scipy's L-BFGS (no scikit-learn
+needed, at training or at inference).
+
+**Thresholds.** Each head's decision threshold is calibrated for precision on out-of-fold
+probabilities (``folds``-fold cross-validation on the training data, folds by a hash of the item
+id): the *lowest* threshold at which at least 3 texts are predicted and precision reaches
+``precision_target`` (default 0.8). When no threshold reaches it, the head falls back to the
+threshold with the best out-of-fold F0.5 (precision weighted over recall) unless its
+precision there is below ``min_precision`` (default 0.3), in which case the head never fires; a
+head without any positive training example never fires either. Each head's rule, threshold
+and out-of-fold precision and recall are stored with the model (``heads``).
+
+**Output.** For each value, the promote head fires when p+ >= t+, the oppose head when
+p- >= t-; the entry is +p+ or -p- (the head further above its threshold wins when both fire),
+else 0. :meth:`ClassifierDetector.probabilities` gives the raw head probabilities.
+
+**Storage.** A folder with ``model.json`` (settings, vocabulary, idf, thresholds, training
+report) and ``weights.npz`` (float arrays only; loaded with ``allow_pickle=False``).
+
+**No shipped model.** Training on the shipped set takes a few seconds on two CPU cores, and the
+labelled set changes with the project, so ``get_detector("classifier")`` trains on the shipped
+set's *train* split on first use and caches the result under
+``$VALUEALIGN_CACHE/value-classifier/`` (default ``~/.cache/valuealign``), keyed by a hash of
+the data and the settings; later calls load it. ``classifier:DIR`` loads a saved model.
+
+>>> det = get_detector("classifier")
+>>> det.detect_many(["We should keep the customs our grandparents taught us."])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valuealign.errors import UserError
+from valuealign.values.detector import LexiconDetector
+from valuealign.values.detectors import normalise_languages
+from valuealign.values.labelled import LabelledSet, load_labelled
+from valuealign.values.similarity import normalise_text
+from valuealign.values.taxonomy import SCHWARTZ10, Taxonomy, get_taxonomy
+
+__all__ = [
+    "FORMAT_VERSION",
+    "ClassifierDetector",
+    "ClassifierSettings",
+    "HeadReport",
+    "load_classifier",
+    "train_classifier",
+]
+
+FORMAT_VERSION = "value-classifier-v1"
+EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+EMBEDDING_DIM = 384
+MIN_PREDICTED = 3
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """Training knobs (stored with the model)."""
+
+    precision_target: float = 0.8
+    """Calibrate each head's threshold to reach this out-of-fold precision (0 < p <= 1)."""
+    min_precision: float = 0.3
+    """A head that cannot reach ``precision_target`` uses its best-F0.5 threshold, unless the
+    precision there is below this floor: then it never fires."""
+    folds: int = 5
+    """Cross-validation folds for the out-of-fold probabilities."""
+    C: float = 0.3
+    """Inverse L2 strength of the logistic heads."""
+    keyword_weight: float = 0.5
+    """Scale of the keyword-hit features (0 drops them)."""
+    ngram_max: int = 3
+    """Longest character n-gram."""
+    max_features: int = 30000
+    """Largest TF-IDF vocabulary."""
+    use_embeddings: bool = True
+    """Use MiniLM embeddings for English texts (False: n-grams and keywords only)."""
+
+    def check(self) -> None:
+        if not 0.0 < self.precision_target <= 1.0:
+            raise UserError(
+                f"precision target {self.precision_target} is outside (0, 1]",
+                fix="use e.g. 0.8",
+            )
+        if not 0.0 <= self.min_precision <= 1.0:
+            raise UserError(f"min_precision {self.min_precision} is outside [0, 1]", fix="0.3")
+        if self.folds < 2:
+            raise UserError(f"folds must be >= 2, not {self.folds}", fix="use e.g. 5")
+        if self.C <= 0 or self.keyword_weight < 0 or self.ngram_max < 1 or self.max_features < 1:
+            raise UserError("bad classifier settings", fix="C > 0, keyword_weight >= 0, ...")
+
+
+@dataclass(frozen=True)
+class HeadReport:
+    """How one head's threshold was chosen, with out-of-fold estimates at that threshold."""
+
+    value: str
+    direction: int
+    positives: int
+    threshold: float | None
+    rule: str
+    precision: float | None
+    recall: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Features
+# ---------------------------------------------------------------------------------------------
+
+
+def _wb_ngrams(text: str, n_max: int) -> Counter[str]:
+    grams: Counter[str] = Counter()
+    for word in normalise_text(text).split():
+        padded = f" {word} "
+        for n in range(1, n_max + 1):
+            if len(padded) < n:
+                break
+            for i in range(len(padded) - n + 1):
+                gram = padded[i : i + n]
+                if gram.strip():
+                    grams[gram] += 1
+    return grams
+
+
+@dataclass
+class _Tfidf:
+    vocab: dict[str, int]
+    idf: np.ndarray
+    n_max: int
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], n_max: int, max_features: int) -> _Tfidf:
+        df: Counter[str] = Counter()
+        for text in texts:
+            df.update(set(_wb_ngrams(text, n_max)))
+        kept = sorted((g for g, c in df.items() if c >= 2), key=lambda g: (-df[g], g))
+        kept = sorted(kept[:max_features])
+        n = len(texts)
+        idf = np.array([math.log((1 + n) / (1 + df[g])) + 1.0 for g in kept])
+        return cls({g: i for i, g in enumerate(kept)}, idf, n_max)
+
+    def transform(self, texts: Sequence[str]) -> Any:
+        from scipy import sparse
+
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for r, text in enumerate(texts):
+            entries = [
+                (self.vocab[g], (1.0 + math.log(c)) * self.idf[self.vocab[g]])
+                for g, c in _wb_ngrams(text, self.n_max).items()
+                if g in self.vocab
+            ]
+            norm = math.sqrt(sum(w * w for _, w in entries)) or 1.0
+            for c, w in entries:
+                rows.append(r)
+                cols.append(c)
+                vals.append(w / norm)
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocab)))
+
+
+def _embed(texts: Sequence[str], languages: Sequence[str], enabled: bool) -> np.ndarray:
+    out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float64)
+    english = [i for i, lang in enumerate(languages) if lang == "en"]
+    if enabled and english:
+        from valuealign.values.similarity import EmbeddingSimilarity
+
+        emb = EmbeddingSimilarity().embed([texts[i] for i in english])
+        out[english] = emb
+    return out
+
+
+_KEYWORDS = LexiconDetector()
+
+
+def _keyword_features(texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
+    rows = []
+    for text, lang in zip(texts, languages, strict=True):
+        counts = _KEYWORDS.counts(text, lang)
+        rows.append([min(c, 2) / 2 for v in SCHWARTZ10.values for c in counts[v]])
+    return np.asarray(rows, dtype=np.float64).reshape(len(texts), 2 * len(SCHWARTZ10))
+
+
+def _features(
+    texts: Sequence[str], languages: Sequence[str], tfidf: _Tfidf, settings: ClassifierSettings
+) -> Any:
+    from scipy import sparse
+
+    zh = np.array([[1.0 if lang == "zh" else 0.0] for lang in languages]).reshape(-1, 1)
+    blocks = [
+        sparse.csr_matrix(_embed(texts, languages, settings.use_embeddings)),
+        tfidf.transform(texts),
+        sparse.csr_matrix(_keyword_features(texts, languages) * settings.keyword_weight),
+        sparse.csr_matrix(zh),
+    ]
+    return sparse.hstack(blocks, format="csr")
+
+
+# ---------------------------------------------------------------------------------------------
+# Logistic heads and thresholds
+# ---------------------------------------------------------------------------------------------
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _fit_logistic(X: Any, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    """Balanced-weight L2 logistic regression: min sum w_i loss_i + |coef|^2 / (2C)."""
+    from scipy.optimize import minimize
+
+    n, d = X.shape
+    pos = int(y.sum())
+    if pos == 0 or pos == n:
+        return np.zeros(d), (-20.0 if pos == 0 else 20.0)
+    sw = np.where(y == 1, n / (2.0 * pos), n / (2.0 * (n - pos)))
+    Xt = X.T.tocsr()
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[:-1], theta[-1]
+        z = X @ w + b
+        loss = np.logaddexp(0.0, z) - y * z
+        value = float(sw @ loss + (w @ w) / (2.0 * C))
+        r = sw * (_sigmoid(z) - y)
+        grad = np.empty_like(theta)
+        grad[:-1] = Xt @ r + w / C
+        grad[-1] = r.sum()
+        return value, grad
+
+    result = minimize(
+        objective,
+        np.zeros(d + 1),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 2000, "gtol": 1e-6},
+    )
+    return result.x[:-1].copy(), float(result.x[-1])
+
+
+def _fold_of(item_id: str, folds: int) -> int:
+    digest = hashlib.sha256(f"fold:{item_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % folds
+
+
+def _choose_threshold(
+    p: np.ndarray, y: np.ndarray, target: float, floor: float
+) -> tuple[float | None, str, float | None, float | None]:
+    """(threshold, rule, precision, recall) on out-of-fold probabilities (module docstring)."""
+    pos = int(y.sum())
+    if pos == 0:
+        return None, "never: no positive training example", None, None
+    order = np.argsort(-p, kind="stable")
+    ps, ys = p[order], y[order]
+    tp = np.cumsum(ys)
+    k = np.arange(1, len(ps) + 1)
+    # a threshold at ps[i] predicts every text with p >= ps[i]: use the last index of ties
+    idx = np.nonzero(np.r_[ps[1:] != ps[:-1], True])[0]
+    precision = tp[idx] / k[idx]
+    recall = tp[idx] / pos
+    enough = k[idx] >= MIN_PREDICTED
+    ok = enough & (precision >= target)
+    if ok.any():
+        j = int(np.nonzero(ok)[0][-1])  # lowest threshold that still reaches the target
+        return float(ps[idx[j]]), f"precision>={target:g}", float(precision[j]), float(recall[j])
+    beta2 = 0.25  # F0.5: precision weighs more than recall
+    denom = np.maximum(beta2 * precision + recall, 1e-12)
+    f_half = np.where(enough & (tp[idx] > 0), (1 + beta2) * precision * recall / denom, 0.0)
+    j = int(np.argmax(f_half))  # first maximum = highest threshold among ties
+    if f_half[j] == 0 or precision[j] < floor:
+        return None, f"never: out-of-fold precision below {floor:g}", None, None
+    return float(ps[idx[j]]), "F0.5 fallback", float(precision[j]), float(recall[j])
+
+
+# ---------------------------------------------------------------------------------------------
+# The detector
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ClassifierDetector:
+    """Spec ``classifier[:DIR]``: the trained classifier (see the module docstring)."""
+
+    taxonomy: Taxonomy
+    settings: ClassifierSettings
+    tfidf: _Tfidf
+    coef: np.ndarray  # (2K, D): rows 2j promote head of value j, 2j+1 oppose head
+    intercept: np.ndarray  # (2K,)
+    thresholds: np.ndarray  # (2K,), NaN = never fires
+    heads: list[HeadReport] = field(default_factory=list)
+    training: dict[str, Any] = field(default_factory=dict)
+    name: str = "classifier"
+
+    def probabilities(
+        self, texts: Sequence[str], languages: Sequence[str | None] | str | None = None
+    ) -> np.ndarray:
+        """Head probabilities, shape (n, K, 2): [..., 0] promote, [..., 1] oppose."""
+        texts = list(texts)
+        k = len(self.taxonomy)
+        if not texts:
+            return np.zeros((0, k, 2))
+        langs = normalise_languages(texts, languages)
+        X = _features(texts, langs, self.tfidf, self.settings)
+        return _sigmoid(X @ self.coef.T + self.intercept).reshape(len(texts), k, 2)
+
+    def detect_many(
+        self, texts: Sequence[str], languages: Sequence[str | None] | str | None = None
+    ) -> np.ndarray:
+        """Matrix (n, K) in [-1, 1] (see "Output" in the module docstring)."""
+        probs = self.probabilities(texts, languages)
+        p_plus, p_minus = probs[..., 0], probs[..., 1]
+        t = self.thresholds.reshape(-1, 2)
+        t_plus = np.where(np.isnan(t[:, 0]), np.inf, t[:, 0])
+        t_minus = np.where(np.isnan(t[:, 1]), np.inf, t[:, 1])
+        fire_plus = p_plus >= t_plus
+        fire_minus = p_minus >= t_minus
+        plus_wins = fire_plus & (~fire_minus | (p_plus - t_plus >= p_minus - t_minus))
+        return np.where(plus_wins, p_plus, np.where(fire_minus, -p_minus, 0.0))
+
+    async def adetect(
+        self, texts: Sequence[str], languages: Sequence[str | None] | str | None = None
+    ) -> np.ndarray:
+        """:meth:`detect_many` in a worker thread, so embedding does not block the event loop."""
+        return await asyncio.to_thread(self.detect_many, list(texts), languages)
+
+    # -- storage ----------------------------------------------------------------------------
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``model.json`` and ``weights.npz`` to ``folder`` (created; files replaced)."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        vocab = sorted(self.tfidf.vocab, key=self.tfidf.vocab.__getitem__)
+        meta = {
+            "format": FORMAT_VERSION,
+            "taxonomy": self.taxonomy.id,
+            "values": list(self.taxonomy.values),
+            "embedding_model": EMBEDDING_MODEL if self.settings.use_embeddings else None,
+            "settings": self.settings.__dict__,
+            "ngram_max": self.tfidf.n_max,
+            "vocabulary": vocab,
+            "idf": [float(x) for x in self.tfidf.idf],
+            "thresholds": [None if math.isnan(x) else float(x) for x in self.thresholds],
+            "heads": [h.to_json() for h in self.heads],
+            "training": self.training,
+        }
+        _atomic_write(out / "model.json", json.dumps(meta, ensure_ascii=False, indent=1).encode())
+        buf = out / f".weights.{os.getpid()}.npz"
+        np.savez(buf, coef=self.coef.astype(np.float64), intercept=self.intercept)
+        os.replace(buf, out / "weights.npz")
+        return out
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ClassifierDetector:
+        """Load a folder written by :meth:`save`."""
+        root = Path(folder)
+        meta_path, weights_path = root / "model.json", root / "weights.npz"
+        if not meta_path.is_file() or not weights_path.is_file():
+            raise UserError(
+                f"{root}: not a value classifier folder (needs model.json and weights.npz)",
+                fix="train one with: valuealign values train-detector DATA --out DIR",
+            )
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            with np.load(weights_path, allow_pickle=False) as npz:
+                coef, intercept = npz["coef"], npz["intercept"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise UserError(
+                f"{root}: cannot read the classifier ({exc})", fix="retrain it"
+            ) from None
+        if meta.get("format") != FORMAT_VERSION:
+            raise UserError(
+                f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT_VERSION!r}",
+                fix="retrain with this version of valuealign",
+            )
+        taxonomy = get_taxonomy(meta["taxonomy"])
+        settings = ClassifierSettings(**meta["settings"])
+        vocab = {g: i for i, g in enumerate(meta["vocabulary"])}
+        tfidf = _Tfidf(vocab, np.asarray(meta["idf"], dtype=np.float64), int(meta["ngram_max"]))
+        thresholds = np.array(
+            [np.nan if t is None else float(t) for t in meta["thresholds"]], dtype=np.float64
+        )
+        k = len(taxonomy)
+        if coef.shape[0] != 2 * k or thresholds.shape != (2 * k,) or intercept.shape != (2 * k,):
+            raise UserError(f"{root}: weights do not match {taxonomy.id}", fix="retrain it")
+        heads = [HeadReport(**h) for h in meta.get("heads", [])]
+        return cls(
+            taxonomy=taxonomy,
+            settings=settings,
+            tfidf=tfidf,
+            coef=coef,
+            intercept=intercept,
+            thresholds=thresholds,
+            heads=heads,
+            training=meta.get("training", {}),
+            name=f"classifier:{root}",
+        )
+
+    def __repr__(self) -> str:
+        return f"<ClassifierDetector {self.name} over {self.taxonomy.id}>"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+
+
+def train_classifier(
+    data: LabelledSet,
+    settings: ClassifierSettings | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> ClassifierDetector:
+    """Fit the heads on ``data`` and calibrate their thresholds (see the module docstring).
+
+    Pass the part of the labelled set you train on (``load_labelled().split("train")``);
+    this function does not split it again except for the cross-validation folds.
+    """
+    settings = settings or ClassifierSettings()
+    settings.check()
+    if len(data) < 2 * settings.folds:
+        raise UserError(
+            f"{len(data)} labelled texts are too few to train a classifier",
+            fix=f"give at least {2 * settings.folds} (a few hundred for useful results)",
+        )
+    say = progress or (lambda _msg: None)
+    texts, langs, ids = data.texts, data.languages, data.ids
+    Y = data.labels
+    k = len(data.taxonomy)
+    say(f"features for {len(texts)} texts")
+    folds = np.array([_fold_of(i, settings.folds) for i in ids])
+    emb = _embed(texts, langs, settings.use_embeddings)  # computed once, reused per fold
+    from scipy import sparse
+
+    keyword = sparse.csr_matrix(_keyword_features(texts, langs) * settings.keyword_weight)
+    zh = sparse.csr_matrix(np.array([[1.0 if lang == "zh" else 0.0] for lang in langs]))
+    emb_block = sparse.csr_matrix(emb)
+
+    def design(tfidf: _Tfidf) -> Any:
+        return sparse.hstack([emb_block, tfidf.transform(texts), keyword, zh], format="csr")
+
+    targets = [(Y[:, j] == s).astype(np.float64) for j in range(k) for s in (1, -1)]
+    oof = np.zeros((len(texts), 2 * k))
+    for f in range(settings.folds):
+        say(f"cross-validation fold {f + 1}/{settings.folds}")
+        train_rows, test_rows = folds != f, folds == f
+        if not test_rows.any():
+            continue
+        tfidf = _Tfidf.fit(
+            [t for t, m in zip(texts, train_rows, strict=True) if m],
+            settings.ngram_max,
+            settings.max_features,
+        )
+        X = design(tfidf)
+        for h, y in enumerate(targets):
+            coef, b = _fit_logistic(X[train_rows], y[train_rows], settings.C)
+            oof[test_rows, h] = _sigmoid(X[test_rows] @ coef + b)
+    say("final fit")
+    tfidf = _Tfidf.fit(texts, settings.ngram_max, settings.max_features)
+    X = design(tfidf)
+    coefs, intercepts, thresholds, heads = [], [], [], []
+    for h, y in enumerate(targets):
+        coef, b = _fit_logistic(X, y, settings.C)
+        coefs.append(coef)
+        intercepts.append(b)
+        t, rule, prec, rec = _choose_threshold(
+            oof[:, h], y, settings.precision_target, settings.min_precision
+        )
+        thresholds.append(np.nan if t is None else t)
+        heads.append(
+            HeadReport(
+                value=data.taxonomy.values[h // 2],
+                direction=1 if h % 2 == 0 else -1,
+                positives=int(y.sum()),
+                threshold=t,
+                rule=rule,
+                precision=prec,
+                recall=rec,
+            )
+        )
+    training = {
+        "items": len(texts),
+        "languages": dict(Counter(langs)),
+        "fingerprint": data.fingerprint(),
+        "sources": [Path(s).name for s in data.sources],
+        "heads_reaching_target": sum(h.rule.startswith("precision") for h in heads),
+    }
+    return ClassifierDetector(
+        taxonomy=data.taxonomy,
+        settings=settings,
+        tfidf=tfidf,
+        coef=np.vstack(coefs),
+        intercept=np.asarray(intercepts),
+        thresholds=np.asarray(thresholds, dtype=np.float64),
+        heads=heads,
+        training=training,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The default model: trained on demand, cached
+# ---------------------------------------------------------------------------------------------
+
+_DEFAULT_CACHE: dict[str, ClassifierDetector] = {}
+_DEFAULT_LOCK = threading.Lock()
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("VALUEALIGN_CACHE") or Path.home() / ".cache" / "valuealign")
+
+
+def load_classifier(
+    path: str | Path | None = None,
+    *,
+    precision_target: float = 0.8,
+    cache: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> ClassifierDetector:
+    """A saved classifier (``path``), or the default one trained on the shipped set's train split.
+
+    The default model is kept per process and, with ``cache=True``, on disk under
+    ``$VALUEALIGN_CACHE/value-classifier/<hash>/`` (an unwritable cache is skipped).
+    """
+    if path is not None and str(path).strip():
+        return ClassifierDetector.load(Path(str(path)).expanduser())
+    settings = ClassifierSettings(precision_target=precision_target)
+    settings.check()
+    data = load_labelled().split("train")
+    key_src = json.dumps([FORMAT_VERSION, data.fingerprint(), settings.__dict__], sort_keys=True)
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
+    with _DEFAULT_LOCK:
+        model = _DEFAULT_CACHE.get(key)
+        if model is None:
+            folder = _cache_root() / "value-classifier" / key
+            if cache and (folder / "model.json").is_file():
+                try:
+                    model = ClassifierDetector.load(folder)
+                except UserError:
+                    model = None
+            if model is None:
+                model = train_classifier(data, settings, progress=progress)
+                if cache:
+                    _save_quietly(model, folder)
+            model.name = "classifier"
+            _DEFAULT_CACHE[key] = model
+    return model
+
+
+def _save_quietly(model: ClassifierDetector, folder: Path) -> None:
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        model.save(tmp)
+        try:
+            os.replace(tmp, folder)
+        except OSError:  # another process won the race
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError:
+        pass

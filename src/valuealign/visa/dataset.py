@@ -1,0 +1,217 @@
+"""Training data for the GRPO rewriter: (query, frozen answer, target) -> a rewrite prompt.
+
+:func:`build_rewriter_dataset` picks queries (by default the charter's example questions and the
+``vcbench`` benchmark questions, in zh and en), has the frozen ``answerer`` answer each one
+once, draws a target for each row from a set of personas (translated by the rule translator),
+measures the answer with the detector and asks for the rewrite with **the same instruction
+builder and prompt as the loop** (:func:`~valuealign.visa.translator.gap_instruction`,
+:func:`~valuealign.visa.prompts.rewrite_messages`). Rows whose answer already meets the target,
+or whose answer came back empty, are skipped.
+
+Each JSONL row has the columns TRL's GRPO trainer and :func:`~valuealign.visa.reward.
+trl_reward_functions` need::
+
+    {"prompt": [{"role": "system", ...}, {"role": "user", ...}],   # chat messages
+     "original": "...", "target": "security=+1,tradition=+1", "language": "en",
+     "id": "...", "query": "...", "persona": "...", "answerer": "hf/..."}
+
+>>> rows = build_rewriter_dataset(get_backend("hf/smollm2-135m-instruct"), "data/visa.jsonl", n=32)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from valuealign.backends import ChatBackend, GenerateConfig, user
+from valuealign.errors import BackendError, UserError
+from valuealign.records import write_text_atomic
+from valuealign.visa._measure import Measurer
+from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy
+from valuealign.visa.prompts import rewrite_messages
+from valuealign.visa.translator import gap_instruction, translate_persona
+
+__all__ = [
+    "DEFAULT_PERSONAS",
+    "QueryItem",
+    "abuild_rewriter_dataset",
+    "build_rewriter_dataset",
+    "default_queries",
+]
+
+DEFAULT_PERSONAS: tuple[dict[str, str], ...] = (
+    {"en": "someone who prizes tradition and security", "zh": "一个重视传统与安全的人"},
+    {
+        "en": "someone who values independence and curiosity, not conformity",
+        "zh": "一个重视独立和好奇心、不盲从的人",
+    },
+    {
+        "en": "someone who puts caring for family and friends first",
+        "zh": "一个把关爱家人和朋友放在首位的人",
+    },
+    {
+        "en": "someone who cares about equality, fairness and nature",
+        "zh": "一个关心平等、公平与自然的人",
+    },
+    {"en": "someone driven by ambition and success", "zh": "一个追求成就与成功的人"},
+    {
+        "en": "someone who seeks adventure and excitement rather than safety",
+        "zh": "一个追求冒险和刺激而不是安稳的人",
+    },
+    {"en": "someone who respects rules and good manners", "zh": "一个尊重规矩和礼貌的人"},
+    {
+        "en": "someone who cares little about power or wealth but values kindness",
+        "zh": "一个不看重权力和财富、重视善良的人",
+    },
+)
+"""Personas the targets are drawn from, each in both languages (translated by rules)."""
+
+
+@dataclass(frozen=True)
+class QueryItem:
+    id: str
+    language: str
+    query: str
+
+
+def default_queries(
+    languages: Sequence[str] = ("en", "zh"),
+    *,
+    charter: str = "builtin:balanced-v1",
+    benchmark: str | None = "builtin:vcbench",
+) -> list[QueryItem]:
+    """The charter's example questions and the benchmark's questions, in ``languages``."""
+    from valuealign.charter import load_charter
+    from valuealign.evaluate.benchmark import load_benchmark
+
+    items: list[QueryItem] = []
+    ch = load_charter(charter)
+    for _, sub in ch.subdomains():
+        for k, q in enumerate(sub.example_questions):
+            for lang in languages:
+                text = getattr(q, lang, None)
+                if text:
+                    items.append(QueryItem(f"{sub.id}-ex{k + 1}", lang, text))
+    if benchmark:
+        for item in load_benchmark(benchmark).items:
+            for lang in languages:
+                text = getattr(item.question, lang, None)
+                if text:
+                    items.append(QueryItem(item.id, lang, text))
+    return items
+
+
+def _personas(personas: Sequence[str | dict[str, str]] | None) -> list[dict[str, str]]:
+    if personas is None:
+        return [dict(p) for p in DEFAULT_PERSONAS]
+    out = []
+    for p in personas:
+        out.append({"en": p, "zh": p} if isinstance(p, str) else dict(p))
+    if not out:
+        raise UserError("no personas to draw targets from", fix="give at least one persona")
+    return out
+
+
+async def abuild_rewriter_dataset(
+    answerer: ChatBackend,
+    *,
+    n: int = 64,
+    queries: Sequence[QueryItem] | None = None,
+    personas: Sequence[str | dict[str, str]] | None = None,
+    languages: Sequence[str] = ("en", "zh"),
+    taxonomy: Taxonomy | str = "schwartz10",
+    detector: str = "keywords",
+    tolerance: float = 0.5,
+    max_tokens: int = 256,
+    concurrency: int = 8,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Up to ``n`` training rows (see the module docstring); answers are generated greedily."""
+    if n < 1:
+        raise UserError("n must be at least 1", fix="use --n 1 or more")
+    tax = get_taxonomy(taxonomy)
+    pool = list(queries) if queries is not None else default_queries(languages)
+    pool = [q for q in pool if q.language in languages]
+    if not pool:
+        raise UserError(
+            f"no queries in the languages {', '.join(languages)}", fix="check --languages"
+        )
+    table = _personas(personas)
+    targets: list[dict[str, tuple[str, ValueTarget]]] = []
+    for p in table:
+        targets.append({lang: (p[lang], translate_persona(p[lang], tax)) for lang in p})
+    rng = random.Random(seed)
+    order = pool[:]
+    rng.shuffle(order)
+    plan = [(order[i % len(order)], rng.randrange(len(targets))) for i in range(2 * n)]
+
+    measurer = Measurer(detector, "tfidf")
+    answers: dict[tuple[str, str], asyncio.Future[str | None]] = {}
+    sem = asyncio.Semaphore(max(1, concurrency))
+
+    async def answer(q: QueryItem) -> str | None:
+        async with sem:
+            try:
+                done = await answerer.generate(
+                    user(q.query), GenerateConfig(max_tokens=max_tokens, seed=seed)
+                )
+            except BackendError:
+                return None
+        return done.text.strip() or None
+
+    def answer_for(q: QueryItem) -> asyncio.Future[str | None]:
+        key = (q.id, q.language)
+        if key not in answers:
+            answers[key] = asyncio.ensure_future(answer(q))
+        return answers[key]
+
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    chunk = max(1, concurrency) * 2
+    for start in range(0, len(plan), chunk):
+        batch = plan[start : start + chunk]
+        texts = await asyncio.gather(*[answer_for(q) for q, _ in batch])
+        for (q, k), original in zip(batch, texts, strict=True):
+            row_id = f"{q.id}-{q.language}-p{k + 1}"
+            if original is None or row_id in seen or len(rows) >= n:
+                continue
+            persona, target = targets[k].get(q.language) or next(iter(targets[k].values()))
+            space = measurer.space(target)
+            vec = measurer.vectors([original], [q.language], space)[0]
+            instruction = gap_instruction(space, vec, q.language, tolerance=tolerance)
+            if instruction is None:
+                continue
+            seen.add(row_id)
+            rows.append(
+                {
+                    "id": row_id,
+                    "prompt": rewrite_messages(q.query, original, instruction, q.language),
+                    "original": original,
+                    "target": str(space),
+                    "language": q.language,
+                    "query": q.query,
+                    "persona": persona,
+                    "answerer": answerer.name,
+                }
+            )
+        if len(rows) >= n:
+            break
+    for fut in answers.values():
+        fut.cancel()
+    return rows
+
+
+def build_rewriter_dataset(
+    answerer: ChatBackend, out: str | Path, **kwargs: Any
+) -> list[dict[str, Any]]:
+    """Build the rows (:func:`abuild_rewriter_dataset`) and write them to ``out`` as JSONL
+    (atomically: a killed run leaves no half file). Returns the rows."""
+    rows = asyncio.run(abuild_rewriter_dataset(answerer, **kwargs))
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    write_text_atomic(out, text)
+    return rows

@@ -1,0 +1,430 @@
+"""``eval-rewrite``: does VISA move answers to the target better than prompting, and at what cost?
+
+Three systems are compared on the same inputs: the **original** (unrewritten) answer, a
+**baseline** (the same rewriter model told once to rewrite as the persona: no gap, no loop, no
+shield) and the **VISA** loop's final answer. Each is scored with the composite reward's code
+(:class:`~valuealign.visa.reward.VisaReward`) under a detector **independent of the one the loop
+and the training reward used** (default: the reward uses ``keywords``, the evaluation
+``lexicon``), because a rewriter tuned against one detector can learn that detector's words
+instead of the values. Running with the same detector is refused unless explicitly allowed, and
+then flagged in the scores. The loop detector's numbers are reported too, next to them, so that
+a gap between the two shows up.
+
+Metrics per system (means over inputs; the original is its own reference):
+
+* value precision (share of the distance to the target closed), target distance (largest
+  |target - detected| on the constrained values), hit rate (every constrained value within the
+  tolerance), direction accuracy (constrained values moved the right way);
+* untargeted drift (summed change on the other values);
+* semantic preservation: similarity to the original, share of facts kept;
+* hallucination proxy: entities (numbers, names) absent from the original, and the share of
+  answers with at least one; gated rate (below the reward's content gate).
+
+Outputs in ``--out``: ``scores.json``, ``rewrite-eval.jsonl`` (per input and system),
+``baseline.jsonl`` (resumable), ``rewrite-report.md`` and ``rewrite-report.html``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valuealign.backends import ChatBackend, GenerateConfig
+from valuealign.errors import BackendError, UserError
+from valuealign.records import (
+    JsonlWriter,
+    Provenance,
+    Usage,
+    ensure_run_dir,
+    existing_ids,
+    iter_jsonl,
+    read_jsonl,
+    write_json_atomic,
+)
+from valuealign.visa._measure import Measurer
+from valuealign.visa._text import clean_rewrite
+from valuealign.visa._values import ValueTarget, get_value_detector
+from valuealign.visa.loop import REWRITES_FILE, VisaSettings, arun_rewrite
+from valuealign.visa.prompts import persona_messages, template_hash
+from valuealign.visa.records import BaselineRecord, RewriteRecord, load_inputs
+from valuealign.visa.reward import RewardBreakdown, RewardWeights, VisaReward
+from valuealign.visa.translator import (
+    LLMTranslator,
+    describe_target,
+    is_explicit_target,
+    resolve_target,
+)
+
+__all__ = ["SYSTEMS", "EvalRewriteSettings", "arun_eval_rewrite", "run_eval_rewrite"]
+
+SYSTEMS = ("original", "baseline", "visa")
+SCORES_FILE = "scores.json"
+BASELINE_FILE = "baseline.jsonl"
+ITEMS_FILE = "rewrite-eval.jsonl"
+
+
+@dataclass(frozen=True)
+class EvalRewriteSettings:
+    detector: str = "lexicon"
+    """The evaluation's detector (independent of the reward's)."""
+    reward_detector: str | None = None
+    """The loop's/reward's detector; default: read from the rewrites, else ``keywords``."""
+    similarity: str = "auto"
+    tolerance: float = 0.5
+    allow_same_detector: bool = False
+    baseline_max_tokens: int = 512
+    concurrency: int = 8
+
+
+def _input_kind(path: Path) -> str:
+    if not path.is_file():
+        raise UserError(f"{path}: input file not found", fix="check the --input path")
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.strip():
+                try:
+                    first = json.loads(line)
+                except json.JSONDecodeError:
+                    return "answers"  # load_inputs names the bad line
+                return "rewrites" if isinstance(first, dict) and "steps" in first else "answers"
+    raise UserError(f"{path}: the input is empty", fix="give a non-empty JSONL file")
+
+
+def _mean(xs: Sequence[float]) -> float | None:
+    vals = [x for x in xs if x is not None and math.isfinite(x)]
+    return round(float(np.mean(vals)), 4) if vals else None
+
+
+def _direction(target: ValueTarget, before: dict, after: dict) -> list[float]:
+    """Per constrained value whose target differs from the original: 1 if moved toward it."""
+    out = []
+    for v, t in target.to_dict().items():
+        b, a = before.get(v), after.get(v)
+        if b is None or a is None or not (math.isfinite(b) and math.isfinite(a)):
+            continue
+        if abs(t - b) < 1e-9:
+            continue
+        out.append(1.0 if (a - b) * (t - b) > 1e-9 else 0.0)
+    return out
+
+
+def _untargeted(target: ValueTarget, before: dict, after: dict) -> float:
+    free = [v for v in target.taxonomy.values if target.get(v) is None]
+    diffs = [abs(after[v] - before[v]) for v in free if v in after and v in before]
+    return float(sum(diffs)) if diffs else 0.0
+
+
+def summarise(
+    target: ValueTarget, breakdowns: Sequence[RewardBreakdown], tolerance: float
+) -> dict[str, Any]:
+    """The metrics of one system under one detector (see the module docstring)."""
+    ok = [b for b in breakdowns if not b.detector_failed]
+    directions = [d for b in ok for d in _direction(target, b.original_vector, b.rewrite_vector)]
+    return {
+        "n": len(breakdowns),
+        "detector_failures": len(breakdowns) - len(ok),
+        "value_precision": _mean([b.value_precision for b in ok]),
+        "target_distance": _mean([b.distance_after for b in ok]),
+        "hit_rate": _mean([float(b.distance_after <= tolerance + 1e-9) for b in ok]),
+        "direction_accuracy": _mean(directions),
+        "untargeted_drift": _mean(
+            [_untargeted(target, b.original_vector, b.rewrite_vector) for b in ok]
+        ),
+        "similarity": _mean([b.similarity for b in breakdowns]),
+        "fact_share": _mean([b.fact_share for b in breakdowns]),
+        "novel_entities": _mean([float(len(b.novel_entities)) for b in breakdowns]),
+        "hallucination_rate": _mean([float(bool(b.novel_entities)) for b in breakdowns]),
+        "gated_rate": _mean([float(b.gated) for b in breakdowns]),
+        "reward": _mean([b.reward for b in ok]),
+    }
+
+
+async def _baseline(
+    records: Sequence[RewriteRecord],
+    target: ValueTarget,
+    rewriter: ChatBackend,
+    out: Path,
+    settings: EvalRewriteSettings,
+) -> dict[str, BaselineRecord]:
+    path = out / BASELINE_FILE
+    done = existing_ids(path)
+    sem = asyncio.Semaphore(settings.concurrency)
+
+    async def one(r: RewriteRecord) -> BaselineRecord:
+        persona = describe_target(target, r.language)
+        messages = persona_messages(r.query, r.original or "", persona, r.language)
+        prov = Provenance(roles={"rewriter": rewriter.name}, template_hash=template_hash())
+        async with sem:
+            try:
+                c = await rewriter.generate(
+                    messages, GenerateConfig(max_tokens=settings.baseline_max_tokens)
+                )
+            except BackendError as e:
+                return BaselineRecord(id=r.id, status="failed", error=str(e), provenance=prov)
+        prov.usage = Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
+        text = clean_rewrite(c.text)
+        return BaselineRecord(
+            id=r.id, rewrite=text, raw=c.text if c.text.strip() != text else None, provenance=prov
+        )
+
+    todo = [r for r in records if r.id not in done]
+    with JsonlWriter(path) as writer:
+        for coro in asyncio.as_completed([one(r) for r in todo]):
+            writer.append(await coro)
+    return {b.id: b for b in iter_jsonl(path, BaselineRecord)}
+
+
+def _loop_detector(records: Sequence[RewriteRecord], out_dir: Path) -> str | None:
+    for r in records:
+        name = r.provenance.roles.get("detector")
+        if name:
+            return name
+    manifest = out_dir / "manifest.json"
+    if manifest.exists():
+        try:
+            return json.loads(manifest.read_text(encoding="utf-8")).get("detector")
+        except (OSError, json.JSONDecodeError):
+            return None
+    return None
+
+
+def _check_independent(eval_spec: str, reward_spec: str, allow: bool) -> dict[str, Any]:
+    eval_det = get_value_detector(eval_spec)
+    same = eval_det.name == reward_spec or eval_spec == reward_spec
+    note = None
+    if not same:
+        try:
+            reward_det = get_value_detector(reward_spec)
+            if reward_det.implementation == eval_det.implementation:
+                same = True
+                note = f"{eval_spec!r} and {reward_spec!r} run the same code"
+        except UserError:
+            pass
+    if same and not allow:
+        raise UserError(
+            f"the evaluation detector {eval_spec!r} is the one the rewrites were steered with "
+            f"({reward_spec!r}){': ' + note if note else ''}; its scores would reward gaming "
+            "that detector",
+            fix="pick another --detector (e.g. lexicon, classifier, llm:PROVIDER/MODEL), or "
+            "pass --allow-same-detector to run anyway",
+        )
+    return {"independent": not same, "note": note}
+
+
+async def arun_eval_rewrite(
+    input_path: str | Path,
+    out: str | Path | None = None,
+    *,
+    target: str | None = None,
+    rewriter: ChatBackend | None = None,
+    answerer: ChatBackend | None = None,
+    translator: LLMTranslator | None = None,
+    settings: EvalRewriteSettings | None = None,
+    loop_settings: VisaSettings | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Evaluate rewrites (or run the loop first on plain answers); returns the scores."""
+    settings = settings or EvalRewriteSettings()
+    input_path = Path(input_path)
+    kind = _input_kind(input_path)
+    out_dir = Path(out) if out is not None else input_path.parent
+    persona = None
+    if kind == "rewrites":
+        records = read_jsonl(input_path, RewriteRecord)
+        targets = {(r.target, r.taxonomy) for r in records}
+        if len(targets) != 1:
+            raise UserError(
+                f"{input_path}: the rewrites have {len(targets)} different targets",
+                fix="evaluate one target at a time",
+            )
+        recorded = ValueTarget.parse(*next(iter(targets)))
+        tax = recorded.taxonomy
+        if target is not None:
+            wanted = await resolve_target(target, tax, translator)
+            if str(wanted) != str(recorded):
+                raise UserError(
+                    f"--target {target!r} means {wanted} but the rewrites in {input_path} were "
+                    f"made for {recorded}",
+                    fix="drop --target, or evaluate the matching rewrites",
+                )
+        value_target = recorded
+        persona = next((r.persona for r in records if r.persona), None)
+        reward_spec = (
+            settings.reward_detector or _loop_detector(records, input_path.parent) or "keywords"
+        )
+        independence = _check_independent(
+            settings.detector, reward_spec, settings.allow_same_detector
+        )
+        ensure_run_dir(out_dir)
+    else:
+        inputs = load_inputs(input_path)
+        if target is None:
+            raise UserError(
+                f"{input_path} holds answers, not rewrites: --target is needed to rewrite them",
+                fix="pass --target, or give DIR/rewrites.jsonl from `valuealign rewrite`",
+            )
+        if rewriter is None:
+            raise UserError(
+                f"{input_path} holds answers, not rewrites: --rewriter is needed to run VISA",
+                fix="pass --rewriter PROVIDER/MODEL",
+            )
+        value_target = await resolve_target(target, "schwartz10", translator)
+        persona = None if is_explicit_target(target) else target
+        loop_settings = loop_settings or VisaSettings(similarity=settings.similarity)
+        reward_spec = settings.reward_detector or loop_settings.detector
+        independence = _check_independent(
+            settings.detector, reward_spec, settings.allow_same_detector
+        )
+        if reward_spec != loop_settings.detector:
+            from dataclasses import replace
+
+            loop_settings = replace(loop_settings, detector=reward_spec)
+        await arun_rewrite(
+            inputs,
+            value_target,
+            out_dir,
+            rewriter=rewriter,
+            answerer=answerer,
+            settings=loop_settings,
+            persona=persona,
+            log=log,
+        )
+        records = read_jsonl(out_dir / REWRITES_FILE, RewriteRecord)
+        wanted_ids = {it.id for it in inputs}
+        records = [r for r in records if r.id in wanted_ids]
+
+    ok = [r for r in records if r.status == "ok" and r.original and r.final is not None]
+    baselines: dict[str, BaselineRecord] = {}
+    visa_rewriter = _role(records, "rewriter")
+    if rewriter is not None and ok:
+        if log is not None:
+            log(f"  baseline: one-shot persona rewrites with {rewriter.name}")
+            if visa_rewriter and visa_rewriter != rewriter.name:
+                log(f"  warning: the rewrites were made by {visa_rewriter}, not {rewriter.name}")
+        baselines = await _baseline(ok, value_target, rewriter, out_dir, settings)
+
+    texts: dict[str, list[str | None]] = {
+        "original": [r.original for r in ok],
+        "baseline": [
+            baselines[r.id].rewrite
+            if r.id in baselines and baselines[r.id].status == "ok"
+            else None
+            for r in ok
+        ],
+        "visa": [r.final for r in ok],
+    }
+    detectors = {"evaluation": settings.detector, "reward": reward_spec}
+    weights = RewardWeights()
+    per_detector: dict[str, dict[str, Any]] = {}
+    items: dict[str, dict[str, Any]] = {
+        r.id: {"id": r.id, "language": r.language, "query": r.query, "systems": {}} for r in ok
+    }
+    for role, spec in detectors.items():
+        scorer = VisaReward(weights, measurer=Measurer(spec, settings.similarity))
+        per_system: dict[str, Any] = {}
+        for system, column in texts.items():
+            idx = [i for i, t in enumerate(column) if t is not None]
+            if not idx:
+                per_system[system] = {"n": 0}
+                continue
+            bds = await asyncio.to_thread(
+                scorer.score_many,
+                [ok[i].original or "" for i in idx],
+                [column[i] or "" for i in idx],
+                [value_target] * len(idx),
+                [ok[i].language for i in idx],
+            )
+            per_system[system] = summarise(scorer.target(value_target), bds, settings.tolerance)
+            if role == "evaluation":
+                for i, b in zip(idx, bds, strict=True):
+                    items[ok[i].id]["systems"][system] = _finite({"text": column[i]} | b.to_dict())
+        per_detector[role] = per_system
+
+    scores = {
+        "kind": "visa-eval",
+        "input": input_path.name,
+        "target": str(value_target),
+        "persona": persona,
+        "taxonomy": value_target.taxonomy.id,
+        "detectors": detectors,
+        "independent_detectors": independence["independent"],
+        "detector_note": independence["note"],
+        "similarity": settings.similarity,
+        "tolerance": settings.tolerance,
+        "rewriter": visa_rewriter,
+        "baseline_rewriter": rewriter.name if rewriter is not None else None,
+        "n_inputs": len(records),
+        "n_scored": len(ok),
+        "n_failed": len(records) - len(ok),
+        "baseline_available": bool(baselines),
+        "systems": list(SYSTEMS),
+        "scores": per_detector,
+        "comparisons": _compare(items, ("visa", "baseline"))
+        + _compare(items, ("visa", "original")),
+        "visa_rounds": _mean([float(r.rounds) for r in ok]),
+        "visa_met_rate": _mean([float(r.met) for r in ok]),
+        "visa_changed_rate": _mean([float(r.changed) for r in ok]),
+    }
+    from valuealign.visa.report import write_eval_report
+
+    with JsonlWriter(out_dir / (ITEMS_FILE + ".tmp")) as w:
+        for it in items.values():
+            w.append_dict(it)
+    (out_dir / (ITEMS_FILE + ".tmp")).replace(out_dir / ITEMS_FILE)
+    write_json_atomic(out_dir / SCORES_FILE, scores)
+    write_eval_report(out_dir, scores, list(items.values()))
+    return scores
+
+
+COMPARED = ("value_precision", "distance_after", "similarity", "fact_share", "reward")
+
+
+def _compare(items: dict[str, dict[str, Any]], pair: tuple[str, str]) -> list[dict[str, Any]]:
+    """Paired differences ``a - b`` over the inputs both systems have, with a bootstrap 95% CI
+    (2000 resamples, fixed seed), under the evaluation detector."""
+    a, b = pair
+    rng = np.random.default_rng(0)
+    out = []
+    for metric in COMPARED:
+        diffs = []
+        for it in items.values():
+            sa, sb = it["systems"].get(a), it["systems"].get(b)
+            if sa and sb and sa.get(metric) is not None and sb.get(metric) is not None:
+                diffs.append(float(sa[metric]) - float(sb[metric]))
+        row: dict[str, Any] = {"a": a, "b": b, "metric": metric, "n": len(diffs)}
+        if diffs:
+            d = np.asarray(diffs)
+            boot = d[rng.integers(0, len(d), size=(2000, len(d)))].mean(axis=1)
+            row |= {
+                "mean_diff": round(float(d.mean()), 4),
+                "ci95": [round(float(np.quantile(boot, q)), 4) for q in (0.025, 0.975)],
+            }
+        out.append(row)
+    return out
+
+
+def _finite(obj: Any) -> Any:
+    """``obj`` with every NaN/inf float replaced by None (strict JSON)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _role(records: Sequence[RewriteRecord], role: str) -> str | None:
+    return next((r.provenance.roles.get(role) for r in records if role in r.provenance.roles), None)
+
+
+def run_eval_rewrite(input_path: str | Path, out: str | Path | None = None, **kwargs: Any) -> dict:
+    """Sync entry point of :func:`arun_eval_rewrite`."""
+    return asyncio.run(arun_eval_rewrite(input_path, out, **kwargs))

@@ -1,0 +1,281 @@
+"""The report section of ``eval-rewrite``: Markdown and one self-contained HTML page.
+
+Built with the report package's helpers (its stylesheet, :func:`~valuealign.report.charts.esc`,
+bar charts, number formats and the Markdown cell escaper). Queries, answers and rewrites are
+untrusted model text: every piece goes through ``esc`` (HTML) or ``md`` (Markdown). The page
+has no script at all, and its Content-Security-Policy forbids every fetch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from valuealign.records import write_text_atomic
+from valuealign.report.assets import CSS
+from valuealign.report.charts import color, esc, rate_bars
+from valuealign.report.tables import fmt, md, pct
+
+__all__ = ["HTML_FILE", "MARKDOWN_FILE", "write_eval_report"]
+
+MARKDOWN_FILE = "rewrite-report.md"
+HTML_FILE = "rewrite-report.html"
+SYSTEM_LABELS = {"original": "Original", "baseline": "Prompting baseline", "visa": "VISA loop"}
+METRICS: tuple[tuple[str, str, str], ...] = (
+    # key, label, format ("num" or "pct")
+    ("value_precision", "Value precision (gap closed) ↑", "num"),
+    ("target_distance", "Target distance ↓", "num"),
+    ("hit_rate", "Target hit rate ↑", "pct"),
+    ("direction_accuracy", "Direction accuracy ↑", "pct"),
+    ("untargeted_drift", "Untargeted drift ↓", "num"),
+    ("similarity", "Similarity to original ↑", "num"),
+    ("fact_share", "Facts kept ↑", "pct"),
+    ("novel_entities", "Novel entities per answer ↓", "num"),
+    ("hallucination_rate", "Answers with novel entities ↓", "pct"),
+    ("gated_rate", "Below the content gate ↓", "pct"),
+    ("reward", "Composite reward ↑", "num"),
+    ("n", "n", "int"),
+)
+MAX_ITEMS = 200
+CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+def _cell(value: Any, kind: str) -> str:
+    if kind == "pct":
+        return pct(value)
+    if kind == "int":
+        return fmt(value, 0)
+    return fmt(value)
+
+
+def _systems(scores: dict[str, Any]) -> list[str]:
+    systems = [s for s in scores.get("systems", []) if s in SYSTEM_LABELS]
+    if not scores.get("baseline_available"):
+        systems = [s for s in systems if s != "baseline"]
+    return systems
+
+
+def _header_facts(scores: dict[str, Any]) -> list[tuple[str, str]]:
+    det = scores.get("detectors", {})
+    independent = "yes" if scores.get("independent_detectors") else "NO (same detector)"
+    facts = [
+        ("Target", str(scores.get("target", ""))),
+        ("Persona", str(scores.get("persona") or "–")),
+        ("Rewriter", str(scores.get("rewriter") or "–")),
+        ("Evaluation detector", str(det.get("evaluation", ""))),
+        ("Reward/loop detector", str(det.get("reward", ""))),
+        ("Independent detectors", independent),
+        ("Inputs scored", f"{scores.get('n_scored', 0)} of {scores.get('n_inputs', 0)}"),
+        (
+            "VISA: mean rounds / target met / changed",
+            " / ".join(
+                [
+                    fmt(scores.get("visa_rounds")),
+                    pct(scores.get("visa_met_rate")),
+                    pct(scores.get("visa_changed_rate")),
+                ]
+            ),
+        ),
+    ]
+    if not scores.get("baseline_available"):
+        facts.append(("Baseline", "not run (no --rewriter)"))
+    return facts
+
+
+def to_markdown(scores: dict[str, Any], items: list[dict[str, Any]]) -> str:
+    systems = _systems(scores)
+    lines = ["# VISA rewrite evaluation", ""]
+    lines += [f"- {md(k)}: {md(v)}" for k, v in _header_facts(scores)]
+    for role, title in (
+        ("evaluation", "Scores under the evaluation detector"),
+        ("reward", "Scores under the reward detector (for reference)"),
+    ):
+        table = scores.get("scores", {}).get(role, {})
+        det = scores.get("detectors", {}).get(role, "")
+        lines += ["", f"## {title} ({md(det)})", ""]
+        lines.append("| Metric | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |")
+        lines.append("|---|" + "---|" * len(systems))
+        for key, label, kind in METRICS:
+            cells = [_cell(table.get(s, {}).get(key), kind) for s in systems]
+            lines.append(f"| {md(label)} | " + " | ".join(cells) + " |")
+    comps = [c for c in scores.get("comparisons", []) if c.get("n")]
+    if comps:
+        lines += ["", "## Paired differences (evaluation detector)", ""]
+        lines += ["| Systems | Metric | n | Mean difference [95% CI] |", "|---|---|---|---|"]
+        for c in comps:
+            systems_cell = (
+                f"{SYSTEM_LABELS.get(c['a'], c['a'])} − {SYSTEM_LABELS.get(c['b'], c['b'])}"
+            )
+            lines.append(
+                f"| {md(systems_cell)} | {md(c['metric'])} | {fmt(c['n'], 0)} | {md(_diff(c))} |"
+            )
+    lines += ["", f"## Examples (first {min(len(items), 20)})", ""]
+    lines.append("| id | Query | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |")
+    lines.append("|---|---|" + "---|" * len(systems))
+    for it in items[:20]:
+        cells = [md(_short(it["systems"].get(s, {}).get("text"), 300)) for s in systems]
+        lines.append(
+            f"| {md(it['id'])} | {md(_short(it.get('query'), 160))} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _diff(c: dict[str, Any]) -> str:
+    ci = c.get("ci95") or [None, None]
+    return f"{fmt(c.get('mean_diff'))} [{fmt(ci[0])}, {fmt(ci[1])}]"
+
+
+def _comparisons(scores: dict[str, Any]) -> str:
+    comps = [c for c in scores.get("comparisons", []) if c.get("n")]
+    if not comps:
+        return ""
+    rows = "".join(
+        f"<tr><td>{esc(SYSTEM_LABELS.get(c['a'], c['a']))} − "
+        f"{esc(SYSTEM_LABELS.get(c['b'], c['b']))}</td><td>{esc(c['metric'])}</td>"
+        f'<td class="num">{esc(fmt(c["n"], 0))}</td><td class="num">{esc(_diff(c))}</td></tr>'
+        for c in comps
+    )
+    return (
+        "<h3>Paired differences</h3>"
+        '<p class="note">Mean of per-input differences with a bootstrap 95% interval '
+        "(distance_after: lower is better).</p>"
+        '<table class="data"><thead><tr><th>Systems</th><th>Metric</th><th>n</th>'
+        f"<th>Mean difference [95% CI]</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _short(text: Any, n: int) -> str:
+    s = "" if text is None else str(text)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _score_table(scores: dict[str, Any], role: str, systems: list[str]) -> str:
+    table = scores.get("scores", {}).get(role, {})
+    head = "".join(f"<th>{esc(SYSTEM_LABELS[s])}</th>" for s in systems)
+    rows = []
+    for key, label, kind in METRICS:
+        cells = "".join(
+            f'<td class="num">{esc(_cell(table.get(s, {}).get(key), kind))}</td>' for s in systems
+        )
+        rows.append(f"<tr><th>{esc(label)}</th>{cells}</tr>")
+    return (
+        f'<table class="data"><thead><tr><th>Metric</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _charts(scores: dict[str, Any], systems: list[str]) -> str:
+    table = scores.get("scores", {}).get("evaluation", {})
+    out = []
+    for key, label in (
+        ("hit_rate", "Target hit rate"),
+        ("direction_accuracy", "Direction accuracy"),
+        ("fact_share", "Facts kept"),
+        ("hallucination_rate", "Answers with novel entities"),
+    ):
+        rows = [
+            (SYSTEM_LABELS[s], table.get(s, {}).get(key), color(i), "")
+            for i, s in enumerate(systems)
+        ]
+        out.append(
+            f"<figure><figcaption>{esc(label)}</figcaption>{rate_bars(rows, label)}</figure>"
+        )
+    return f'<div class="charts">{"".join(out)}</div>'
+
+
+def _items(items: list[dict[str, Any]], systems: list[str]) -> str:
+    head = "".join(f"<th>{esc(SYSTEM_LABELS[s])}</th>" for s in systems)
+    rows = []
+    for it in items[:MAX_ITEMS]:
+        cells = []
+        for s in systems:
+            d = it["systems"].get(s)
+            if not d:
+                cells.append("<td>–</td>")
+                continue
+            stats = (
+                f"precision {fmt(d.get('value_precision'))} · distance "
+                f"{fmt(d.get('distance_after'))} · similarity {fmt(d.get('similarity'))} · "
+                f"facts {pct(d.get('fact_share'))}"
+            )
+            novel = d.get("novel_entities") or []
+            novel_html = (
+                f'<div class="err">novel: {esc(", ".join(map(str, novel[:8])))}</div>'
+                if novel
+                else ""
+            )
+            gate = f'<div class="err">{esc(d.get("gate_reason"))}</div>' if d.get("gated") else ""
+            cells.append(
+                f'<td><div class="ans">{esc(d.get("text") or "")}</div>'
+                f'<div class="muted">{esc(stats)}</div>{novel_html}{gate}</td>'
+            )
+        rows.append(
+            f'<tr><td><div class="item-id">{esc(it["id"])}</div>'
+            f'<span class="tag">{esc(it.get("language", ""))}</span>'
+            f'<div class="q">{esc(it.get("query", ""))}</div></td>{"".join(cells)}</tr>'
+        )
+    more = (
+        f'<p class="note">Showing {MAX_ITEMS} of {len(items)} inputs; all are in '
+        "rewrite-eval.jsonl.</p>"
+        if len(items) > MAX_ITEMS
+        else ""
+    )
+    return (
+        f'{more}<table class="items"><thead><tr><th class="item-col">Input</th>{head}</tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def to_html(scores: dict[str, Any], items: list[dict[str, Any]]) -> str:
+    systems = _systems(scores)
+    det = scores.get("detectors", {})
+    dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in _header_facts(scores))
+    warn = (
+        ""
+        if scores.get("independent_detectors")
+        else '<p class="warn">The evaluation detector is not independent of the one the rewrites '
+        "were steered with: these value scores can reward gaming that detector.</p>"
+    )
+    body = [
+        f"<header><h1>VISA rewrite evaluation</h1><dl>{dl}</dl></header><main>",
+        warn,
+        '<section id="scores"><h2>Scores under the evaluation detector '
+        f"({esc(det.get('evaluation', ''))})</h2>",
+        '<p class="note">Original: the frozen answer. Prompting baseline: the same rewriter told '
+        "once to answer as the persona. VISA loop: detect, translate the gap, rewrite, shield. "
+        "Value precision is the share of the distance to the target closed (0 for the original "
+        "by construction).</p>",
+        _score_table(scores, "evaluation", systems),
+        _charts(scores, systems),
+        _comparisons(scores),
+        "</section>",
+        '<section id="reward-detector"><h2>Scores under the reward detector '
+        f"({esc(det.get('reward', ''))})</h2>",
+        '<p class="note">For reference: a system that does much better here than under the '
+        "evaluation detector has learned the reward detector's words.</p>",
+        _score_table(scores, "reward", systems),
+        "</section>",
+        '<section id="items"><h2>Inputs</h2>',
+        _items(items, systems),
+        "</section></main>",
+    ]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">'
+        '<meta name="referrer" content="no-referrer">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>VISA rewrite evaluation</title><style>{CSS}</style></head>\n<body>"
+        + "".join(body)
+        + "</body></html>\n"
+    )
+
+
+def write_eval_report(
+    out_dir: str | Path, scores: dict[str, Any], items: list[dict[str, Any]]
+) -> tuple[Path, Path]:
+    """Write rewrite-report.md and rewrite-report.html into ``out_dir``; return both paths."""
+    out_dir = Path(out_dir)
+    md_path, html_path = out_dir / MARKDOWN_FILE, out_dir / HTML_FILE
+    write_text_atomic(md_path, to_markdown(scores, items))
+    write_text_atomic(html_path, to_html(scores, items))
+    return md_path, html_path

