@@ -129,6 +129,9 @@ def resolve_model_path(spec: str) -> Path:
     )
 
 
+LOAD_LOCK = threading.RLock()
+
+
 @dataclass
 class _Pending:
     messages: list[Message]
@@ -159,7 +162,6 @@ class HFBackend:
         self._threads = threads
         self._model: Any = None
         self._tokenizer: Any = None
-        self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._pending: list[_Pending] = []
         self._worker: asyncio.Task | None = None
@@ -167,7 +169,11 @@ class HFBackend:
 
     # -- loading -------------------------------------------------------------------------
     def load(self) -> None:
-        with self._load_lock:
+        # One load at a time in the whole process: transformers patches module-level torch
+        # functions while it builds a model (meta-device creation, skipped initialisation), and
+        # two loads in two threads can interleave those patches and leave them in place, after
+        # which later models come up with tied weights stranded on the meta device.
+        with LOAD_LOCK:
             if self._model is not None:
                 return
             import torch

@@ -27,7 +27,7 @@ def heldout_text(language: str) -> str:
     return ref.read_text(encoding="utf-8")
 
 
-def load_for_eval(spec: str) -> tuple[Any, Any]:
+def _load_for_eval_unlocked(spec: str) -> tuple[Any, Any]:
     """A model (adapter folders are applied to their base) and its tokenizer, in eval mode."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -107,3 +107,11 @@ def drift_report(
     for lang in languages:
         results[lang]["ratio"] = round(results[lang]["trained"] / results[lang]["base"], 4)
     return results
+
+
+def load_for_eval(spec: str) -> tuple[Any, Any]:
+    """A model (adapter folders are applied to their base) and its tokenizer, in eval mode."""
+    from valuealign.backends.hf import LOAD_LOCK
+
+    with LOAD_LOCK:
+        return _load_for_eval_unlocked(spec)

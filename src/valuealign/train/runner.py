@@ -102,7 +102,7 @@ def _device_and_precision(precision: str) -> tuple[str, str]:
     return "cpu", "fp32"
 
 
-def load_model_and_tokenizer(
+def _load_model_and_tokenizer_unlocked(
     spec: str, *, precision: str, qlora: bool = False, attn_implementation: str | None = None
 ) -> tuple[Any, Any]:
     """Model (an adapter folder is merged into its base first) and tokenizer, ready to train."""
@@ -404,7 +404,9 @@ def _wait_for_everyone() -> None:
         pass
 
 
-def merge_adapter(adapter: str | Path, out: str | Path, *, base: str | None = None) -> Path:
+def _merge_adapter_unlocked(
+    adapter: str | Path, out: str | Path, *, base: str | None = None
+) -> Path:
     """Merge a LoRA adapter into its base model; write a full model + tokenizer to ``out``.
 
     ``base`` defaults to the adapter's manifest (``base_model``), then to PEFT's
@@ -466,3 +468,31 @@ def run_chain(
             continue
         manifests.append(run_stage(cfg, resume=resume, progress=progress))
     return manifests
+
+
+def load_model_and_tokenizer(
+    spec: str, *, precision: str, qlora: bool = False, attn_implementation: str | None = None
+) -> tuple[Any, Any]:
+    """Model (an adapter folder is merged into its base first) and tokenizer, ready to train.
+
+    Loads are serialised process-wide with the backends' lock (see ``backends.hf.LOAD_LOCK``).
+    """
+    from valuealign.backends.hf import LOAD_LOCK
+
+    with LOAD_LOCK:
+        return _load_model_and_tokenizer_unlocked(
+            spec, precision=precision, qlora=qlora, attn_implementation=attn_implementation
+        )
+
+
+def merge_adapter(adapter: str | Path, out: str | Path, *, base: str | None = None) -> Path:
+    """Merge a LoRA adapter into its base model; write a full model + tokenizer to ``out``.
+
+    ``base`` defaults to the adapter's manifest (``base_model``), then to PEFT's
+    ``base_model_name_or_path``.
+    """
+    require_train_extra()
+    from valuealign.backends.hf import LOAD_LOCK
+
+    with LOAD_LOCK:
+        return _merge_adapter_unlocked(adapter, out, base=base)
