@@ -66,3 +66,19 @@ def allowed_keys(model: type[BaseModel], loc: KeyPath) -> list[str]:
             return []
         current = nxt
     return list(current.model_fields) if isinstance(current, type) else []
+
+
+def load_yaml(text: str, name: str) -> tuple[Any, yaml.Node | None]:
+    """(data, node tree) of YAML text; invalid YAML is a UserError naming ``name:line``."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise UserError(
+            f"{name}{line}: invalid YAML ({problem})",
+            fix="check indentation and quote strings that contain ':' or '#'",
+        ) from None
+    return data, node

@@ -17,12 +17,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from valuealign._yamllines import allowed_keys as _allowed_keys
 from valuealign._yamllines import line_for as _line_for
 from valuealign._yamllines import line_map as _line_map
+from valuealign._yamllines import load_yaml
 from valuealign.charter._schema import Charter, Text
 from valuealign.errors import UserError
 
@@ -116,17 +116,7 @@ def parse_charter(text: str, name: str = "<charter>") -> Charter:
 
     Results are cached by text (charters are immutable), so loading one many times is cheap.
     """
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise UserError(
-            f"{name}{line}: invalid YAML ({problem})",
-            fix="check indentation and quote strings that contain ':' or '#'",
-        ) from None
+    data, node = load_yaml(text, name)
     if not isinstance(data, dict):
         raise UserError(
             f"{name}:1: a charter must be a YAML mapping",

@@ -18,12 +18,12 @@ import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from valuealign._yamllines import allowed_keys as _allowed_keys
 from valuealign._yamllines import line_for as _line_for
 from valuealign._yamllines import line_map as _line_map
+from valuealign._yamllines import load_yaml
 from valuealign.errors import UserError
 
 Stage = Literal["cpt", "sft", "adversarial", "rewriter"]
@@ -157,17 +157,7 @@ def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     name = str(path)
     if not p.is_file():
         raise UserError(f"{name}: config file not found", fix="check the path")
-    text = p.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise UserError(
-            f"{name}{line}: invalid YAML ({getattr(e, 'problem', None) or e})",
-            fix="check indentation and quote strings that contain ':' or '#'",
-        ) from None
+    data, node = load_yaml(p.read_text(encoding="utf-8"), name)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -230,7 +220,13 @@ def load_stage_config(
                 f"'{declared}', not '{stage}'",
                 fix=f"run `valuealign train {declared}` or change 'stage:'",
             )
-    data = {**data, "stage": stage}
+    data = with_overrides({**data, "stage": stage}, overrides, name)
+    return validate(STAGE_CONFIGS[stage], data, name=name, lines=lines)
+
+
+def with_overrides(data: dict[str, Any], overrides: dict[str, Any] | None, name: str) -> dict:
+    """The config data with the command line's flags applied (None = not given)."""
+    data = dict(data)
     for key, value in (overrides or {}).items():
         if value is None:
             continue
@@ -240,7 +236,7 @@ def load_stage_config(
             data[key] = value
     if "out" not in data:
         raise UserError(f"{name}: no output folder", fix="set 'out:' in the config or pass --out")
-    return validate(STAGE_CONFIGS[stage], data, name=name, lines=lines)
+    return data
 
 
 def load_chain_config(

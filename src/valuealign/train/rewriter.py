@@ -23,7 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from valuealign.errors import UserError
 from valuealign.records import parse_jsonl_lines, write_json_atomic
-from valuealign.train.config import LoraSettings, StageConfig, read_yaml, validate
+from valuealign.train.config import (
+    LoraSettings,
+    StageConfig,
+    read_yaml,
+    validate,
+    with_overrides,
+)
 from valuealign.train.data import _check_exists, _open_text, file_fingerprint, resolve_path
 
 
@@ -65,16 +71,7 @@ def load_rewriter_config(
     name = "<command line>"
     if path is not None:
         data, lines, name = read_yaml(path)
-    data = {**data, "stage": "rewriter"}
-    for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        if key == "lora_enabled":
-            data["lora"] = {**(data.get("lora") or {}), "enabled": value}
-        else:
-            data[key] = value
-    if "out" not in data:
-        raise UserError(f"{name}: no output folder", fix="set 'out:' in the config or pass --out")
+    data = with_overrides({**data, "stage": "rewriter"}, overrides, name)
     cfg = validate(RewriterStageConfig, data, name=name, lines=lines)
     if (cfg.batch_size * cfg.grad_accum) % cfg.num_generations:
         raise UserError(
