@@ -42,14 +42,16 @@ def _stage_options(f: Callable) -> Callable:
     return f
 
 
+def _flags(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The stage flags as config overrides: no --data given means the config's data."""
+    data = overrides.get("data")
+    return {**overrides, "data": list(data) if data else None}
+
+
 def _run(stage: str, config_path: str | None, resume: bool, **overrides: Any) -> None:
     from valuealign.train import load_stage_config, run_stage
 
-    if overrides.get("data") == ():
-        overrides["data"] = None
-    elif overrides.get("data"):
-        overrides["data"] = list(overrides["data"])
-    cfg = load_stage_config(stage, config_path, overrides)
+    cfg = load_stage_config(stage, config_path, _flags(overrides))
     manifest = run_stage(cfg, resume=resume, progress=_say)
     _summary(manifest)
 
@@ -122,11 +124,7 @@ def rewriter(config_path, resume, **overrides) -> None:
     """VISA value rewriter: GRPO with LoRA on `valuealign visa make-data` triples."""
     from valuealign.train.rewriter import load_rewriter_config, run_rewriter
 
-    if overrides.get("data") == ():
-        overrides["data"] = None
-    elif overrides.get("data"):
-        overrides["data"] = list(overrides["data"])
-    cfg = load_rewriter_config(config_path, overrides)
+    cfg = load_rewriter_config(config_path, _flags(overrides))
     manifest = run_rewriter(cfg, resume=resume, progress=_say)
     _summary(manifest)
     rewards = manifest.get("reward_history") or []

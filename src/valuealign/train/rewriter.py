@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from valuealign.errors import UserError
-from valuealign.records import parse_jsonl_lines, write_json_atomic
+from valuealign.records import parse_jsonl_lines
 from valuealign.train.config import (
     LoraSettings,
     StageConfig,
@@ -132,16 +132,12 @@ def run_rewriter(
 ) -> dict[str, Any]:
     """GRPO-train the rewriter; returns the manifest (also written to OUT/manifest.json)."""
     from valuealign.train.runner import (
-        MANIFEST,
         _check_out,
         _device_and_precision,
-        _tokens_seen,
-        _wait_for_everyone,
+        finish_stage,
         load_model_and_tokenizer,
         lora_config,
-        model_folder,
         require_train_extra,
-        versions,
     )
 
     require_train_extra()
@@ -204,26 +200,18 @@ def run_rewriter(
     )
     say(f"[rewriter] {len(rows)} prompts, {cfg.num_generations} rewrites each per step")
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    trainer.save_model(str(out))
-    manifest: dict[str, Any] = {}
-    if trainer.is_world_process_zero():
-        tokenizer.save_pretrained(str(out))
-        history = trainer.state.log_history
-        reward_keys = sorted({k for h in history for k in h if k.startswith("rewards/")})
-        manifest = {
-            "schema_version": 1,
-            "stage": "rewriter",
-            "config": cfg.model_dump(mode="json"),
-            "base_model": cfg.model,
-            "base_model_path": str(model_folder(cfg.model)),
-            "data": fingerprints,
+    history = trainer.state.log_history
+    reward_keys = sorted({k for h in history for k in h if k.startswith("rewards/")})
+    return finish_stage(
+        trainer,
+        tokenizer,
+        cfg,
+        fingerprints=fingerprints,
+        resume_from=resume_from,
+        start=start,
+        say=say,
+        extra={
             "train_rows": len(rows),
-            "versions": versions(),
-            "global_step": trainer.state.global_step,
-            "resumed_from": resume_from.name if resume_from else None,
-            "loss_history": [
-                {"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h
-            ],
             "reward_history": [
                 {
                     "step": h["step"],
@@ -233,20 +221,5 @@ def run_rewriter(
                 for h in history
                 if "reward" in h
             ],
-            "tokens_seen": _tokens_seen(trainer),
-            "wall_seconds": round(time.perf_counter() - start, 2),
-            "outputs": {
-                "adapter": str(out) if cfg.lora.enabled else None,
-                "model": None if cfg.lora.enabled else str(out),
-            },
-            "drift": None,
-        }
-        if cfg.drift:
-            from valuealign.train.drift import drift_report
-
-            manifest["drift"] = drift_report(
-                base=cfg.model, trained=str(out), max_tokens=cfg.drift_max_tokens
-            )
-        write_json_atomic(out / MANIFEST, manifest)
-    _wait_for_everyone()
-    return manifest
+        },
+    )

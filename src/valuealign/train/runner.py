@@ -331,6 +331,44 @@ def run_stage(
     eval_loss = None
     if eval_ds is not None:
         eval_loss = float(trainer.evaluate()["eval_loss"])
+    history = trainer.state.log_history
+    return finish_stage(
+        trainer,
+        tokenizer,
+        cfg,
+        fingerprints=fingerprints,
+        resume_from=resume_from,
+        start=start,
+        say=say,
+        extra={
+            "notes": info["notes"],
+            "train_rows": info["train_rows"],
+            "eval_rows": info["eval_rows"],
+            "eval_history": [
+                {"step": h["step"], "eval_loss": h["eval_loss"]}
+                for h in history
+                if "eval_loss" in h
+            ],
+            "train_loss": float(result.training_loss),
+            "eval_loss": eval_loss,
+        },
+    )
+
+
+def finish_stage(
+    trainer: Any,
+    tokenizer: Any,
+    cfg: StageConfig,
+    *,
+    fingerprints: list[dict[str, Any]],
+    resume_from: Path | None,
+    start: float,
+    say: Progress,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    """Save a trained stage; on the main process merge it (``merge: true``), measure the
+    perplexity drift and write the manifest (the shared fields plus the stage's ``extra``)."""
+    out = Path(cfg.out)
     trainer.save_model(str(out))
     manifest: dict[str, Any] = {}
     if trainer.is_world_process_zero():
@@ -347,24 +385,15 @@ def run_stage(
             "base_model": cfg.model,
             "base_model_path": str(model_folder(cfg.model)),
             "data": fingerprints,
-            "notes": info["notes"],
-            "train_rows": info["train_rows"],
-            "eval_rows": info["eval_rows"],
             "versions": versions(),
-            "device": args.device.type if hasattr(args, "device") else "cpu",
+            "device": trainer.args.device.type,
             "world_size": int(os.environ.get("WORLD_SIZE", "1")),
             "global_step": trainer.state.global_step,
             "resumed_from": resume_from.name if resume_from else None,
             "loss_history": [
                 {"step": h["step"], "loss": h["loss"]} for h in history if "loss" in h
             ],
-            "eval_history": [
-                {"step": h["step"], "eval_loss": h["eval_loss"]}
-                for h in history
-                if "eval_loss" in h
-            ],
-            "train_loss": float(result.training_loss),
-            "eval_loss": eval_loss,
+            **extra,
             "tokens_seen": _tokens_seen(trainer),
             "wall_seconds": round(time.perf_counter() - start, 2),
             "outputs": {
