@@ -133,6 +133,34 @@ def parse_jsonl_lines(
             ) from None
 
 
+def parse_unique_jsonl(
+    lines: Iterable[str],
+    source: str,
+    model: type[T],
+    *,
+    what: str = "id",
+    id_fix: str = "give every line its own id",
+    json_fix: str = "each line must be one JSON object",
+    schema_fix: str | None = None,
+) -> tuple[list[T], dict[str, int]]:
+    """(records, id -> line) of JSONL lines whose records carry an ``id``; a bad line or a
+    repeated id raises ``UserError`` naming the line (and the first one, for a repeat)."""
+    items: list[T] = []
+    first: dict[str, int] = {}
+    for lineno, item in parse_jsonl_lines(
+        lines, source, model, json_fix=json_fix, schema_fix=schema_fix
+    ):
+        item_id = item.id  # type: ignore[attr-defined]
+        if item_id in first:
+            raise UserError(
+                f"{source}:{lineno}: duplicate {what} {item_id!r} (first at line {first[item_id]})",
+                fix=id_fix,
+            )
+        first[item_id] = lineno
+        items.append(item)
+    return items, first
+
+
 def read_jsonl(path: str | Path, model: type[T], *, repair: bool = False) -> list[T]:
     return list(iter_jsonl(path, model, repair=repair))
 

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from valuealign.charter import Charter
 from valuealign.errors import UserError
-from valuealign.records import parse_jsonl_lines
+from valuealign.records import parse_unique_jsonl
 
 BUILTIN = ("vcbench", "vcbench-benign")
 
@@ -90,22 +90,15 @@ class Benchmark:
 
 
 def _parse_lines(lines: list[str], source: str, name: str) -> Benchmark:
-    items: list[BenchmarkItem] = []
-    where: dict[str, int] = {}
-    for lineno, item in parse_jsonl_lines(
+    items, where = parse_unique_jsonl(
         lines,
         source,
         BenchmarkItem,
+        what="item id",
+        id_fix="give every item its own id",
         json_fix="each line must be one benchmark item as a JSON object",
         schema_fix="see the item schema in `valuealign eval --help` or the README",
-    ):
-        if item.id in where:
-            raise UserError(
-                f"{source}:{lineno}: duplicate item id {item.id!r} (first at line {where[item.id]})",
-                fix="give every item its own id",
-            )
-        where[item.id] = lineno
-        items.append(item)
+    )
     if not items:
         raise UserError(f"{source}: the benchmark has no items", fix="add at least one JSON line")
     return Benchmark(name=name, items=items, source=source, lines=where)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from valuealign.errors import UserError
-from valuealign.records import Record, parse_jsonl_lines
+from valuealign.records import Record, parse_unique_jsonl
 
 __all__ = ["BaselineRecord", "RewriteInput", "RewriteRecord", "VisaStep", "load_inputs"]
 
@@ -108,9 +108,7 @@ def load_inputs(path: str | Path) -> list[RewriteInput]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as e:
         raise UserError(f"{path}: not UTF-8 ({e.reason})", fix="save the file as UTF-8") from None
-    items: list[RewriteInput] = []
-    seen: dict[str, int] = {}
-    for lineno, item in parse_jsonl_lines(
+    items, _ = parse_unique_jsonl(
         lines,
         str(path),
         RewriteInput,
@@ -118,14 +116,7 @@ def load_inputs(path: str | Path) -> list[RewriteInput]:
         '"answer": "..."}',
         schema_fix="each line needs a string 'id' and 'query'; 'answer' and 'language' "
         "('zh' or 'en') are optional",
-    ):
-        if item.id in seen:
-            raise UserError(
-                f"{path}:{lineno}: duplicate id {item.id!r} (first at line {seen[item.id]})",
-                fix="give every line its own id",
-            )
-        seen[item.id] = lineno
-        items.append(item)
+    )
     if not items:
         raise UserError(f"{path}: no input lines", fix="add at least one JSON line")
     return items
