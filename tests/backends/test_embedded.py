@@ -46,7 +46,7 @@ def fake_model(tmp_path, monkeypatch):
 
 
 def test_chunks_are_assembled_in_part_order_and_verified(fake_model, tmp_path) -> None:
-    model, whole = fake_model
+    _, whole = fake_model
     path = embedded.embedded_gguf("fake-model")
     assert path.read_bytes() == whole
     assert path.parent == tmp_path / "cache" / "gguf"
