@@ -132,8 +132,11 @@ def eval_(
 
 
 def format_headline(scores: dict) -> str:
+    warn = [f"WARNING: {w}" for w in scores.get("judge_warnings", [])]
+    warn += [f"WARNING: {w}" for w in scores.get("total_warnings", [])]
     lines = [
-        f"{'model':<36} {'lang':<4} {'total':>12} {'mean':>6} {'95% CI':>13} {'adv.drop':>8} {'over-ref':>8} {'parse-fail':>10}"
+        *warn,
+        f"{'model':<36} {'lang':<4} {'total':>12} {'mean':>6} {'95% CI':>13} {'adv.drop':>8} {'over-ref':>8} {'parse-fail':>10}",
     ]
     for model, data in scores["per_model"].items():
         for lang, s in data["languages"].items():
@@ -143,6 +146,12 @@ def format_headline(scores: dict) -> str:
             ref = f"{s['over_refusal_rate']:.0%}" if s["over_refusal_rate"] is not None else "-"
             lines.append(
                 f"{model:<36} {lang:<4} {s['total']:>6}/{s['max_total']:<5} {mean:>6} {ci:>13} {drop:>8} {ref:>8} {s['parse_failures']:>10}"
+                + (
+                    f"  INCOMPLETE: {s['missing']} of {s['items']} items missing"
+                    if s.get("incomplete")
+                    else ""
+                )
+                + (f"  slice of {s['slice']['benchmark_items']}" if s.get("slice") else "")
             )
         cons = data["cross_lingual_consistency"]
         if cons["rate"] is not None:

@@ -215,7 +215,8 @@ def run_eval(
         for lang in settings.languages
     }
     answers = [a for a in answers if a.id in planned_ids]
-    bench_name = load_benchmark(settings.benchmark).name
+    main_bench = load_benchmark(settings.benchmark)
+    bench_name = main_bench.name
     scores = compute_scores(
         answers=answers,
         judgements=[
@@ -229,6 +230,8 @@ def run_eval(
         judges=settings.judges,
         languages=settings.languages,
         benchmark=bench_name,
+        planned=[(it.id, it.kind) for it, _ in plan.items],
+        benchmark_items=sum(1 for it in main_bench.items if it.kind != "benign"),
     )
     write_json_atomic(out / "scores.json", scores)
     counts["wall_seconds"] = round(time.perf_counter() - t0, 3)
