@@ -68,6 +68,22 @@ from valuealign.cli._options import backend_kwargs, backend_options
 @click.option(
     "--no-consistency", is_flag=True, help="Skip the cross-lingual consistency judgements."
 )
+@click.option(
+    "--system",
+    type=click.Choice(["none", "charter"]),
+    default="none",
+    show_default=True,
+    help="Ask with no system prompt (the benchmark's setting) or with the charter's, to compare.",
+)
+@click.option(
+    "--train-data",
+    multiple=True,
+    type=click.Path(),
+    help="The models' training data (repeat): checked against the benchmark (decontam).",
+)
+@click.option(
+    "--strict-decontam", is_flag=True, help="Stop (exit 1) when the training data overlaps."
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False))
 @click.option(
     "--report/--no-report",
@@ -91,6 +107,9 @@ def eval_(
     judge_mode,
     judge_retries,
     no_consistency,
+    system,
+    train_data,
+    strict_decontam,
     out,
     report,
     no_progress,
@@ -119,6 +138,9 @@ def eval_(
         judge_mode=judge_mode,
         judge_parse_retries=judge_retries,
         consistency=not no_consistency,
+        system=system,
+        train_data=list(train_data),
+        strict_decontam=strict_decontam,
         concurrency=opts.get("concurrency", 16),
     )
     scores = run_eval(

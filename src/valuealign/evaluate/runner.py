@@ -81,6 +81,14 @@ class EvalSettings:
     concurrency: int = 32
     consistency: bool = True
     seed: int = 0
+    system: str = "none"
+    """'none': questions asked with no system prompt (as the benchmark intends); 'charter': with
+    the charter's system prompt for the item's subdomain and language, for comparison with models
+    trained on data that kept it (`export sft --system charter`)."""
+    train_data: list[str] = field(default_factory=list)
+    """Training data of the evaluated models, checked against the benchmark (decontam); the
+    data files named in a local model's manifest.json are added automatically."""
+    strict_decontam: bool = False
 
 
 def _slice(items: list[BenchmarkItem], per_subdomain: int | None) -> list[BenchmarkItem]:
@@ -153,6 +161,41 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
     return _Plan(charter, items)
 
 
+def _with_system(
+    charter: Charter, item: BenchmarkItem, lang: str, system: str, question: str
+) -> list[dict]:
+    if system == "none":
+        return user(question)
+    from valuealign.charter import actor_system_prompt
+
+    return [
+        {"role": "system", "content": actor_system_prompt(charter, item.subdomain, lang)},
+        *user(question),
+    ]
+
+
+def _train_data(settings: EvalSettings) -> tuple[list[str], list[str]]:
+    """(training data paths to check, where they came from)."""
+    import json
+
+    paths = list(settings.train_data)
+    found = ["--train-data"] if paths else []
+    for spec in settings.models:
+        if not spec.startswith("hf/"):
+            continue
+        folder = Path(spec.removeprefix("hf/"))
+        for manifest in (folder / "manifest.json", folder.parent / "manifest.json"):
+            if manifest.is_file():
+                try:
+                    data = json.loads(manifest.read_text(encoding="utf-8")).get("data") or []
+                except ValueError:
+                    continue
+                paths += [d["path"] for d in data if isinstance(d, dict) and d.get("path")]
+                found.append(str(manifest))
+                break
+    return list(dict.fromkeys(paths)), found
+
+
 def _load_manifest_salt(out: Path) -> str:
     import json
 
@@ -174,10 +217,32 @@ def run_eval(
 ) -> dict:
     out = Path(out)
     plan = prepare(out, settings)
+    if settings.system not in ("none", "charter"):
+        raise UserError(f"unknown --system {settings.system!r}", fix="use none or charter")
+    from valuealign.decontam import guard_files
+
+    train_paths, train_from = _train_data(settings)
+    benches = [settings.benchmark] + ([settings.benign] if settings.benign else [])
+    contamination: dict = {
+        "checked": bool(train_paths),
+        "from": train_from,
+        "note": None
+        if train_paths
+        else "no training data known: pass --train-data FILE to check it against the benchmark",
+    }
+    if train_paths:
+        contamination |= guard_files(
+            train_paths,
+            what="the evaluated models' training data",
+            strict=settings.strict_decontam,
+            benchmark=benches,
+        )
     options = backend_options or {}
     salt = _load_manifest_salt(out)
     started, t0 = utcnow(), time.perf_counter()
-    write_json_atomic(out / "manifest.json", _manifest(settings, salt, started, None, {}, {}))
+    write_json_atomic(
+        out / "manifest.json", _manifest(settings, salt, started, None, {}, {}, contamination)
+    )
     cache = RequestCache(out / "cache.sqlite")
     raw_backends: dict[str, ChatBackend] = {}
     for spec in dict.fromkeys([*settings.models, *settings.judges]):
@@ -233,6 +298,15 @@ def run_eval(
         planned=[(it.id, it.kind) for it, _ in plan.items],
         benchmark_items=sum(1 for it in main_bench.items if it.kind != "benign"),
     )
+    scores["decontamination"] = {
+        k: contamination.get(k) for k in ("checked", "collisions", "items_hit", "note")
+    }
+    if contamination.get("collisions"):
+        scores.setdefault("total_warnings", []).insert(
+            0,
+            f"the evaluated models' training data overlaps {len(contamination['items_hit'])} "
+            "benchmark items (see manifest.json: decontamination)",
+        )
     write_json_atomic(out / "scores.json", scores)
     counts["wall_seconds"] = round(time.perf_counter() - t0, 3)
     counts["cache_hits"] = cache.hits
@@ -241,16 +315,24 @@ def run_eval(
         **{f"judge:{j}": describe(raw_backends[j]) for j in settings.judges},
     }
     write_json_atomic(
-        out / "manifest.json", _manifest(settings, salt, started, utcnow(), counts, roles)
+        out / "manifest.json",
+        _manifest(settings, salt, started, utcnow(), counts, roles, contamination),
     )
     cache.close()
     return scores
 
 
 def _manifest(
-    settings: EvalSettings, salt: str, started: str, finished: str | None, counts: dict, roles: dict
+    settings: EvalSettings,
+    salt: str,
+    started: str,
+    finished: str | None,
+    counts: dict,
+    roles: dict,
+    contamination: dict | None = None,
 ) -> dict:
     return {
+        "decontamination": contamination,
         "job": "eval",
         "valuealign_version": __version__,
         "python": platform.python_version(),
@@ -343,7 +425,10 @@ async def _run(
             )
             async with sem:
                 try:
-                    c = await models[model].generate(user(question), answer_cfg)
+                    c = await models[model].generate(
+                        _with_system(plan.charter, item, lang, settings.system, question),
+                        answer_cfg,
+                    )
                     prov.usage = Usage(
                         prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens
                     )
