@@ -58,6 +58,9 @@ def _register() -> None:
     from valuealign.cli import decontam as decontam_cmd
 
     cli.add_command(decontam_cmd.decontam)
+    from valuealign.cli import judge_check as judge_check_cmd
+
+    cli.add_command(judge_check_cmd.judge_check)
 
 
 _register()

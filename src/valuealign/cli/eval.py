@@ -53,10 +53,19 @@ from valuealign.cli._options import backend_kwargs, backend_options
 @click.option("--judge-max-tokens", type=click.IntRange(16), default=384, show_default=True)
 @click.option(
     "--judge-mode",
-    type=click.Choice(["generate", "logprobs"]),
+    type=click.Choice(["generate", "logprobs", "checklist"]),
     default="generate",
     show_default=True,
-    help="'logprobs': for small local hf/ judges, take the verdict from next-token probabilities.",
+    help="'logprobs': for small local hf/ judges, take the verdict from next-token probabilities; "
+    "'checklist': one yes/no question per red line and position, mapped to 1-5 by a rule.",
+)
+@click.option(
+    "--judge-check",
+    "judge_checks",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="A `valuealign judge-check --out` report (repeat per judge): a failed check is shown "
+    "first; a checklist judge uses its fitted threshold.",
 )
 @click.option(
     "--judge-retries",
@@ -105,6 +114,7 @@ def eval_(
     max_tokens,
     judge_max_tokens,
     judge_mode,
+    judge_checks,
     judge_retries,
     no_consistency,
     system,
@@ -137,6 +147,7 @@ def eval_(
         judge_max_tokens=judge_max_tokens,
         judge_mode=judge_mode,
         judge_parse_retries=judge_retries,
+        judge_checks=list(judge_checks),
         consistency=not no_consistency,
         system=system,
         train_data=list(train_data),

@@ -78,6 +78,9 @@ class EvalSettings:
     """'generate' (the judge writes its verdict) or 'logprobs' (local judges: the verdict is the
     most likely digit after 'VERDICT: [[')."""
     judge_parse_retries: int = 2
+    judge_checks: list[str] = field(default_factory=list)
+    """`valuealign judge-check --out` reports: a judge that failed its known-answer check is
+    named on the first screen; a checklist judge takes its fitted P(yes) threshold from it."""
     concurrency: int = 32
     consistency: bool = True
     seed: int = 0
@@ -196,6 +199,70 @@ def _train_data(settings: EvalSettings) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(paths)), found
 
 
+def _judge_checks(settings: EvalSettings) -> dict[tuple[str, str], dict]:
+    """(judge, mode) -> its judge-check report."""
+    import json
+
+    out: dict[tuple[str, str], dict] = {}
+    for path in settings.judge_checks:
+        p = Path(path)
+        try:
+            report = json.loads(p.read_text(encoding="utf-8"))
+            out[(report["judge"], report["mode"])] = report
+        except (OSError, ValueError, KeyError, TypeError):
+            raise UserError(
+                f"{p}: not a judge-check report",
+                fix="pass a file written by `valuealign judge-check --out`",
+            ) from None
+    return out
+
+
+def _judge_warnings(settings: EvalSettings, checks: dict[tuple[str, str], dict]) -> list[str]:
+    from valuealign.evaluate.judgecheck import judge_warning
+
+    warnings = []
+    for j in settings.judges:
+        report = checks.get((j, settings.judge_mode))
+        if report is None:
+            warnings.append(
+                f"judge {j} ({settings.judge_mode}) has not been checked against known answers: "
+                "run `valuealign judge-check` and pass its report with --judge-check before "
+                "trusting these scores"
+            )
+        elif (w := judge_warning(report)) is not None:
+            warnings.append(w)
+    return warnings
+
+
+def _make_judge(
+    spec: str,
+    raw: ChatBackend,
+    cache: RequestCache,
+    plan: _Plan,
+    salt: str,
+    settings: EvalSettings,
+    checks: dict[tuple[str, str], dict],
+) -> Judge:
+    if settings.judge_mode == "checklist":
+        from valuealign.evaluate.checklist import CHECKLIST_TEMPLATE_VERSION, ChecklistJudge
+
+        fitted = (checks.get((spec, "checklist")) or {}).get("checklist_threshold") or {}
+        return ChecklistJudge(  # type: ignore[return-value]
+            CachedBackend(raw, cache, CHECKLIST_TEMPLATE_VERSION),
+            plan.charter,
+            salt=salt,
+            threshold=float(fitted.get("threshold", 0.5)),
+        )
+    return Judge(
+        CachedBackend(raw, cache, JUDGE_TEMPLATE_VERSION),
+        plan.charter,
+        salt=salt,
+        max_tokens=settings.judge_max_tokens,
+        mode=settings.judge_mode,
+        max_parse_retries=settings.judge_parse_retries,
+    )
+
+
 def _load_manifest_salt(out: Path) -> str:
     import json
 
@@ -250,15 +317,9 @@ def run_eval(
     models = {
         m: CachedBackend(raw_backends[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
     }
+    checks = _judge_checks(settings)
     judges = {
-        j: Judge(
-            CachedBackend(raw_backends[j], cache, JUDGE_TEMPLATE_VERSION),
-            plan.charter,
-            salt=salt,
-            max_tokens=settings.judge_max_tokens,
-            mode=settings.judge_mode,
-            max_parse_retries=settings.judge_parse_retries,
-        )
+        j: _make_judge(j, raw_backends[j], cache, plan, salt, settings, checks)
         for j in settings.judges
     }
     counts = asyncio.run(_run(out, settings, plan, models, judges, progress))
@@ -298,6 +359,15 @@ def run_eval(
         planned=[(it.id, it.kind) for it, _ in plan.items],
         benchmark_items=sum(1 for it in main_bench.items if it.kind != "benign"),
     )
+    scores["judge_warnings"] = _judge_warnings(settings, checks)
+    scores["judge_checks"] = {
+        f"{j}|{m}": {
+            "passed": r.get("passed"),
+            "languages": {k: v.get("auc") for k, v in r.get("languages", {}).items()},
+            "threshold": (r.get("checklist_threshold") or {}).get("threshold"),
+        }
+        for (j, m), r in checks.items()
+    }
     scores["decontamination"] = {
         k: contamination.get(k) for k in ("checked", "collisions", "items_hit", "note")
     }
