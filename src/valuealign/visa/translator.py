@@ -10,7 +10,7 @@ Two directions, both bilingual (zh/en):
   follow it ("not power or wealth"), and hedges ("somewhat", "有点" -> 0.5). Explicit syntax
   (``tradition=+1,security=+1``) passes straight to :meth:`ValueTarget.parse`.
   :class:`LLMTranslator` asks a backend for a JSON object instead, parses it strictly and re-asks
-  (via :func:`~valuealign.evaluate.judge.ask_until_parsed`) when the reply does not parse.
+  (via :func:`~valuealign.judging.ask_until_parsed`) when the reply does not parse.
 * **Gap -> instruction.** :func:`gap_instruction` turns "target minus detected" on the
   constrained values into one concrete rewrite instruction built from the values' definitions
   ("Rewrite the answer so that it puts more weight on respecting, cherishing and accepting the
@@ -34,6 +34,7 @@ import numpy as np
 
 from valuealign.backends import ChatBackend, Message
 from valuealign.errors import BackendError, UserError
+from valuealign.judging import ask_until_parsed
 from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy, language_of
 
 __all__ = [
@@ -355,8 +356,6 @@ class LLMTranslator:
             return e.message
 
     async def translate(self, persona: str, language: str | None = None) -> ValueTarget:
-        from valuealign.evaluate.judge import ask_until_parsed
-
         if is_explicit_target(persona):
             return ValueTarget.parse(persona, self.taxonomy)
         asked = await ask_until_parsed(
