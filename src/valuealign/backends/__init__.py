@@ -8,12 +8,17 @@
 """
 
 from valuealign.backends._types import (
+    CAPABILITIES,
     ChatBackend,
+    ChoiceLogprobs,
     Completion,
     GenerateConfig,
     Message,
     TokenLogprob,
+    TokenLogprobs,
     aclose_all,
+    capability,
+    forward_capabilities,
     request_key,
     user,
 )
@@ -27,8 +32,10 @@ from valuealign.backends.mock import (
 from valuealign.backends.registry import describe, get_backend, parse_spec
 
 __all__ = [
+    "CAPABILITIES",
     "CachedBackend",
     "ChatBackend",
+    "ChoiceLogprobs",
     "Completion",
     "FunctionBackend",
     "GenerateConfig",
@@ -36,8 +43,11 @@ __all__ = [
     "RequestCache",
     "ScriptedBackend",
     "TokenLogprob",
+    "TokenLogprobs",
     "aclose_all",
+    "capability",
     "describe",
+    "forward_capabilities",
     "get_backend",
     "parse_spec",
     "register_mock",

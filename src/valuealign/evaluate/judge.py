@@ -24,7 +24,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from valuealign.backends import ChatBackend, Message
+from valuealign.backends import ChatBackend, Message, capability
 from valuealign.charter import Charter
 from valuealign.errors import UserError
 from valuealign.evaluate.benchmark import BenchmarkItem
@@ -143,7 +143,8 @@ class Judge:
             raise UserError(
                 f"unknown judge mode {mode!r}", fix=f"use one of: {', '.join(JUDGE_MODES)}"
             )
-        if mode == "logprobs" and not getattr(backend, "supports_choice_logprobs", False):
+        self._choice_logprobs = capability(backend, "choice_logprobs")
+        if mode == "logprobs" and self._choice_logprobs is None:
             raise UserError(
                 f"judge mode 'logprobs' needs a local model that exposes token probabilities; {backend.name} does not",
                 fix="use an hf/ judge, or --judge-mode generate",
@@ -159,7 +160,7 @@ class Judge:
         self, messages: list[Message], prefix: str, choices: list[str]
     ) -> tuple[str | None, str]:
         """The choice the judge's next token prefers after ``prefix`` (None if none is clear)."""
-        logps = await asyncio.to_thread(self.backend.choice_logprobs, messages, prefix, choices)
+        logps = await asyncio.to_thread(self._choice_logprobs, messages, prefix, choices)
         probs = {c: math.exp(v) for c, v in logps.items()}
         best = max(probs, key=probs.__getitem__)
         shown = ", ".join(f"{c}={p:.3f}" for c, p in probs.items())
