@@ -29,7 +29,12 @@ from valuealign.backends.mock import (
     register_mock,
     unregister_mock,
 )
-from valuealign.backends.registry import describe, get_backend, parse_spec
+from valuealign.backends.registry import (
+    describe,
+    get_backend,
+    parse_spec,
+    release_local_backends,
+)
 
 __all__ = [
     "CAPABILITIES",
@@ -51,6 +56,7 @@ __all__ = [
     "get_backend",
     "parse_spec",
     "register_mock",
+    "release_local_backends",
     "request_key",
     "unregister_mock",
     "user",

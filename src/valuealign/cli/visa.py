@@ -50,7 +50,7 @@ def _read_personas(path: str) -> list[str]:
     "--queries",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
-    help="JSONL with id, query, language per line (default: charter examples + vcbench).",
+    help="JSONL with id, query, language per line (default: charter examples + the shipped VISA prompts, none of them benchmark questions).",
 )
 @click.option(
     "--personas",

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -183,6 +183,9 @@ class DictionaryDetector(_SyncDetector):
     (:class:`KeywordDetector`, which does score direction). :attr:`fallbacks` counts how many
     texts took that route in the last call.
     """
+
+    language_fallbacks: ClassVar[dict[str, str]] = {"zh": "keywords"}
+    """Languages this detector does not score itself: the detector it hands them to."""
 
     def __init__(self, *, saturation: int = 1) -> None:
         if saturation < 1:

@@ -51,6 +51,17 @@ class ValueDetectorAdapter:
         self.name = str(getattr(inner, "name", spec) or spec)
         self.taxonomy: Taxonomy = getattr(inner, "taxonomy", None) or get_taxonomy("schwartz10")
         self.implementation = f"{type(inner).__module__}.{type(inner).__qualname__}"
+        self.language_fallbacks: dict[str, str] = dict(
+            getattr(inner, "language_fallbacks", {}) or {}
+        )
+
+    def implementation_for(self, language: str) -> tuple[str, str | None]:
+        """(the code that scores ``language``, the fallback detector's name when it is not
+        this detector's own)."""
+        fallback = self.language_fallbacks.get(language)
+        if fallback is None:
+            return self.implementation, None
+        return get_value_detector(fallback).implementation_for(language)[0], fallback
 
     def detect_many(
         self, texts: Sequence[str], languages: Sequence[str | None] | None = None
