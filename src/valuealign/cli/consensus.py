@@ -19,6 +19,20 @@ def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
     return out
 
 
+def _weights(text: str) -> tuple[float, float, float]:
+    from valuealign.errors import UserError
+
+    try:
+        parts = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) != 3 or any(p < 0 for p in parts):
+        raise UserError(
+            f"bad --utility-weights {text!r}", fix="three non-negative numbers, e.g. 0.5,0.3,0.2"
+        )
+    return parts  # type: ignore[return-value]
+
+
 @click.command()
 @click.option("--topic", default=None, help="One topic (a question or issue).")
 @click.option(
@@ -56,7 +70,27 @@ def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
     help="An agent built from survey data (WVS wave CSV or GlobalOpinionQA JSONL); use ID in --agents.",
 )
 @click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-@click.option("--rounds", type=click.IntRange(1, 20), default=4, show_default=True)
+@click.option(
+    "--protocol",
+    type=click.Choice(["reference", "pool"]),
+    default="reference",
+    show_default=True,
+    help="reference: the consensus paper's negotiation (mirror descent, analyses, stopping rule); "
+    "pool: the earlier statement-pool PSRO.",
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(1, 20),
+    default=None,
+    help="Most rounds [default: 10 for reference, 4 for pool].",
+)
+@click.option(
+    "--utility-weights",
+    default="0.5,0.3,0.2",
+    show_default=True,
+    metavar="C,A,N",
+    help="Reference protocol: weights of consistency, acceptance, novelty.",
+)
 @click.option(
     "--solver",
     type=click.Choice(["replicator", "mwu", "lp", "uniform"]),
@@ -83,7 +117,9 @@ def consensus(
     agent_adapters,
     agent_profiles,
     language,
+    protocol,
     rounds,
+    utility_weights,
     solver,
     similarity,
     max_tokens,
@@ -117,7 +153,9 @@ def consensus(
         custom_profiles=customs,
         agent_adapters=adapters,
         language=language,
-        rounds=rounds,
+        protocol=protocol,
+        rounds=rounds or (10 if protocol == "reference" else 4),
+        utility_weights=_weights(utility_weights),
         solver=solver,
         similarity=similarity,
         max_tokens=max_tokens,

@@ -36,9 +36,16 @@ class ConsensusSettings:
     custom_profiles: dict[str, str] = field(default_factory=dict)
     """Agent id -> FILE#COUNTRY (a WVS CSV or GlobalOpinionQA JSONL) instead of a built-in zone."""
     language: str = "en"
-    rounds: int = 4
+    protocol: str = "reference"
+    """``reference`` (the paper's negotiation, see consensus/reference.py) or ``pool`` (the
+    earlier statement-pool PSRO of consensus/negotiation.py)."""
+    rounds: int = 10
     epsilon: float = 1e-3
+    """Only for ``pool``; the reference protocol uses its own stopping rule."""
     solver: str = "replicator"
+    """Only for ``pool``; the reference protocol uses mirror descent."""
+    utility_weights: tuple[float, float, float] = (0.5, 0.3, 0.2)
+    """Reference protocol: weights of consistency, acceptance and novelty."""
     similarity: str = "auto"
     max_tokens: int = 96
     baselines: bool = True
@@ -108,6 +115,15 @@ def run_consensus(
     if settings.language not in LANGS:
         raise UserError(
             f"unsupported language {settings.language!r}", fix="use --language en or zh"
+        )
+    if settings.protocol not in ("reference", "pool"):
+        raise UserError(
+            f"unknown protocol {settings.protocol!r}", fix="use --protocol reference or pool"
+        )
+    if len(settings.utility_weights) != 3 or any(w < 0 for w in settings.utility_weights):
+        raise UserError(
+            f"bad utility weights {settings.utility_weights!r}",
+            fix="give three non-negative numbers, e.g. --utility-weights 0.5,0.3,0.2",
         )
     if len(set(settings.zones)) != len(settings.zones):
         raise UserError("the same zone appears twice in --agents", fix="list each zone once")
@@ -195,6 +211,7 @@ async def _run(
         negotiate,
         one_shot_baseline,
     )
+    from valuealign.consensus.reference import ReferenceSettings, negotiate_reference
 
     backends = {spec: CachedBackend(b, cache, "consensus-v1") for spec, b in raw.items()}
     agents = [
@@ -216,18 +233,36 @@ async def _run(
                 def on_event(event: dict, tid=topic["id"]) -> None:
                     tw.append_dict({"topic_id": tid, **event})
 
-                result = await negotiate(
-                    text,
-                    agents,
-                    similarity.similarity,
-                    language=lang,
-                    rounds=settings.rounds,
-                    epsilon=settings.epsilon,
-                    solver=settings.solver,
-                    max_tokens=settings.max_tokens,
-                    seed=settings.seed,
-                    on_event=on_event,
-                )
+                if settings.protocol == "reference":
+                    wc, wa, wn = settings.utility_weights
+                    result = await negotiate_reference(
+                        text,
+                        agents,
+                        similarity.similarity,
+                        language=lang,
+                        settings=ReferenceSettings(
+                            rounds=settings.rounds,
+                            w_consist=wc,
+                            w_accept=wa,
+                            w_novel=wn,
+                            max_tokens=max(settings.max_tokens, 96),
+                        ),
+                        seed=settings.seed,
+                        on_event=on_event,
+                    )
+                else:
+                    result = await negotiate(
+                        text,
+                        agents,
+                        similarity.similarity,
+                        language=lang,
+                        rounds=settings.rounds,
+                        epsilon=settings.epsilon,
+                        solver=settings.solver,
+                        max_tokens=settings.max_tokens,
+                        seed=settings.seed,
+                        on_event=on_event,
+                    )
                 prompt = PROMPTS[lang]["opening"].format(topic=text)
                 metrics = {
                     "topic": text,

@@ -396,3 +396,47 @@ def _maximin(m: np.ndarray) -> np.ndarray:
         raise RuntimeError(f"linear program failed: {result.message}")
     x = np.clip(result.x[:k], 0.0, None)
     return x / x.sum()
+
+
+# --------------------------------------------------------------------------------------------
+# the consensus paper's meta-solver
+
+
+def mirror_descent(
+    payoffs: list[np.ndarray],
+    *,
+    eta: float = 0.05,
+    iterations: int = 1000,
+    tol: float = 1e-6,
+) -> tuple[list[np.ndarray], int]:
+    """Simultaneous entropic mirror descent from uniform, as the consensus paper's code runs it.
+
+    Every player updates at once against the others' mixtures of the previous iterate,
+    ``x_i <- x_i * exp(eta * u_i) / Z`` with ``u_i`` the deviation payoffs of player ``i``'s
+    pure strategies (for two players ``A @ b`` and ``B.T @ a``), on the payoffs as given (no
+    rescaling). Stops after ``iterations`` updates or once no entry moved by ``tol`` or more.
+    Returns the mixtures and the number of updates made.
+    """
+    arrays = _as_payoffs(payoffs)
+    if not np.isfinite(eta) or eta <= 0:
+        raise ValueError(f"eta must be a positive finite number, got {eta!r}")
+    xs = _uniform(arrays[0].shape)
+    done = 0
+    for done in range(1, int(iterations) + 1):  # noqa: B007 (the count is returned)
+        us = _all_deviations(arrays, xs)
+        new = []
+        for x, u in zip(xs, us, strict=True):
+            logits = np.log(x) + eta * u
+            new.append(_softmax(logits))
+        moved = max(float(np.max(np.abs(n - x))) for n, x in zip(new, xs, strict=True))
+        xs = new
+        if moved < tol:
+            break
+    return xs, done
+
+
+def explore_mix(mixture: np.ndarray, share: float = 0.5, decimals: int | None = 2) -> np.ndarray:
+    """``share * uniform + (1 - share) * mixture``, rounded to ``decimals`` like the reference."""
+    x = np.asarray(mixture, dtype=np.float64)
+    out = share / len(x) + (1.0 - share) * x
+    return out.round(decimals) if decimals is not None else out
