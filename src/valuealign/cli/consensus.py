@@ -105,6 +105,16 @@ def _weights(text: str) -> tuple[float, float, float]:
 )
 @click.option("--max-tokens", type=click.IntRange(8), default=96, show_default=True)
 @click.option("--no-baselines", is_flag=True)
+@click.option(
+    "--vsc-rater",
+    default="llm",
+    show_default=True,
+    metavar="llm|llm:PROVIDER/MODEL|lexicon",
+    help="Who maps statements to Schwartz value vectors: an LLM rater on --model (default), "
+    "another model, or the keyword lexicon (offline fallback, named in the output).",
+)
+@click.option("--no-echo-pba", is_flag=True, help="Skip the reference echo-perplexity PBA.")
+@click.option("--debate-rounds", type=click.IntRange(1, 10), default=2, show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False))
 @backend_options
 def consensus(
@@ -124,6 +134,9 @@ def consensus(
     similarity,
     max_tokens,
     no_baselines,
+    vsc_rater,
+    no_echo_pba,
+    debate_rounds,
     out,
     **opts,
 ) -> None:
@@ -160,6 +173,9 @@ def consensus(
         similarity=similarity,
         max_tokens=max_tokens,
         baselines=not no_baselines,
+        vsc_detector=vsc_rater,
+        echo_pba=not no_echo_pba,
+        debate_rounds=debate_rounds,
     )
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
     click.echo(f"consensus: {metrics['summary']} -> {out}/report.html")

@@ -49,6 +49,11 @@ class ConsensusSettings:
     similarity: str = "auto"
     max_tokens: int = 96
     baselines: bool = True
+    debate_rounds: int = 2
+    vsc_detector: str = "llm"
+    """``llm`` (an LLM value rater on --model), ``llm:PROVIDER/MODEL`` or ``lexicon`` (the
+    offline fallback; named as such in the output)."""
+    echo_pba: bool = True
     seed: int = 0
 
 
@@ -199,10 +204,13 @@ def run_consensus(
 async def _run(
     out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log
 ) -> None:
+    from valuealign.consensus.baselines import consultancy, debate
     from valuealign.consensus.metrics import (
+        echo_ratio,
+        neutral_context,
         perplexity_acceptance,
         text_agreement,
-        values_self_consistency,
+        vsc_from_vectors,
     )
     from valuealign.consensus.negotiation import (
         PROMPTS,
@@ -218,6 +226,7 @@ async def _run(
         Agent(z, p, backends[specs[z]]) for z, p in zip(settings.zones, profiles, strict=True)
     ]
     lang = settings.language
+    vsc_detector, vsc_name = make_value_rater(settings.vsc_detector, backends[settings.model])
     try:
         with (
             JsonlWriter(out / "transcript.jsonl") as tw,
@@ -263,24 +272,10 @@ async def _run(
                         seed=settings.seed,
                         on_event=on_event,
                     )
-                prompt = PROMPTS[lang]["opening"].format(topic=text)
-                metrics = {
-                    "topic": text,
-                    "rounds_used": result.psro.rounds,
-                    "stop_reason": result.psro.stop_reason,
-                    "nash_conv": round(result.psro.nash_conv, 6),
-                    "pba": await asyncio.to_thread(
-                        perplexity_acceptance, agents, prompt, lang, result.openings, result.finals
-                    ),
-                    "vsc": values_self_consistency(
-                        result.agents, result.openings, result.finals, lang
-                    ),
-                    "text_agreement": {
-                        "opening": text_agreement(result.openings, similarity.similarity),
-                        "final": text_agreement(result.finals, similarity.similarity),
-                    },
-                }
-                baselines = {}
+                prompt = neutral_context(text, lang)
+                n = len(agents)
+                methods: dict[str, list[str]] = {"psro": result.finals}
+                baselines: dict = {}
                 if settings.baselines:
                     neutral = backends[settings.model]
                     one = await one_shot_baseline(
@@ -300,31 +295,109 @@ async def _run(
                         max_tokens=settings.max_tokens,
                         seed=settings.seed,
                     )
+                    deb, deb_history = await debate(
+                        text,
+                        agents,
+                        result.openings,
+                        language=lang,
+                        rounds=settings.debate_rounds,
+                        seed=settings.seed,
+                    )
+                    con = await consultancy(
+                        text, agents, result.openings, language=lang, seed=settings.seed
+                    )
+                    methods.update(
+                        {
+                            "debate": deb,
+                            "consultancy": con,
+                            "one_shot": [one] * n,
+                            "schulze": [best] * n,
+                        }
+                    )
                     baselines = {
                         "one_shot": one,
                         "best_of_n_schulze": best,
                         "best_of_n_candidates": cands,
                         "ballots": ballots,
+                        "debate": deb,
+                        "debate_history": deb_history,
+                        "consultancy": con,
                     }
+                rated = await rate_values(
+                    vsc_detector,
+                    [*result.openings, *(f for fs in methods.values() for f in fs)],
+                    lang,
+                )
+                echo_open = (
+                    await echo_matrix(agents, result.openings, lang) if settings.echo_pba else None
+                )
+                scored = {}
+                for name, finals in methods.items():
+                    pba = await asyncio.to_thread(
+                        perplexity_acceptance, agents, prompt, lang, result.openings, finals
+                    )
+                    echo = None
+                    if echo_open is not None:
+                        echo_final = await echo_matrix(agents, finals, lang)
+                        echo = {
+                            **echo_ratio(echo_open, echo_final),
+                            "ppl_opening": echo_open,
+                            "ppl_final": echo_final,
+                        }
+                    vsc = vsc_from_vectors(
+                        result.agents,
+                        [rated[o] for o in result.openings],
+                        [rated[f] for f in finals],
+                        detector=vsc_name,
+                    )
+                    scored[name] = {
+                        "finals": finals,
+                        "pba": pba,
+                        "echo_pba": echo,
+                        "vsc": vsc,
+                        "scores": {
+                            "pba_gain": (pba or {}).get("mean_gain"),
+                            "pba_balance": (pba or {}).get("balance"),
+                            "echo_ratio": (echo or {}).get("ratio"),
+                            "mean_vsc": vsc["mean_vsc"],
+                            "consensus_gain": vsc["consensus_gain"],
+                            "vsc_balance": vsc["balance"],
+                            "zero_vectors": len(vsc["zero_vectors"]),
+                        },
+                    }
+                metrics = {
+                    "topic": text,
+                    "rounds_used": result.psro.rounds,
+                    "stop_reason": result.psro.stop_reason,
+                    "nash_conv": round(result.psro.nash_conv, 6),
+                    "pba": scored["psro"]["pba"],
+                    "vsc": scored["psro"]["vsc"],
+                    "methods": scored,
+                    "degenerate": degenerate_flags(
+                        text, result, PROMPTS[lang]["opening"].format(topic=text)
+                    ),
+                    "text_agreement": {
+                        "opening": text_agreement(result.openings, similarity.similarity),
+                        "final": text_agreement(result.finals, similarity.similarity),
+                    },
+                }
+                if settings.baselines:
                     metrics["baselines"] = {
                         name: {
                             "mean_similarity_to_openings": round(
-                                sum(similarity.similarity(s, o) for o in result.openings)
-                                / len(result.openings),
+                                sum(
+                                    similarity.similarity(f, o)
+                                    for f in methods[key]
+                                    for o in result.openings
+                                )
+                                / (len(methods[key]) * len(result.openings)),
                                 4,
                             )
                         }
-                        for name, s in (("one_shot", one), ("best_of_n_schulze", best))
-                    }
-                    metrics["baselines"]["psro_final"] = {
-                        "mean_similarity_to_openings": round(
-                            sum(
-                                similarity.similarity(f, o)
-                                for f in result.finals
-                                for o in result.openings
-                            )
-                            / (len(result.finals) * len(result.openings)),
-                            4,
+                        for name, key in (
+                            ("one_shot", "one_shot"),
+                            ("best_of_n_schulze", "schulze"),
+                            ("psro_final", "psro"),
                         )
                     }
                 sw.append_dict(
@@ -344,6 +417,76 @@ async def _run(
         await aclose_all(*backends.values())
 
 
+def make_value_rater(spec: str, default_backend):
+    """(rater, name): the LLM value rater on ``default_backend`` for ``llm``, another model for
+    ``llm:PROVIDER/MODEL``, or the lexicon (offline fallback) for ``lexicon``."""
+    if spec == "lexicon":
+        from valuealign.values import LexiconDetector
+
+        return LexiconDetector(), "lexicon (offline fallback, not the LLM rater)"
+    from valuealign.values.llm_detector import LLMDetector
+
+    if spec == "llm":
+        return LLMDetector(default_backend), f"llm:{default_backend.name}"
+    if spec.startswith("llm:"):
+        from valuealign.backends import get_backend
+
+        return LLMDetector(get_backend(spec[4:])), spec
+    raise UserError(f"unknown VSC rater {spec!r}", fix="use llm, llm:PROVIDER/MODEL or lexicon")
+
+
+async def rate_values(rater, texts: list[str], language: str) -> dict:
+    """text -> value vector (NaN where the LLM rater's JSON never parsed)."""
+    import numpy as np
+
+    unique = list(dict.fromkeys(texts))
+    if hasattr(rater, "adetect_detailed"):
+        found = await rater.adetect_detailed(unique, language)
+        return {
+            d.text: (np.asarray(d.vector, float) if d.vector is not None else np.full(10, np.nan))
+            for d in found
+        }
+    return {t: np.asarray(rater.detect(t, language), float) for t in unique}
+
+
+async def echo_matrix(agents, texts: list[str], language: str) -> list[list[float | None]]:
+    """``m[j][i]``: echo PPL of agent i's text under agent j's model."""
+    from valuealign.consensus.metrics import echo_perplexity
+
+    out = []
+    for judge in agents:
+        row = []
+        for text in texts:
+            ppl = await echo_perplexity(judge.backend, text, language)
+            row.append(None if ppl is None else round(ppl, 4))
+        out.append(row)
+    return out
+
+
+def degenerate_flags(topic: str, result, prompt: str) -> list[str]:
+    """What makes a run suspect: an opening repeating the topic, a statement echoing the prompt,
+    a stop in round 1."""
+    import re
+
+    def norm(x: str) -> str:
+        return re.sub(r"[\W_]+", " ", x.lower()).strip()
+
+    flags = []
+    t = norm(topic)
+    for agent, text in zip(result.agents, result.openings, strict=True):
+        o = norm(text)
+        if not o or o == t or (t and t in o and len(o) < 1.3 * len(t)):
+            flags.append(f"{agent}: the opening repeats the topic")
+    p = norm(prompt)
+    for agent, text in zip(result.agents, result.finals, strict=True):
+        f = norm(text)
+        if not f or f == t or (f and f in p) or (p and p[:60] in f):
+            flags.append(f"{agent}: the final statement echoes the prompt")
+    if result.psro.rounds <= 1:
+        flags.append("the run stopped in round 1")
+    return flags
+
+
 def _summary(topics: dict) -> dict:
     def mean(values):
         vals = [v for v in values if v is not None]
@@ -355,4 +498,22 @@ def _summary(topics: dict) -> dict:
         "mean_nash_conv": mean(m["nash_conv"] for m in topics.values()),
         "mean_pba_gain": mean((m["pba"] or {}).get("mean_gain") for m in topics.values()),
         "mean_vsc_balance": mean(m["vsc"]["balance"] for m in topics.values()),
+        "methods": _method_table(topics),
+        "degenerate_topics": sorted(t for t, m in topics.items() if m.get("degenerate")),
+    }
+
+
+def _method_table(topics: dict) -> dict:
+    from valuealign.consensus.metrics import method_row
+
+    names: list[str] = []
+    for m in topics.values():
+        for name in m.get("methods", {}):
+            if name not in names:
+                names.append(name)
+    return {
+        name: method_row(
+            [m["methods"][name]["scores"] for m in topics.values() if name in m.get("methods", {})]
+        )
+        for name in names
     }

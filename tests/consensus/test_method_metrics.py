@@ -1,0 +1,180 @@
+"""Metrics shared by every method, on fixtures with hand-computed numbers; the two baselines."""
+
+import asyncio
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from valuealign.backends import FunctionBackend
+from valuealign.consensus.baselines import consultancy, debate
+from valuealign.consensus.metrics import (
+    echo_gap,
+    echo_perplexity,
+    echo_ratio,
+    interval,
+    method_row,
+    vsc_from_vectors,
+)
+from valuealign.consensus.negotiation import Agent
+from valuealign.consensus.profiles import get_profile
+from valuealign.consensus.runner import degenerate_flags
+
+
+def test_vsc_by_hand():
+    # opening A = e1+e2, final A = e1 -> cos = 1/sqrt2; opening B = e2, final B = e1+e2 -> 1/sqrt2
+    e = [0] * 10
+    a_open = [1, 1, *e[2:]]
+    a_final = [1, 0, *e[2:]]
+    b_open = [0, 1, *e[2:]]
+    b_final = [1, 1, *e[2:]]
+    out = vsc_from_vectors(["a", "b"], [a_open, b_open], [a_final, b_final], detector="llm:x")
+    r = round(1 / math.sqrt(2), 4)
+    assert out["vsc"] == {"a": r, "b": r}
+    assert out["balance"] == 0.0
+    # before: cos(a_open, b_open) = 1/sqrt2; after: cos(a_final, b_final) = 1/sqrt2 -> gain 0
+    assert out["consensus_gain"] == 0.0
+    pair = out["consensus"][0]
+    assert pair["l1_final"] == 1.0 and pair["equal_share_final"] == 0.9
+    assert pair["cross_a_final_b_opening"] == 0.0
+    assert out["detector"] == "llm:x" and out["zero_vectors"] == []
+
+
+def test_vsc_all_zero_and_failed_vectors_are_reported():
+    z = [0] * 10
+    one = [1] + [0] * 9
+    nan = [float("nan")] * 10
+    out = vsc_from_vectors(["a", "b", "c"], [one, z, one], [one, one, nan])
+    assert out["vsc"] == {"a": 1.0, "b": None, "c": None}
+    assert out["zero_vectors"] == ["b opening"] and out["failed"] == ["c final"]
+    assert out["balance"] is None and out["mean_vsc"] == 1.0
+    # only the pair (a, c) has a before; its after is NaN: no pair has a gain
+    assert out["consensus_gain"] is None
+
+
+def test_echo_ratio_by_hand():
+    # ppl[j][i]: i's text under j's model. d = |ppl[1][0] - ppl[0][1]|
+    opening = [[1.0, 1.5], [1.1, 1.0]]  # |1.1 - 1.5| = 0.4
+    final = [[1.0, 1.2], [1.1, 1.0]]  # |1.1 - 1.2| = 0.1
+    assert echo_gap(opening) == pytest.approx(0.4)
+    out = echo_ratio(opening, final)
+    assert out == {"d_init": 0.4, "d_final": 0.1, "ratio": 0.25}
+    assert echo_ratio(opening, [[1.0, None], [1.1, 1.0]])["ratio"] is None
+    # three agents: mean over the three pairs
+    m = [[1, 2, 3], [4, 1, 5], [6, 7, 1]]
+    assert echo_gap(m) == pytest.approx((abs(4 - 2) + abs(6 - 3) + abs(7 - 5)) / 3)
+
+
+def test_method_row_share_below_one_and_interval():
+    scores = [{"echo_ratio": 0.5, "mean_vsc": 0.2}, {"echo_ratio": 1.5}, {"echo_ratio": 0.9}]
+    row = method_row(scores)
+    assert row["echo_ratio_below_1"] == pytest.approx(0.6667, abs=1e-4)
+    assert row["mean_vsc"] == {"mean": 0.2, "low": None, "high": None, "n": 1}
+    assert row["echo_ratio"]["mean"] == pytest.approx(0.9667, abs=1e-4)
+    iv = interval([1.0, 1.0, 1.0])
+    assert iv["low"] == iv["high"] == 1.0
+    iv = interval([0.0, 1.0])
+    assert 0.0 <= iv["low"] <= iv["mean"] == 0.5 <= iv["high"] <= 1.0
+
+
+class EchoModel:
+    name = "mock/echo"
+
+    def __init__(self, reply):
+        self.reply = reply
+
+    async def generate(self, messages, config):
+        return SimpleNamespace(text=self.reply)
+
+    def token_logprobs(self, text, messages):
+        return [SimpleNamespace(logprob=-0.1), SimpleNamespace(logprob=-0.3)]
+
+
+def test_echo_perplexity_accepts_only_a_matching_echo():
+    ok = asyncio.run(echo_perplexity(EchoModel(' "Share the care." '), "Share the care.", "en"))
+    assert ok == pytest.approx(math.exp(0.2))
+    assert asyncio.run(echo_perplexity(EchoModel("Share care."), "Share the care.", "en")) is None
+
+
+def test_degenerate_flags():
+    result = SimpleNamespace(
+        agents=["a", "b"],
+        openings=["Who should care for the elderly?", "The state should."],
+        finals=["Families and the state share.", "Who should care for the elderly"],
+        psro=SimpleNamespace(rounds=1),
+    )
+    flags = degenerate_flags("Who should care for the elderly?", result, "Topic: Who should...")
+    assert flags == [
+        "a: the opening repeats the topic",
+        "b: the final statement echoes the prompt",
+        "the run stopped in round 1",
+    ]
+
+
+def test_debate_and_consultancy_rounds():
+    seen = []
+
+    def fn(messages, config):
+        user = messages[-1]["content"]
+        seen.append(user)
+        own = user.split("\n")[1]
+        return f"revised[{own.split(': ', 1)[1]}]"
+
+    agents = [
+        Agent(z, get_profile(z), FunctionBackend(fn, name=f"mock/{z}"))
+        for z in ("confucian", "protestant-europe")
+    ]
+    finals, history = asyncio.run(debate("T?", agents, ["A", "B"], rounds=2))
+    assert history[0] == ["A", "B"] and history[1] == ["revised[A]", "revised[B]"]
+    assert finals == ["revised[revised[A]]", "revised[revised[B]]"]
+    assert "- protestant-europe: B" in seen[0]  # agent 0 read agent 1's answer in round 1
+    seen.clear()
+    out = asyncio.run(consultancy("T?", agents, ["A", "B"]))
+    assert out == ["revised[A]", "revised[B]"]
+    assert "B" in seen[0] and "values" in seen[0]
+
+
+def test_runner_scores_every_method_in_one_table(tmp_path):
+    import json
+
+    from valuealign.backends import register_mock, unregister_mock
+    from valuealign.consensus.runner import ConsensusSettings, run_consensus
+
+    vec = {
+        v: 0
+        for v in (
+            "self-direction stimulation hedonism achievement power security conformity "
+            "tradition benevolence universalism"
+        ).split()
+    }
+
+    def fn(messages, config):
+        user = messages[-1]["content"]
+        if "Schwartz" in messages[0]["content"]:
+            return json.dumps({**vec, "benevolence": 1})
+        if "Opinion:" in user:
+            return "Guideline: care\nReason: r\nDescription: d\nOpinion: Care for elders."
+        return "Guideline: shared care\nReason: r\nDescription: d"
+
+    register_mock("rater", FunctionBackend(fn, name="mock/rater"))
+    try:
+        metrics = run_consensus(
+            tmp_path / "c",
+            ConsensusSettings(
+                zones=["confucian", "protestant-europe"],
+                model="mock/rater",
+                rounds=2,
+                similarity="tfidf",
+            ),
+            [{"id": "t1", "en": "Who should care for the elderly?"}],
+            progress=False,
+        )
+    finally:
+        unregister_mock("rater")
+    table = metrics["summary"]["methods"]
+    assert list(table) == ["psro", "debate", "consultancy", "one_shot", "schulze"]
+    m = metrics["topics"]["t1"]["methods"]
+    # every statement rated benevolence only: VSC 1 for every side, gain 0
+    assert all(m[k]["vsc"]["vsc"] == {"confucian": 1.0, "protestant-europe": 1.0} for k in m)
+    assert m["psro"]["vsc"]["detector"] == "llm:mock/rater"
+    assert m["psro"]["scores"]["pba_gain"] is None  # mocks have no log-probabilities
