@@ -150,7 +150,7 @@ def test_runner_scores_every_method_in_one_table(tmp_path):
 
     def fn(messages, config):
         user = messages[-1]["content"]
-        if "Schwartz" in messages[0]["content"]:
+        if "careful annotator" in messages[0]["content"]:
             return json.dumps({**vec, "benevolence": 1})
         if "Opinion:" in user:
             return "Guideline: care\nReason: r\nDescription: d\nOpinion: Care for elders."
