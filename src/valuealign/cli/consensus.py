@@ -33,7 +33,7 @@ def _weights(text: str) -> tuple[float, float, float]:
     return parts  # type: ignore[return-value]
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--topic", default=None, help="One topic (a question or issue).")
 @click.option(
     "--topics", default=None, metavar="FILE|builtin:topics", help="JSONL of {id, zh, en} topics."
@@ -41,7 +41,7 @@ def _weights(text: str) -> tuple[float, float, float]:
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N topics.")
 @click.option(
     "--agents",
-    required=True,
+    default=None,
     metavar="ZONE,ZONE[,...]",
     help="Cultural zones, e.g. confucian,protestant-europe (see --list-zones).",
 )
@@ -115,9 +115,11 @@ def _weights(text: str) -> tuple[float, float, float]:
 )
 @click.option("--no-echo-pba", is_flag=True, help="Skip the reference echo-perplexity PBA.")
 @click.option("--debate-rounds", type=click.IntRange(1, 10), default=2, show_default=True)
-@click.option("--out", required=True, type=click.Path(file_okay=False))
+@click.option("--out", default=None, type=click.Path(file_okay=False))
 @backend_options
+@click.pass_context
 def consensus(
+    ctx,
     topic,
     topics,
     limit,
@@ -150,6 +152,13 @@ def consensus(
     from valuealign.consensus.runner import ConsensusSettings, load_topics, run_consensus
     from valuealign.errors import UserError
 
+    if ctx.invoked_subcommand:
+        return
+    if not agents or not out:
+        raise UserError(
+            "a negotiation needs --agents and --out",
+            fix="e.g. --agents confucian,protestant-europe --out runs/consensus",
+        )
     if bool(topic) == bool(topics):
         raise UserError(
             "give exactly one of --topic TEXT or --topics FILE", fix="e.g. --topics builtin:topics"
@@ -179,3 +188,125 @@ def consensus(
     )
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
     click.echo(f"consensus: {metrics['summary']} -> {out}/report.html")
+
+
+def _zones(text: str) -> list[str]:
+    return [z.strip() for z in text.split(",") if z.strip()]
+
+
+@consensus.command("train-agents")
+@click.option(
+    "--survey",
+    required=True,
+    metavar="FILE|builtin:survey-sample",
+    help="GlobalOpinionQA JSONL (question, options, selections) or a WVS wave CSV.",
+)
+@click.option("--zones", required=True, metavar="ZONE,ZONE[,...]")
+@click.option(
+    "--country",
+    "countries",
+    multiple=True,
+    metavar="ZONE=COUNTRY",
+    help="Representative country of a zone as the survey names it (defaults: the paper's).",
+)
+@click.option(
+    "--model", "-m", required=True, metavar="hf/MODEL", help="Base model of the adapters."
+)
+@click.option(
+    "--writer",
+    default=None,
+    metavar="PROVIDER/MODEL",
+    help="Model that rewrites open-ended answers and judges consistency [default: --model].",
+)
+@click.option("--per-question", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--max-steps", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--no-train", is_flag=True, help="Only build the data.")
+@click.option("--out", required=True, type=click.Path(file_okay=False))
+@backend_options
+def train_agents_cmd(
+    survey, zones, countries, model, writer, per_question, max_steps, no_train, out, **opts
+) -> None:
+    """Survey-grounded agents: per-zone QA data following each country's answer distribution
+    (zh and en, multiple-choice and open-ended, LLM consistency filter), one LoRA adapter each.
+
+    \b
+    Example (the shipped synthetic sample; real GlobalOpinionQA / WVS files work the same):
+      valuealign consensus train-agents --survey builtin:survey-sample \\
+          --zones confucian,english-speaking,protestant-europe \\
+          --model hf/qwen2.5-0.5b-instruct --writer ct2/qwen2.5-0.5b-instruct --out runs/agents
+    """
+    from valuealign.consensus.agents import train_agents
+
+    if not model.startswith("hf/"):
+        from valuealign.errors import UserError
+
+        raise UserError(f"--model {model!r} is not an hf/ model", fix="adapters need hf/MODEL")
+    summary = train_agents(
+        survey,
+        _zones(zones),
+        model,
+        out,
+        countries=_pairs(countries, "--country", "ZONE=COUNTRY"),
+        per_question=per_question,
+        judge=writer,
+        writer=writer,
+        max_steps=max_steps,
+        train=not no_train,
+        backend_options=backend_kwargs(dict(opts)),
+        progress=click.echo,
+    )
+    for zone, z in summary["zones"].items():
+        click.echo(
+            f"{zone} ({z['country']}): {z['rows']} rows ({z['mc_rows']} multiple-choice, "
+            f"{z['open_rows']} open-ended; rewrites kept {z['rewrites_kept']}, dropped "
+            f"{z['rewrites_dropped']})" + (f" -> {z['adapter']}" if z.get("adapter") else "")
+        )
+
+
+@consensus.command("validate-agents")
+@click.option("--zones", required=True, metavar="ZONE,ZONE[,...]")
+@click.option("--model", "-m", required=True, metavar="PROVIDER/MODEL", help="Prompt-only agents.")
+@click.option(
+    "--adapters",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="A train-agents output folder: adapter agents from DIR/adapters/ZONE.",
+)
+@click.option("--adapter-model", default=None, metavar="hf/MODEL", help="Base of the adapters.")
+@click.option("--personas", type=click.IntRange(1, 72), default=72, show_default=True)
+@click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False))
+@backend_options
+def validate_agents_cmd(
+    zones, model, adapters, adapter_model, personas, language, out, **opts
+) -> None:
+    """Put the ten IVS items to each agent under demographic personas; place it on the
+    Inglehart-Welzel map; is it nearer its own zone than any other?"""
+    from pathlib import Path
+
+    from valuealign.consensus.agents import validate_agents
+
+    chosen = _zones(zones)
+    found = {}
+    if adapters:
+        for z in chosen:
+            d = Path(adapters) / "adapters" / z
+            if (d / "adapter_config.json").exists():
+                found[z] = str(d)
+    report = validate_agents(
+        chosen,
+        model,
+        out,
+        adapters=found,
+        adapter_model=adapter_model,
+        n_personas=personas,
+        language=language,
+        backend_options=backend_kwargs(dict(opts)),
+        progress=click.echo,
+    )
+    for row in report["table"]:
+        click.echo(
+            f"{row['variant']:12} {row['zone']:18} TS={row['traditional_secular']} "
+            f"SSE={row['survival_self_expression']} distance={row['distance']} "
+            f"nearest={row['nearest_zone']} in_own_zone={row['in_own_zone']}"
+        )
