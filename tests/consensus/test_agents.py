@@ -132,7 +132,7 @@ def test_cli_train_agents_data_only_and_validate(cli, tmp_path):
 
     register_mock("agentmock", FunctionBackend(fn, name="mock/agentmock"))
     try:
-        code, out, err = cli(
+        code, _out, err = cli(
             "consensus",
             "train-agents",
             "--survey",
@@ -160,7 +160,7 @@ def test_cli_train_agents_data_only_and_validate(cli, tmp_path):
             if m["kind"] == "mc" and m["language"] == "en" and "duty" in m["question"]
         )
         assert mc == {"Agree": 6, "Neither agree nor disagree": 2, "Disagree": 2}
-        code, out, err = cli(
+        code, _out, err = cli(
             "consensus",
             "validate-agents",
             "--zones",

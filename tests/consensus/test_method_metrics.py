@@ -178,3 +178,68 @@ def test_runner_scores_every_method_in_one_table(tmp_path):
     assert all(m[k]["vsc"]["vsc"] == {"confucian": 1.0, "protestant-europe": 1.0} for k in m)
     assert m["psro"]["vsc"]["detector"] == "llm:mock/rater"
     assert m["psro"]["scores"]["pba_gain"] is None  # mocks have no log-probabilities
+
+
+def test_report_labels_escaping_and_flags(tmp_path):
+    import json
+
+    from valuealign.consensus.report import write_consensus_report
+
+    run = tmp_path / "r"
+    run.mkdir()
+    st = {
+        "topic_id": "t1",
+        "topic": "Elders?",
+        "agents": ["a", "b"],
+        "openings": ["<script>alert(1)</script>", "孝道很重要。"],
+        "finals": ["Share care & respect.", "共同照顾。"],
+    }
+    (run / "statements.jsonl").write_text(json.dumps(st, ensure_ascii=False) + "\n")
+    stats = {"mean": 0.5, "low": 0.4, "high": 0.6, "n": 3}
+    metrics = {
+        "topics": {
+            "t1": {
+                "rounds_used": 1,
+                "stop_reason": "max_rounds",
+                "nash_conv": 0.0,
+                "degenerate": ["the run stopped in round 1"],
+                "vsc": {"vsc": {"a": 1.0, "b": None}, "detector": "llm:mock/x"},
+            }
+        },
+        "summary": {
+            "topics": 1,
+            "degenerate_topics": ["t1"],
+            "methods": {"psro": {"mean_vsc": stats, "echo_ratio_below_1": 0.5, "topics": 1}},
+        },
+    }
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    (run / "validation.json").write_text(
+        json.dumps(
+            {
+                "zones": {
+                    "confucian": {"traditional_secular": 1.0, "survival_self_expression": -0.5}
+                },
+                "table": [
+                    {
+                        "variant": "prompt-only",
+                        "zone": "confucian",
+                        "traditional_secular": 0.5,
+                        "survival_self_expression": 0.1,
+                        "distance": 0.78,
+                        "nearest_zone": "confucian",
+                        "in_own_zone": True,
+                    }
+                ],
+                "personas": 4,
+                "language": "en",
+            }
+        )
+    )
+    page = write_consensus_report(run).read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "孝道很重要。" in page and "Share care &amp; respect." in page
+    assert "Negotiation (PSRO, reference protocol)" in page and "mean_nash_conv" not in page
+    assert "0.500 [0.400, 0.600]" in page and "50%" in page
+    assert "look degenerate" in page and "the run stopped in round 1" in page
+    assert "Do the agents represent their cultures?" in page and "<circle" in page
+    assert "llm:mock/x" in page

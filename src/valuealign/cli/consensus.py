@@ -304,9 +304,13 @@ def validate_agents_cmd(
         backend_options=backend_kwargs(dict(opts)),
         progress=click.echo,
     )
+    from valuealign.consensus.report import write_validation_report
+
+    page = write_validation_report(out)
     for row in report["table"]:
         click.echo(
             f"{row['variant']:12} {row['zone']:18} TS={row['traditional_secular']} "
             f"SSE={row['survival_self_expression']} distance={row['distance']} "
             f"nearest={row['nearest_zone']} in_own_zone={row['in_own_zone']}"
         )
+    click.echo(f"-> {page}")
