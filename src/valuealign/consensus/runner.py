@@ -22,7 +22,13 @@ from pathlib import Path
 from valuealign import __version__
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
 from valuealign.errors import UserError
-from valuealign.records import JsonlWriter, ensure_run_dir, utcnow, write_json_atomic
+from valuealign.records import (
+    JsonlWriter,
+    ensure_run_dir,
+    read_json_object,
+    utcnow,
+    write_json_atomic,
+)
 
 
 @dataclass
@@ -151,7 +157,7 @@ def run_consensus(
         }
     started, t0 = utcnow(), time.perf_counter()
     metrics_path = out / "metrics.json"
-    all_metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"topics": {}}
+    all_metrics = read_json_object(metrics_path) if metrics_path.exists() else {"topics": {}}
     asyncio.run(
         _run(out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log)
     )

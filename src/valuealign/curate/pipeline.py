@@ -63,7 +63,7 @@ from valuealign.curate.quality import QualityConfig
 from valuealign.curate.stats import STEP_NAMES, build_stats, summary_lines
 from valuealign.curate.steps import Document, Drop, LanguageStep, NormaliseStep, QualityStep, Step
 from valuealign.errors import UserError
-from valuealign.records import write_json_atomic
+from valuealign.records import read_json_object, write_json_atomic
 
 SCHEMA_VERSION = 1
 AUDIT_STEPS = ("read", "normalise", "language", "quality", "lexicon", "dedup")
@@ -174,7 +174,7 @@ def curate_shard(job: _Job) -> dict[str, Any]:
     base = Path(job.work) / "p1"
     marker = base / f"{key}.done.json"
     if marker.exists():
-        return json.loads(marker.read_text(encoding="utf-8"))
+        return read_json_object(marker)
     final = base / key
     shutil.rmtree(final, ignore_errors=True)
     tmp = _fresh(base / f"{key}.tmp")
@@ -248,7 +248,7 @@ def global_dedup(
     """Walk every shard's signatures in input order; return the drop decisions per shard."""
     path = work / "dedup.json"
     if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json_object(path)
     t0 = time.perf_counter()
     dd = GlobalDedup(settings.near_dup_threshold, settings.num_perm)
     decisions: dict[str, list] = {}
@@ -286,7 +286,7 @@ def finish_shard(job: _Job) -> dict[str, Any]:
     work = Path(job.work)
     marker = work / "p3" / f"{key}.done.json"
     if marker.exists():
-        return json.loads(marker.read_text(encoding="utf-8"))
+        return read_json_object(marker)
     (work / "p3").mkdir(parents=True, exist_ok=True)
     curated_dir = Path(job.out) / "curated"
     curated_dir.mkdir(parents=True, exist_ok=True)
@@ -396,14 +396,14 @@ def _check_out_dir(out: Path, fingerprint: str) -> dict[str, Any] | None:
     settings_path = out / "_work" / "settings.json"
     fix = f"use a new --out folder, or delete {out} to start over"
     if stats_path.exists():
-        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+        stats = read_json_object(stats_path, fix=fix)
         if stats.get("fingerprint") == fingerprint:
             return stats
         raise UserError(
             f"{out}: holds a finished curate run with other settings or inputs", fix=fix
         )
     if settings_path.exists():
-        old = json.loads(settings_path.read_text(encoding="utf-8"))
+        old = read_json_object(settings_path, fix=fix)
         if old.get("fingerprint") != fingerprint:
             raise UserError(
                 f"{out}: holds an unfinished curate run with other settings or inputs", fix=fix

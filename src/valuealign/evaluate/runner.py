@@ -52,6 +52,7 @@ from valuealign.records import (
     Usage,
     ensure_run_dir,
     existing_ids,
+    read_json_object,
     read_jsonl,
     utcnow,
     write_json_atomic,
@@ -154,14 +155,11 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
 
 
 def _load_manifest_salt(out: Path) -> str:
-    import json
-
     path = out / "manifest.json"
     if path.exists():
-        try:
-            return json.loads(path.read_text())["salt"]
-        except (ValueError, KeyError):
-            pass
+        salt = read_json_object(path, fix="delete manifest.json (the run resumes)").get("salt")
+        if isinstance(salt, str):
+            return salt
     return secrets.token_hex(8)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from valuealign import __version__
 from valuealign.errors import MissingExtra, UserError
-from valuealign.records import write_json_atomic
+from valuealign.records import read_json_object, write_json_atomic
 from valuealign.train.config import StageConfig
 from valuealign.train.data import (
     add_share,
@@ -456,7 +456,7 @@ def _merge_adapter_unlocked(
     if base is None:
         manifest = adapter / MANIFEST
         if manifest.exists():
-            base = json.loads(manifest.read_text(encoding="utf-8")).get("base_model")
+            base = read_json_object(manifest).get("base_model")
         if base is None:
             base = json.loads((adapter / "adapter_config.json").read_text())[
                 "base_model_name_or_path"
@@ -493,7 +493,7 @@ def run_chain(
         if resume and done.exists():
             if progress:
                 progress(f"[{cfg.stage}] already finished; skipping")
-            manifests.append(json.loads(done.read_text(encoding="utf-8")))
+            manifests.append(read_json_object(done))
             continue
         manifests.append(run_stage(cfg, resume=resume, progress=progress))
     return manifests
