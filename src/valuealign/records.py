@@ -261,6 +261,30 @@ def existing_ids(path: str | Path) -> set[str]:
     return ids
 
 
+def read_json_dicts(path: str | Path, *, require: tuple[str, ...] = ("id",)) -> list[dict]:
+    """The JSON objects of a JSONL file (split on ``\\n`` only, BOM dropped); a line that is
+    not a JSON object with the ``require``-d keys raises ``UserError`` naming file and line."""
+    path = Path(path)
+    out: list[dict] = []
+    fix = "fix or delete that line, then rerun"
+    for lineno, line in enumerate(read_text_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError as e:
+            raise UserError(f"{path}:{lineno}: not valid JSON ({e})", fix=fix) from None
+        except RecursionError:
+            raise UserError(f"{path}:{lineno}: JSON nested too deeply", fix=fix) from None
+        if not isinstance(data, dict):
+            raise UserError(f"{path}:{lineno}: not a JSON object", fix=fix)
+        missing = [k for k in require if k not in data]
+        if missing:
+            raise UserError(f"{path}:{lineno}: record has no {missing[0]!r}", fix=fix)
+        out.append(data)
+    return out
+
+
 def read_text_lines(path: str | Path) -> list[str]:
     """The lines of a UTF-8 text file split on ``\\n`` only (U+2028, U+2029 and U+0085 are
     legal inside JSON strings and stay in their line); a leading BOM is dropped. Invalid UTF-8

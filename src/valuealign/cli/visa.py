@@ -22,9 +22,10 @@ def _read_personas(path: str) -> list[str]:
     from pathlib import Path
 
     from valuealign.errors import UserError
+    from valuealign.records import read_text_lines
     from valuealign.visa import translate_persona
 
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    lines = read_text_lines(Path(path))
     personas = []
     for lineno, line in enumerate(lines, start=1):
         text = line.strip()

@@ -24,8 +24,11 @@ from valuealign.backends import CachedBackend, RequestCache, aclose_all, describ
 from valuealign.errors import UserError
 from valuealign.records import (
     JsonlWriter,
+    decode_text,
     ensure_run_dir,
+    read_json_dicts,
     read_json_object,
+    split_lines,
     utcnow,
     write_json_atomic,
 )
@@ -65,9 +68,9 @@ def load_topics(source: str | None = None, topic: str | None = None) -> list[dic
             raise UserError(
                 f"{path}: topics file not found", fix="check the path, or use builtin:topics"
             )
-        text, name = path.read_text(encoding="utf-8"), str(path)
+        text, name = decode_text(path.read_bytes(), str(path)), str(path)
     topics = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(split_lines(text), 1):
         if not line.strip():
             continue
         try:
@@ -151,9 +154,8 @@ def run_consensus(
     done: set[str] = set()
     if (out / "statements.jsonl").exists():
         done = {
-            json.loads(line)["topic_id"]
-            for line in (out / "statements.jsonl").read_text().splitlines()
-            if line.strip()
+            str(d["topic_id"])
+            for d in read_json_dicts(out / "statements.jsonl", require=("topic_id",))
         }
     started, t0 = utcnow(), time.perf_counter()
     metrics_path = out / "metrics.json"
