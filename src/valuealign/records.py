@@ -261,6 +261,62 @@ def existing_ids(path: str | Path) -> set[str]:
     return ids
 
 
+def latest_by_id(records: Iterable[T]) -> list[T]:
+    """The last record for each ``id`` (a rerun appends a retried item after its failure),
+    in the order the ids first appear."""
+    last: dict[str, T] = {}
+    for r in records:
+        last[r.id] = r  # type: ignore[attr-defined]
+    return list(last.values())
+
+
+PARSE_FAILURE_PREFIX = "parse failure"
+
+
+def should_redo(error: str | None, parse_error: str | None = None, *, parse: bool = False) -> bool:
+    """The one resume rule of every job: a record that ended in a backend error (the server was
+    down, a key was wrong) is done again on a rerun; a parse failure (the model answered, but
+    not in the asked format) only when ``parse`` (``--retry-parse-failures``) is given."""
+    if error and not error.startswith(PARSE_FAILURE_PREFIX):
+        return True
+    return parse and bool(parse_error or error)
+
+
+def failure_cause(errors: Iterable[str]) -> str:
+    """One line that says why requests failed: the commonest error, with a hint for the usual
+    causes (a wrong key, a wrong URL or model, a server that is down)."""
+    from collections import Counter
+
+    counted = Counter(errors)
+    if not counted:
+        return "no error recorded"
+    top, _ = counted.most_common(1)[0]
+    low = top.lower()
+    if "http 401" in low or "http 403" in low:
+        hint = f"{'401' if 'http 401' in low else '403'} from the server: check the API key"
+    elif "http 404" in low:
+        hint = "404 from the server: check the model name and that the base URL ends in /v1"
+    elif "connection error" in low:
+        hint = "cannot reach the server: is it running, and is the base URL right?"
+    elif "timed out" in low:
+        hint = "the server timed out: check it, or raise --timeout"
+    else:
+        hint = "see the error below"
+    return f"{hint} ({top})"
+
+
+def check_total_failure(job: str, planned: int, errors: list[str]) -> None:
+    """Raise ``BackendError`` (exit 1) when every one of ``planned`` requests failed for good;
+    called after the job wrote its records, so a rerun retries them."""
+    if planned and len(errors) >= planned:
+        from valuealign.errors import BackendError
+
+        raise BackendError(
+            f"{job}: all {planned} failed; {failure_cause(errors)}; "
+            "rerun the same command to retry them"
+        )
+
+
 def read_json_dicts(path: str | Path, *, require: tuple[str, ...] = ("id",)) -> list[dict]:
     """The JSON objects of a JSONL file (split on ``\\n`` only, BOM dropped); a line that is
     not a JSON object with the ``require``-d keys raises ``UserError`` naming file and line."""

@@ -68,6 +68,12 @@ from valuealign.cli._options import backend_kwargs, backend_options
 @click.option(
     "--no-consistency", is_flag=True, help="Skip the cross-lingual consistency judgements."
 )
+@click.option(
+    "--retry-parse-failures",
+    is_flag=True,
+    help="On a rerun, judge again verdicts that could not be parsed (backend errors are always "
+    "retried).",
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False))
 @click.option(
     "--report/--no-report",
@@ -91,6 +97,7 @@ def eval_(
     judge_mode,
     judge_retries,
     no_consistency,
+    retry_parse_failures,
     out,
     report,
     no_progress,
@@ -119,12 +126,19 @@ def eval_(
         judge_mode=judge_mode,
         judge_parse_retries=judge_retries,
         consistency=not no_consistency,
+        retry_parse_failures=retry_parse_failures,
         concurrency=opts.get("concurrency", 16),
     )
     scores = run_eval(
         out, settings, backend_options=backend_kwargs(dict(opts)), progress=not no_progress
     )
     click.echo(format_headline(scores))
+    failed = scores.get("failures") or {}
+    if failed.get("answers") or failed.get("judgements"):
+        click.echo(
+            f"failed for good: {failed.get('answers', 0)} answers, "
+            f"{failed.get('judgements', 0)} judgements (rerun the same command to retry them)"
+        )
     if report:
         from valuealign.report import write_report
 
