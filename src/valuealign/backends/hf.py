@@ -92,24 +92,13 @@ def check_model_spec(spec: str) -> None:
 
 def resolve_model_path(spec: str) -> Path:
     """Turn an embedded name, a folder or a .gguf file into a loadable folder."""
+    check_model_spec(spec)
     if spec in EMBEDDED:
         return converted_folder(embedded_gguf(spec), spec)
     path = Path(spec).expanduser()
     if path.suffix == ".gguf":
-        if not path.is_file():
-            raise UserError(f"{path}: GGUF file not found", fix="check the path")
         return converted_folder(path.resolve(), "gguf-" + path.stem)
-    if path.is_dir():
-        if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
-            raise UserError(
-                f"{path}: no config.json in this folder",
-                fix="point hf/ at a saved transformers model folder",
-            )
-        return path
-    raise UserError(
-        f"hf model {spec!r} is neither an embedded name, a folder nor a .gguf file",
-        fix=f"use one of {', '.join('hf/' + n for n in EMBEDDED)}, hf/PATH/TO/FOLDER or hf/PATH/TO/model.gguf",
-    )
+    return path
 
 
 LOAD_LOCK = threading.RLock()
