@@ -305,14 +305,24 @@ def failure_cause(errors: Iterable[str]) -> str:
     return f"{hint} ({top})"
 
 
-def check_total_failure(job: str, planned: int, errors: list[str]) -> None:
-    """Raise ``BackendError`` (exit 1) when every one of ``planned`` requests failed for good;
-    called after the job wrote its records, so a rerun retries them."""
-    if planned and len(errors) >= planned:
+def failure_summary(planned: int, errors: list[str]) -> dict:
+    """What a job's stats say about its failures: planned, failed for good, the one-line cause."""
+    return {
+        "planned": planned,
+        "failed": len(errors),
+        "cause": failure_cause(errors) if errors else None,
+    }
+
+
+def check_total_failure(job: str, summary: dict) -> None:
+    """The one exit rule of every job: when every planned request failed for good, raise
+    ``BackendError`` (exit 1) with the cause in one line. Call it after the job wrote its
+    records and printed its summary, so a rerun retries them."""
+    if summary["planned"] and summary["failed"] >= summary["planned"]:
         from valuealign.errors import BackendError
 
         raise BackendError(
-            f"{job}: all {planned} failed; {failure_cause(errors)}; "
+            f"{job}: all {summary['planned']} failed; {summary['cause']}; "
             "rerun the same command to retry them"
         )
 

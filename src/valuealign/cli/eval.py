@@ -133,16 +133,21 @@ def eval_(
         out, settings, backend_options=backend_kwargs(dict(opts)), progress=not no_progress
     )
     click.echo(format_headline(scores))
-    failed = scores.get("failures") or {}
-    if failed.get("answers") or failed.get("judgements"):
+    failures = scores["failures"]
+    n_answers, n_judge = failures["answers"]["failed"], failures["judgements"]["failed"]
+    if n_answers or n_judge:
         click.echo(
-            f"failed for good: {failed.get('answers', 0)} answers, "
-            f"{failed.get('judgements', 0)} judgements (rerun the same command to retry them)"
+            f"failed for good: {n_answers} answers, {n_judge} judgements "
+            "(rerun the same command to retry them)"
         )
     if report:
         from valuealign.report import write_report
 
         click.echo(f"report: {write_report(out)}")
+    from valuealign.records import check_total_failure
+
+    check_total_failure("eval: every answer request", failures["answers"])
+    check_total_failure("eval: every judge request", failures["judgements"])
 
 
 def format_headline(scores: dict) -> str:

@@ -51,9 +51,9 @@ from valuealign.records import (
     Provenance,
     T,
     Usage,
-    check_total_failure,
     ensure_run_dir,
     existing_ids,
+    failure_summary,
     latest_by_id,
     read_json_object,
     read_jsonl,
@@ -260,14 +260,15 @@ def run_eval(
     judge_errors = [j.error for j in judgements if j.error and j.id in judge_ids]
     counts["failed_answers"] = len(answer_errors)
     counts["failed_judgements"] = len(judge_errors)
-    scores["failures"] = {"answers": len(answer_errors), "judgements": len(judge_errors)}
+    scores["failures"] = {
+        "answers": failure_summary(len(planned_ids), answer_errors),
+        "judgements": failure_summary(len(judge_ids), judge_errors),
+    }
     write_json_atomic(out / "scores.json", scores)
     write_json_atomic(
         out / "manifest.json", _manifest(settings, salt, started, utcnow(), counts, roles)
     )
     cache.close()
-    check_total_failure("eval: every answer request", len(planned_ids), answer_errors)
-    check_total_failure("eval: every judge request", len(judge_ids), judge_errors)
     return scores
 
 
