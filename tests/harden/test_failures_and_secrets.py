@@ -130,3 +130,49 @@ def test_redact_removes_keys_bearer_values_and_url_credentials() -> None:
     for leaked in ("abc.def-123", "plain-secret-value", "pw1234", "bob:", "ABCDEFGHIJKLMNOP"):
         assert leaked not in text, text
     assert "https://***@host/v1" in text
+
+
+def test_visa_make_data_all_401_exits_1(cli, tmp_path: Path) -> None:
+    out = tmp_path / "visa.jsonl"
+    faults = [Fault("status", status=401) for _ in range(500)]
+    with FakeOpenAIServer(faults=faults) as server:
+        code, stdout, err = cli(
+            "visa", "make-data", "--answerer", "openai/m", "--base-url", server.base_url,
+            "--max-retries", "0", "--n", "4", "--out", str(out),
+        )  # fmt: skip
+    assert code == 1, err
+    assert "401 from the server: check the API key" in err
+    assert "0 rows" in stdout and "failed" in stdout
+
+
+def test_visa_make_data_checks_its_output_before_asking_a_model(cli, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with FakeOpenAIServer() as server:
+        code, _, err = cli(
+            "visa", "make-data", "--answerer", "openai/m", "--base-url", server.base_url,
+            "--n", "2", "--out", str(blocker / "sub" / "visa.jsonl"),
+        )  # fmt: skip
+        assert server.requests == []
+    assert code == 2, err
+    assert "visa.jsonl" in err and "Traceback" not in err
+
+
+def test_consensus_all_401_exits_1_and_a_rerun_retries(cli, tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    faults = [Fault("status", status=401) for _ in range(500)]
+    with FakeOpenAIServer(faults=faults) as server:
+        args = [
+            "consensus", "--topic", "Who should care for the elderly?", "--agents",
+            "confucian,protestant-europe", "--model", "openai/m", "--base-url", server.base_url,
+            "--max-retries", "0", "--rounds", "1", "--similarity", "tfidf", "--no-baselines",
+            "--out", str(out),
+        ]  # fmt: skip
+        code, _, err = cli(*args)
+        assert code == 1, err
+        assert "401 from the server: check the API key" in err
+        server.faults.clear()
+        code, _, err = cli(*args)
+        assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "topic" in metrics["topics"] and metrics["failures"]["failed"] == 0

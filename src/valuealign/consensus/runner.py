@@ -21,11 +21,12 @@ from pathlib import Path
 
 from valuealign import __version__
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
-from valuealign.errors import UserError
+from valuealign.errors import BackendError, UserError
 from valuealign.records import (
     JsonlWriter,
     decode_text,
     ensure_run_dir,
+    failure_summary,
     read_json_dicts,
     read_json_object,
     split_lines,
@@ -160,10 +161,12 @@ def run_consensus(
     started, t0 = utcnow(), time.perf_counter()
     metrics_path = out / "metrics.json"
     all_metrics = read_json_object(metrics_path) if metrics_path.exists() else {"topics": {}}
-    asyncio.run(
+    errors = asyncio.run(
         _run(out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log)
     )
     all_metrics["summary"] = _summary(all_metrics["topics"])
+    todo = sum(1 for t in topics if t["id"] not in done)
+    all_metrics["failures"] = failure_summary(todo, errors)
     write_json_atomic(metrics_path, all_metrics)
     write_json_atomic(
         out / "manifest.json",
@@ -208,6 +211,7 @@ async def _run(
         Agent(z, p, backends[specs[z]]) for z, p in zip(settings.zones, profiles, strict=True)
     ]
     lang = settings.language
+    errors: list[str] = []
     try:
         with (
             JsonlWriter(out / "transcript.jsonl") as tw,
@@ -223,18 +227,25 @@ async def _run(
                 def on_event(event: dict, tid=topic["id"]) -> None:
                     tw.append_dict({"topic_id": tid, **event})
 
-                result = await negotiate(
-                    text,
-                    agents,
-                    similarity.similarity,
-                    language=lang,
-                    rounds=settings.rounds,
-                    epsilon=settings.epsilon,
-                    solver=settings.solver,
-                    max_tokens=settings.max_tokens,
-                    seed=settings.seed,
-                    on_event=on_event,
-                )
+                try:
+                    result = await negotiate(
+                        text,
+                        agents,
+                        similarity.similarity,
+                        language=lang,
+                        rounds=settings.rounds,
+                        epsilon=settings.epsilon,
+                        solver=settings.solver,
+                        max_tokens=settings.max_tokens,
+                        seed=settings.seed,
+                        on_event=on_event,
+                    )
+                except BackendError as e:
+                    # the topic stays undone (no statements line): a rerun retries it
+                    errors.append(str(e))
+                    if log:
+                        log(f"[{topic['id']}] failed: {e}")
+                    continue
                 prompt = PROMPTS[lang]["opening"].format(topic=text)
                 metrics = {
                     "topic": text,
@@ -314,6 +325,7 @@ async def _run(
                 write_json_atomic(out / "metrics.json", all_metrics)
     finally:
         await aclose_all(*backends.values())
+    return errors
 
 
 def _summary(topics: dict) -> dict:

@@ -30,7 +30,7 @@ from typing import Any
 
 from valuealign.backends import ChatBackend, GenerateConfig, user
 from valuealign.errors import BackendError, UserError
-from valuealign.records import write_text_atomic
+from valuealign.records import failure_summary, write_text_atomic
 from valuealign.visa._measure import Measurer
 from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy
 from valuealign.visa.prompts import rewrite_messages
@@ -130,8 +130,12 @@ async def abuild_rewriter_dataset(
     max_tokens: int = 256,
     concurrency: int = 8,
     seed: int = 0,
+    failures: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to ``n`` training rows (see the module docstring); answers are generated greedily."""
+    """Up to ``n`` training rows (see the module docstring); answers are generated greedily.
+
+    ``failures``, when given, is filled with :func:`valuealign.records.failure_summary` of the
+    answer requests (planned, failed for good, cause)."""
     if n < 1:
         raise UserError("n must be at least 1", fix="use --n 1 or more")
     tax = get_taxonomy(taxonomy)
@@ -153,6 +157,7 @@ async def abuild_rewriter_dataset(
     measurer = Measurer(detector, "tfidf")
     answers: dict[tuple[str, str], asyncio.Future[str | None]] = {}
     sem = asyncio.Semaphore(max(1, concurrency))
+    errors: list[str] = []
 
     async def answer(q: QueryItem) -> str | None:
         async with sem:
@@ -160,7 +165,8 @@ async def abuild_rewriter_dataset(
                 done = await answerer.generate(
                     user(q.query), GenerateConfig(max_tokens=max_tokens, seed=seed)
                 )
-            except BackendError:
+            except BackendError as e:
+                errors.append(str(e))
                 return None
         return done.text.strip() or None
 
@@ -203,6 +209,9 @@ async def abuild_rewriter_dataset(
             break
     for fut in answers.values():
         fut.cancel()
+    if failures is not None:
+        asked = sum(1 for f in answers.values() if f.done() and not f.cancelled())
+        failures.update(failure_summary(asked, errors))
     return rows
 
 
