@@ -443,6 +443,7 @@ async def _run(
                     reason=r.reason,
                     raw=r.raw,
                     parse_error=r.parse_error,
+                    neutralised=r.neutralised or None,
                     **fields,
                 )
             )
