@@ -50,7 +50,8 @@ def _csv(value: str | None) -> list[str] | None:
     "strategy_files",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help="A Python file that defines extra strategies (STRATEGIES = [Strategy(...)]).",
+    help="A Python file that defines extra strategies (STRATEGIES = [Strategy(...)]). The file is "
+    "EXECUTED as Python with your rights: pass only files you trust.",
 )
 @click.option(
     "--threshold",

@@ -63,7 +63,7 @@ from valuealign.curate.quality import QualityConfig
 from valuealign.curate.stats import STEP_NAMES, build_stats, summary_lines
 from valuealign.curate.steps import Document, Drop, LanguageStep, NormaliseStep, QualityStep, Step
 from valuealign.errors import UserError
-from valuealign.records import read_json_object, write_json_atomic
+from valuealign.records import LOCK_FILE, ensure_run_dir, read_json_object, write_json_atomic
 
 SCHEMA_VERSION = 1
 AUDIT_STEPS = ("read", "normalise", "language", "quality", "lexicon", "dedup")
@@ -409,7 +409,7 @@ def _check_out_dir(out: Path, fingerprint: str) -> dict[str, Any] | None:
                 f"{out}: holds an unfinished curate run with other settings or inputs", fix=fix
             )
         return None
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and (not out.is_dir() or any(p.name != LOCK_FILE for p in out.iterdir())):
         raise UserError(f"{out}: exists and is not an empty folder", fix=fix)
     return None
 
@@ -463,6 +463,9 @@ def run_curate(
     shards = plan_shards(files, settings.read, max(1, int(settings.shard_mb * (1 << 20))))
     languages = tuple(charter.languages)
     fingerprint = _fingerprint(settings, files, languages, lexicon, (tok.name, tok.eos_id))
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder", fix="choose another --out")
+    ensure_run_dir(out)  # writable, and locked: one curate per folder at a time
     done = _check_out_dir(out, fingerprint)
     if done is not None:
         shutil.rmtree(out / "_work", ignore_errors=True)
