@@ -124,6 +124,31 @@ def _check_tree(root: yaml.Node, name: str) -> None:
     size(root, 0)
 
 
+def _check_flow_depth(text: str, name: str) -> None:
+    """Refuse ``[[[[...`` / ``{{{...`` nesting before the (recursive, slow) parser sees it.
+    Brackets inside quotes and comments are skipped; a line-level scan, linear in the text."""
+    depth = 0
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        quote = ""
+        for ch in line:
+            if quote:
+                if ch == quote:
+                    quote = ""
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch in "[{":
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise UserError(
+                        f"{name}:{lineno}: nested deeper than {MAX_YAML_DEPTH} levels",
+                        fix="write the values out plainly (no deep nesting)",
+                    )
+            elif ch in "]}":
+                depth = max(0, depth - 1)
+
+
 def load_yaml(text: str, name: str) -> tuple[Any, yaml.Node | None]:
     """(data, node tree) of YAML text; invalid YAML is a UserError naming ``name:line``.
 
@@ -139,6 +164,7 @@ def load_yaml(text: str, name: str) -> tuple[Any, yaml.Node | None]:
             f"{MAX_YAML_BYTES // (1024 * 1024)} MB",
             fix="charters, configs and lexicons are small files: check that this is the right one",
         )
+    _check_flow_depth(text, name)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None:

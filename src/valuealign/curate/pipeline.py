@@ -465,8 +465,9 @@ def run_curate(
     fingerprint = _fingerprint(settings, files, languages, lexicon, (tok.name, tok.eos_id))
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder", fix="choose another --out")
+    _check_out_dir(out, fingerprint)  # refuse a foreign folder before touching it
     ensure_run_dir(out)  # writable, and locked: one curate per folder at a time
-    done = _check_out_dir(out, fingerprint)
+    done = _check_out_dir(out, fingerprint)  # again, now that no other curate can change it
     if done is not None:
         shutil.rmtree(out / "_work", ignore_errors=True)
         say(f"curate: {out} is already complete (same settings and inputs); nothing to do")
