@@ -317,6 +317,8 @@ def bad_inputs(c: Cases) -> None:
             "rewrite",
             "--input",
             str(inputs),
+            "--target",
+            "security=1",
             "--rewriter",
             "mock/echo",
             "--out",

@@ -412,29 +412,27 @@ def _lock_run_dir(out: Path) -> None:
 
 
 def ensure_run_dir(out: str | Path) -> Path:
-    """Create a run directory, prove it is writable and lock it for this process, or raise
-    ``UserError`` (exit 2): a folder another live process holds, a link where a file should be,
-    a folder that cannot be written."""
+    """Create a run directory, lock it for this process and prove it is writable, or raise
+    ``UserError`` (exit 2): a folder another live process holds, a symbolic link in it (valuealign
+    makes none), a folder that cannot be written."""
     out = Path(out)
+    fix = "choose a writable --out"
     try:
         out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{out}: cannot create the run directory ({e.strerror})", fix=fix) from None
+    for name in os.listdir(out):
+        refuse_symlink(out / name)
+    try:
+        _lock_run_dir(out)
         probe = out / ".write-test"
-        refuse_symlink(probe)
+        if probe.is_file():  # left by a process killed mid-probe; we hold the lock now
+            probe.unlink()
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         os.close(fd)
         probe.unlink()
-    except FileExistsError:
-        raise UserError(
-            f"{out / '.write-test'}: left over from another process",
-            fix="delete it if no other valuealign job is running there",
-        ) from None
     except OSError as e:
-        raise UserError(
-            f"{out}: cannot write the run directory ({e.strerror})", fix="choose a writable --out"
-        ) from None
-    _lock_run_dir(out)
-    for name in os.listdir(out):
-        refuse_symlink(out / name)
+        raise UserError(f"{out}: cannot write the run directory ({e.strerror})", fix=fix) from None
     return out
 
 

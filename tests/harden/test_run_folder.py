@@ -78,7 +78,7 @@ def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path: Path) -> None:
     assert (out / "answers.jsonl").exists()
 
 
-def test_two_concurrent_generates_write_each_item_once(tmp_path: Path) -> None:
+def test_two_concurrent_evals_write_each_item_once(tmp_path: Path) -> None:
     """The reproduction from the issue: two runs started together into one --out."""
     out = tmp_path / "gen"
     args = [
@@ -109,6 +109,14 @@ def test_a_write_test_symlink_is_refused_and_its_target_untouched(tmp_path: Path
     with pytest.raises(UserError, match="symbolic link"):
         ensure_run_dir(out)
     assert target.read_text() == "keep me\n"
+
+
+def test_a_probe_left_by_a_killed_process_does_not_block(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".write-test").write_text("")  # a kill between creating and removing the probe
+    assert ensure_run_dir(out) == out
+    assert not (out / ".write-test").exists()
 
 
 def test_an_answers_symlink_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
