@@ -69,26 +69,37 @@ def converted_folder(gguf: Path, key: str) -> Path:
     return target
 
 
-def resolve_model_path(spec: str) -> Path:
-    """Turn an embedded name, a folder or a .gguf file into a loadable folder."""
+def check_model_spec(spec: str) -> None:
+    """Raise ``UserError`` for an ``hf/`` spec that cannot be loaded, without loading it."""
     if spec in EMBEDDED:
-        return converted_folder(embedded_gguf(spec), spec)
+        return
     path = Path(spec).expanduser()
+    if path.suffix == ".gguf" and not path.is_file():
+        raise UserError(f"{path}: GGUF file not found", fix="check the path")
     if path.suffix == ".gguf":
-        if not path.is_file():
-            raise UserError(f"{path}: GGUF file not found", fix="check the path")
-        return converted_folder(path.resolve(), "gguf-" + path.stem)
+        return
     if path.is_dir():
         if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
             raise UserError(
                 f"{path}: no config.json in this folder",
                 fix="point hf/ at a saved transformers model folder",
             )
-        return path
+        return
     raise UserError(
         f"hf model {spec!r} is neither an embedded name, a folder nor a .gguf file",
         fix=f"use one of {', '.join('hf/' + n for n in EMBEDDED)}, hf/PATH/TO/FOLDER or hf/PATH/TO/model.gguf",
     )
+
+
+def resolve_model_path(spec: str) -> Path:
+    """Turn an embedded name, a folder or a .gguf file into a loadable folder."""
+    check_model_spec(spec)
+    if spec in EMBEDDED:
+        return converted_folder(embedded_gguf(spec), spec)
+    path = Path(spec).expanduser()
+    if path.suffix == ".gguf":
+        return converted_folder(path.resolve(), "gguf-" + path.stem)
+    return path
 
 
 LOAD_LOCK = threading.RLock()
@@ -108,6 +119,7 @@ class HFBackend:
         threads: int | None = None,
     ) -> None:
         require_torch()
+        check_model_spec(model)  # a bad path fails here, before a job creates its run folder
         # the adapter is part of the name, so caches and records never mix base and adapted outputs
         self.name = f"hf/{model}" + (f"+adapter:{adapter}" if adapter else "")
         self.spec = model

@@ -77,7 +77,6 @@ def charter_lexicon(charter: Charter) -> tuple[LexiconSpec, list[str]]:
 
 def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
     """Read extra terms from YAML/JSON; ``UserError`` names the file, the line and the fix."""
-    import yaml
     from pydantic import ValidationError
 
     from valuealign.charter._loader import _line_for, _line_map
@@ -85,19 +84,10 @@ def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{path}: lexicon file not found", fix="check the path given to --lexicon")
-    try:
-        text = p.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text", fix="save the lexicon as UTF-8") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise UserError(
-            f"{path}{line}: invalid YAML ({getattr(e, 'problem', None) or e})",
-            fix="check indentation and quoting",
-        ) from None
+    from valuealign._yamllines import load_yaml
+    from valuealign.records import decode_text
+
+    data, node = load_yaml(decode_text(p.read_bytes(), str(path)), str(path))
     example = "human-rights: {en: [term, ...], zh: [术语, ...]}"
     if not isinstance(data, dict) or node is None:
         raise UserError(
