@@ -212,6 +212,7 @@ def _lingua() -> Any:
 # agrees with lingua on every one of them; everything else goes to lingua as before.
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA_HANGUL = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\uac00-\ud7af]")
+_NON_HAN_LETTER = re.compile(r"[^\W\d_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ASCII_WORD = re.compile(r"[a-z]+")
 EN_MARKERS = frozenset(
     "the of and to that with was are this from have for it be by at not were which their has "
@@ -234,10 +235,11 @@ def clear_language(sample: str) -> str | None:
         en = sum(w in EN_MARKERS for w in words)
         foreign = sum(w in FOREIGN_MARKERS for w in words)
         return "en" if en >= 0.05 * n and foreign <= 0.02 * n else None
-    han = len(_HAN.findall(sample))
+    han = len(sample) - len(_HAN.sub("", sample))
     if han < 20 or _KANA_HANGUL.search(sample):
         return None
-    return "zh" if han >= 0.9 * len(_LETTER.findall(sample)) else None
+    # Han >= 90% of the letters, i.e. at most one other letter per nine Han characters
+    return "zh" if 9 * len(_NON_HAN_LETTER.findall(sample)) <= han else None
 
 
 def detect_language(text: str, sample_chars: int = 1000) -> tuple[str, str]:
