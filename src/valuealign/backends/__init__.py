@@ -24,7 +24,12 @@ from valuealign.backends.mock import (
     register_mock,
     unregister_mock,
 )
-from valuealign.backends.registry import describe, get_backend, parse_spec
+from valuealign.backends.registry import (
+    describe,
+    get_backend,
+    parse_spec,
+    release_local_backends,
+)
 
 __all__ = [
     "CachedBackend",
@@ -41,6 +46,7 @@ __all__ = [
     "get_backend",
     "parse_spec",
     "register_mock",
+    "release_local_backends",
     "request_key",
     "unregister_mock",
     "user",

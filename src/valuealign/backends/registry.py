@@ -5,6 +5,7 @@ Heavy providers are imported inside their factory, so ``import valuealign`` neve
 >>> get_backend("mock/echo")
 >>> get_backend("openai/qwen2.5-72b", base_urls=["http://127.0.0.1:8000/v1"], concurrency=64)
 >>> get_backend("hf/smollm2-135m-instruct")
+>>> get_backend("ct2/qwen2.5-1.5b-instruct")
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from valuealign.backends._types import ChatBackend
 from valuealign.errors import UserError
 
-PROVIDERS = ("openai", "hf", "mock")
+PROVIDERS = ("openai", "hf", "ct2", "mock")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -22,7 +23,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if not sep or not model or provider not in PROVIDERS:
         raise UserError(
             f"bad model address {spec!r}",
-            fix="use provider/model with provider one of openai, hf, mock (e.g. hf/smollm2-135m-instruct)",
+            fix="use provider/model with provider one of openai, hf, ct2, mock (e.g. hf/qwen2.5-0.5b-instruct)",
         )
     return provider, model
 
@@ -50,13 +51,40 @@ def get_backend(
             timeout=timeout,
             retry=RetryPolicy(max_retries=max_retries),
         )
-    if provider == "hf":
-        from valuealign.backends.hf import HFBackend
+    if provider in ("hf", "ct2"):
+        # one instance per local model in a process: two roles bound to the same weights share
+        # one copy in memory (release_local_backends frees them between stages)
+        key = (provider, model, adapter, tuple(sorted(hf_options.items())))
+        if key not in _LOCAL:
+            if provider == "hf":
+                from valuealign.backends.hf import HFBackend
 
-        return HFBackend(model, adapter=adapter, **hf_options)
+                _LOCAL[key] = HFBackend(model, adapter=adapter, **hf_options)
+            else:
+                from valuealign.backends.ct2 import CT2Backend
+
+                _LOCAL[key] = CT2Backend(model, adapter=adapter, **hf_options)
+        return _LOCAL[key]
     from valuealign.backends.mock import make_mock
 
     return make_mock(model)  # type: ignore[return-value]
+
+
+_LOCAL: dict[tuple, ChatBackend] = {}
+
+
+def release_local_backends() -> int:
+    """Forget the shared local models so their memory can be freed; returns how many."""
+    import gc
+
+    n = len(_LOCAL)
+    for backend in _LOCAL.values():
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()
+    _LOCAL.clear()
+    gc.collect()
+    return n
 
 
 def describe(backend: ChatBackend) -> dict[str, Any]:
