@@ -9,7 +9,7 @@ JSON body that returns a JSON body, so this module does only that and leaves eve
 
 Failures come out as three exception types the caller maps to its own errors:
 :class:`HTTPStatusError` (a non-2xx answer, with its headers and body), :class:`HTTPTimeout`
-(no complete answer within ``timeout`` seconds) and :class:`HTTPConnectionError` (refused,
+(no connection, or no data for ``timeout`` seconds) and :class:`HTTPConnectionError` (refused,
 reset or dropped connections, a truncated body). A 2xx body that is not JSON raises
 ``ValueError``.
 
@@ -58,6 +58,18 @@ def dumps(obj: object) -> bytes:
     return require_http_libs()[1].dumps(obj)
 
 
+def _env_proxy(url: str) -> str | None:
+    """The proxy that ``HTTP_PROXY`` / ``HTTPS_PROXY`` / ``NO_PROXY`` name for ``url`` (as httpx
+    and the SDK honour them), looked up once rather than per request."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
 class JSONClient:
     """POST JSON to one base URL; one connection pool per client, created in the running loop."""
 
@@ -67,6 +79,7 @@ class JSONClient:
         self._api_key = api_key
         self._limit = limit
         self._session: Any = None
+        self._proxy = _env_proxy(self.base_url)
 
     def __repr__(self) -> str:  # never show the key
         return f"JSONClient({self.base_url!r})"
@@ -80,7 +93,11 @@ class JSONClient:
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            # like the SDK's httpx timeout: a limit on connecting and on each wait for data,
+            # not on the whole exchange
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=self.timeout, sock_read=self.timeout
+            ),
             headers={
                 "Authorization": f"Bearer {self._api_key}",
                 "Content-Type": "application/json",
@@ -95,7 +112,7 @@ class JSONClient:
         aiohttp, orjson = require_http_libs()
         session = self._session or self._open()
         try:
-            async with session.post(self.base_url + path, data=body) as response:
+            async with session.post(self.base_url + path, data=body, proxy=self._proxy) as response:
                 raw = await response.read()
                 if response.status >= 300:
                     text = raw.decode("utf-8", errors="replace")
