@@ -3,14 +3,17 @@
 The server (a separate process, always this checkout's `valuealign.testing.server`) answers
 every request after a fixed DELAY, or after a lognormal delay (`--lognormal MEDIAN P99`), with
 canned valid replies. The whole benchmark (vcbench + vcbench-benign, zh + en) is answered by
-`--models` models (distinct names, so nothing is cached; one global concurrency bound) and
-judged by one judge, plus the cross-lingual consistency judgements. Ideal rate: concurrency /
+`--models` models (distinct names, so their answers are not cached; one global concurrency
+bound) and judged by one judge, plus the cross-lingual consistency judgements. The fake server
+gives every model the same answers, so the judge's requests after the first model's are cache
+hits: about 470 + 470 / 40 requests per model, ~500 per model, ~20,000 for 40 models (31 s at
+the ideal rate of 640/s). Ideal rate: concurrency /
 mean delay requests per second. Reported: the achieved fraction of it over the whole run and
 in the steady state (the middle 80% of the span from the first reply to the last, from the
 server's reply times: ramp-up and the last wave excluded), items/s, and the orchestration's CPU time per request (client process).
 Then the same number of requests through the bare backend (no pipeline).
 
-    .venv/bin/python benchmarks/eval_throughput.py [--delay 0.1] [--concurrency 64] [--models 20]
+    .venv/bin/python benchmarks/eval_throughput.py [--delay 0.1] [--concurrency 64] [--models 40]
         [--lognormal 1 10] [--label after] [--out FILE]
 
 Run with another checkout's `src` first on PYTHONPATH to measure that code's client against the
@@ -106,7 +109,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--lognormal", nargs=2, type=float, metavar=("MEDIAN", "P99"))
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--models", type=int, default=20, help="models answering (default 20)")
+    parser.add_argument("--models", type=int, default=40, help="models answering (default 40)")
     parser.add_argument("--label", default="", help="a name for this run in the results")
     parser.add_argument("--out", default=str(HERE / "results" / "eval_throughput.json"))
     args = parser.parse_args()
