@@ -6,8 +6,8 @@ canned valid replies. The whole benchmark (vcbench + vcbench-benign, zh + en) is
 `--models` models (distinct names, so their answers are not cached; one global concurrency
 bound) and judged by one judge, plus the cross-lingual consistency judgements. The fake server
 gives every model the same answers, so the judge's requests after the first model's are cache
-hits: about 470 + 470 / 40 requests per model, ~500 per model, ~20,000 for 40 models (31 s at
-the ideal rate of 640/s). Ideal rate: concurrency /
+hits: 468 answers per model plus 650 judge requests once, 19,370 requests for 40 models (30 s
+at the ideal rate of 640/s). Ideal rate: concurrency /
 mean delay requests per second. Reported: the achieved fraction of it over the whole run and
 in the steady state (the middle 80% of the span from the first reply to the last, from the
 server's reply times: ramp-up and the last wave excluded), items/s, and the orchestration's CPU time per request (client process).
