@@ -219,6 +219,8 @@ def test_real_short_negotiation_with_the_embedded_model(tmp_path: Path) -> None:
         max_tokens=32,
         similarity="tfidf",
         baselines=False,
+        vsc_detector="lexicon",  # keeps this CPU test short; the LLM rater is tested with mocks
+        echo_pba=False,
     )
     metrics = run_consensus(
         tmp_path / "c",

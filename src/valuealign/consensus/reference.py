@@ -74,6 +74,7 @@ class ReferenceSettings:
     top_k: int = 3
     max_tokens: int = 160
     final_words: int = 100
+    final_max_tokens: int = 200
     memory_lines: int = 6
 
 
@@ -492,7 +493,7 @@ async def negotiate_reference(
             a.backend,
             a.system(language),
             t["final"].format(topic=topic, tables=tables, words=s.final_words),
-            cfg(0.0, 7, max(s.max_tokens, 2 * s.final_words)),
+            cfg(0.0, 7, s.final_max_tokens),
         )
         text = _limit_words(
             re.sub(r"^\s*(?:consensus statement|共识声明)\s*[:：]\s*", "", raw, flags=re.I),
