@@ -96,6 +96,7 @@ def _weights(text: str) -> tuple[float, float, float]:
     type=click.Choice(["replicator", "mwu", "lp", "uniform"]),
     default="replicator",
     show_default=True,
+    help="Meta-solver of --protocol pool (the reference protocol uses mirror descent).",
 )
 @click.option(
     "--similarity",
@@ -187,7 +188,11 @@ def consensus(
         debate_rounds=debate_rounds,
     )
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
-    click.echo(f"consensus: {metrics['summary']} -> {out}/report.html")
+    from valuealign.consensus.report import summary_lines
+
+    for line in summary_lines(metrics.get("summary") or {}):
+        click.echo(line)
+    click.echo(f"report: {out}/report.html")
     from valuealign.records import check_total_failure
 
     failures = metrics["failures"]

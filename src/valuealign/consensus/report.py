@@ -357,3 +357,20 @@ def write_consensus_report(run_dir: str | Path, validation: str | Path | None = 
     path = run_dir / "report.html"
     write_text_atomic(path, _page("valuealign consensus report", header, body))
     return path
+
+
+def summary_lines(summary: dict) -> list[str]:
+    """The methods table as plain lines for the terminal (readable labels, no raw keys)."""
+    from valuealign.consensus.metrics import METRIC_LABELS
+
+    lines = [f"consensus over {summary.get('topics', 0)} topic(s)"]
+    bad = summary.get("degenerate_topics") or []
+    if bad:
+        lines.append(f"  degenerate run(s), read with care: {', '.join(bad)}")
+    for name, row in (summary.get("methods") or {}).items():
+        parts = []
+        for key in ("mean_vsc", "consensus_gain", "vsc_balance", "pba_gain", "echo_ratio"):
+            mean = (row.get(key) or {}).get("mean")
+            parts.append(f"{METRIC_LABELS[key].split(' (')[0]} {_fmt(mean)}")
+        lines.append(f"  {METHOD_LABELS.get(name, name)}: " + "; ".join(parts))
+    return lines

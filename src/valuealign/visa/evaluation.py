@@ -281,7 +281,10 @@ async def arun_eval_rewrite(
             settings.detector,
             reward_spec,
             settings.allow_same_detector,
-            sorted({language_of(r.original or "", r.language, strict=False) for r in records} or {"zh", "en"}),
+            sorted(
+                {language_of(r.original or "", r.language, strict=False) for r in records}
+                or {"zh", "en"}
+            ),
         )
         ensure_run_dir(out_dir)
     else:
@@ -304,7 +307,9 @@ async def arun_eval_rewrite(
             settings.detector,
             reward_spec,
             settings.allow_same_detector,
-            sorted({language_of(it.query, it.language, strict=False) for it in inputs} or {"zh", "en"}),
+            sorted(
+                {language_of(it.query, it.language, strict=False) for it in inputs} or {"zh", "en"}
+            ),
         )
         if reward_spec != loop_settings.detector:
             from dataclasses import replace
