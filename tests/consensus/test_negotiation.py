@@ -219,7 +219,11 @@ def test_real_short_negotiation_with_the_embedded_model(tmp_path: Path) -> None:
         max_tokens=32,
         similarity="tfidf",
         baselines=False,
-        vsc_detector="lexicon",  # keeps this CPU test short; the LLM rater is tested with mocks
+        # the same cost as before the reference protocol became the default: the statement-pool
+        # protocol, the lexicon, no echo PBA (the reference protocol and the LLM rater are
+        # covered with scripted backends in test_reference.py and test_method_metrics.py)
+        protocol="pool",
+        vsc_detector="lexicon",
         echo_pba=False,
     )
     metrics = run_consensus(
