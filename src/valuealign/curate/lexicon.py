@@ -37,8 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from valuealign.charter import Charter
-from valuealign.charter._schema import Lexicon
+from valuealign.charter import Charter, Lexicon
 from valuealign.curate.quality import units
 from valuealign.curate.steps import Document, Step
 from valuealign.errors import MissingExtra, UserError
@@ -77,33 +76,24 @@ def charter_lexicon(charter: Charter) -> tuple[LexiconSpec, list[str]]:
 
 def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
     """Read extra terms from YAML/JSON; ``UserError`` names the file, the line and the fix."""
-    import yaml
     from pydantic import ValidationError
 
-    from valuealign.charter._loader import _line_for, _line_map
+    from valuealign.yamlfile import line_for, line_map, load_yaml
 
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{path}: lexicon file not found", fix="check the path given to --lexicon")
     try:
         text = p.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text", fix="save the lexicon as UTF-8") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise UserError(
-            f"{path}{line}: invalid YAML ({getattr(e, 'problem', None) or e})",
-            fix="check indentation and quoting",
-        ) from None
+    data, node = load_yaml(text, str(path))
     example = "human-rights: {en: [term, ...], zh: [术语, ...]}"
     if not isinstance(data, dict) or node is None:
         raise UserError(
             f"{path}:1: a lexicon file must map subdomain ids to term lists", fix=example
         )
-    lines = _line_map(node, str(path))
+    lines = line_map(node, str(path))
     known = charter.subdomain_ids()
     out: LexiconSpec = {}
     for key, value in data.items():
@@ -119,7 +109,7 @@ def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
         except ValidationError as e:
             err = e.errors()[0]
             loc = (str(key), *(str(x) for x in err["loc"]))
-            where = _line_for(lines, loc) or line
+            where = line_for(lines, loc) or line
             raise UserError(
                 f"{path}:{where}: '{'.'.join(loc)}': {err['msg']}",
                 fix=f"use the shape {example} (optional red_line_terms: {{en: [...], zh: [...]}})",

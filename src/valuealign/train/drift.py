@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from valuealign.lang import LANGS
+from valuealign.train.config import model_folder
 
 HELDOUT_LANGUAGES = LANGS
 
@@ -34,8 +35,6 @@ def _load_for_eval_unlocked(spec: str) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
-
-    from valuealign.train.runner import model_folder
 
     hf_logging.disable_progress_bar()
     folder = model_folder(spec)

@@ -30,7 +30,7 @@ from typing import Any
 from valuealign import __version__
 from valuealign.errors import MissingExtra, UserError
 from valuealign.records import write_json_atomic
-from valuealign.train.config import StageConfig
+from valuealign.train.config import StageConfig, model_folder
 from valuealign.train.data import (
     add_share,
     file_fingerprint,
@@ -38,6 +38,7 @@ from valuealign.train.data import (
     load_cpt_data,
     split_eval,
 )
+from valuealign.train.drift import drift_report
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -63,18 +64,6 @@ def require_train_extra() -> None:
     ):
         if importlib.util.find_spec(mod) is None:
             raise MissingExtra(pkg, "train", "training")
-
-
-def model_folder(spec: str) -> Path:
-    """A loadable folder for ``hf/NAME``, ``hf/PATH``, ``NAME`` or ``PATH``."""
-    from valuealign.backends.hf import resolve_model_path
-
-    if spec.startswith(("openai/", "mock/")):
-        raise UserError(
-            f"cannot train {spec!r}: training needs local weights",
-            fix="use hf/<embedded name>, hf/PATH/TO/FOLDER or hf/PATH/TO/model.gguf",
-        )
-    return resolve_model_path(spec.removeprefix("hf/"))
 
 
 def versions() -> dict[str, str]:
@@ -412,8 +401,6 @@ def finish_stage(
             "drift": None,
         }
         if cfg.drift:
-            from valuealign.train.drift import drift_report
-
             say(f"[{cfg.stage}] perplexity drift on the held-out text")
             manifest["drift"] = drift_report(
                 base=cfg.model, trained=str(out), max_tokens=cfg.drift_max_tokens
