@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from valuealign import __version__
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
 from valuealign.errors import UserError
 from valuealign.lang import LANGS
 from valuealign.records import JsonlWriter, ensure_run_dir, utcnow, write_json_atomic
+from valuealign.runs import manifest_header
 
 
 @dataclass
@@ -161,9 +160,7 @@ def run_consensus(
     write_json_atomic(
         out / "manifest.json",
         {
-            "job": "consensus",
-            "valuealign_version": __version__,
-            "python": platform.python_version(),
+            **manifest_header("consensus"),
             "settings": asdict(settings),
             "agents": {z: describe(raw[s]) for z, s in specs.items()},
             "topics": [t["id"] for t in topics],

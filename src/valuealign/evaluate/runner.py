@@ -16,14 +16,12 @@ flight; rerunning the same command skips every record already on disk and never 
 from __future__ import annotations
 
 import asyncio
-import platform
 import secrets
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from valuealign import __version__
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -57,6 +55,7 @@ from valuealign.records import (
     utcnow,
     write_json_atomic,
 )
+from valuealign.runs import ScoresSummary, manifest_header, read_manifest
 
 ANSWER_TEMPLATE_VERSION = "answer-v1"
 
@@ -180,7 +179,6 @@ def _with_system(
 
 def _train_data(settings: EvalSettings) -> tuple[list[str], list[str]]:
     """(training data paths to check, where they came from)."""
-    import json
 
     paths = list(settings.train_data)
     found = ["--train-data"] if paths else []
@@ -191,8 +189,8 @@ def _train_data(settings: EvalSettings) -> tuple[list[str], list[str]]:
         for manifest in (folder / "manifest.json", folder.parent / "manifest.json"):
             if manifest.is_file():
                 try:
-                    data = json.loads(manifest.read_text(encoding="utf-8")).get("data") or []
-                except ValueError:
+                    data = read_manifest(manifest).get("data") or []
+                except UserError:
                     continue
                 paths += [d["path"] for d in data if isinstance(d, dict) and d.get("path")]
                 found.append(str(manifest))
@@ -378,6 +376,7 @@ def run_eval(
             f"the evaluated models' training data overlaps {len(contamination['items_hit'])} "
             "benchmark items (see manifest.json: decontamination)",
         )
+    ScoresSummary.model_validate(scores)  # a renamed or missing key fails here, not in a reader
     write_json_atomic(out / "scores.json", scores)
     counts["wall_seconds"] = round(time.perf_counter() - t0, 3)
     counts["cache_hits"] = cache.hits
@@ -404,9 +403,7 @@ def _manifest(
 ) -> dict:
     return {
         "decontamination": contamination,
-        "job": "eval",
-        "valuealign_version": __version__,
-        "python": platform.python_version(),
+        **manifest_header("eval"),
         "settings": asdict(settings),
         "charter_hash": charter_hash(settings.charter),
         "roles": roles,

@@ -18,14 +18,12 @@ every item already recorded (after Ctrl-C or kill -9) and finished requests come
 from __future__ import annotations
 
 import asyncio
-import platform
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from valuealign import __version__
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -69,6 +67,7 @@ from valuealign.records import (
     utcnow,
     write_json_atomic,
 )
+from valuealign.runs import GenerateStats, manifest_header
 
 ROLES = ("attacker", "actor", "critic")
 
@@ -227,6 +226,7 @@ def run_generate(
     stats["wall_seconds_this_run"] = round(time.perf_counter() - t0, 3)
     stats["cache_hits_this_run"] = cache.hits
     stats["this_run"] = counts
+    GenerateStats.model_validate(stats)  # a renamed or missing key fails here, not in a reader
     write_json_atomic(out / "stats.json", stats)
     write_json_atomic(
         out / "manifest.json",
@@ -246,9 +246,7 @@ def _manifest(
     counts: dict,
 ) -> dict:
     return {
-        "job": "generate",
-        "valuealign_version": __version__,
-        "python": platform.python_version(),
+        **manifest_header("generate"),
         "charter": settings.charter,
         "charter_id": prep.charter.id,
         "charter_hash": charter_hash(settings.charter),

@@ -282,3 +282,18 @@ def model_folder(spec: str) -> Path:
             fix="use hf/<embedded name>, hf/PATH/TO/FOLDER or hf/PATH/TO/model.gguf",
         )
     return resolve_model_path(spec.removeprefix("hf/"))
+
+
+def adapter_base(adapter: Path) -> str:
+    """The base model of a LoRA adapter folder: its manifest's ``base_model``, else PEFT's
+    ``base_model_name_or_path``."""
+    import json
+
+    from valuealign.runs import read_manifest
+
+    manifest = adapter / "manifest.json"
+    if manifest.exists():
+        base = read_manifest(manifest).get("base_model")
+        if base is not None:
+            return str(base)
+    return json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"]

@@ -49,6 +49,7 @@ from valuealign.records import (
     read_jsonl,
     write_json_atomic,
 )
+from valuealign.runs import read_manifest
 from valuealign.visa._measure import Measurer
 from valuealign.visa._text import clean_rewrite
 from valuealign.visa._values import ValueTarget, get_value_detector
@@ -190,8 +191,8 @@ def _loop_detector(records: Sequence[RewriteRecord], out_dir: Path) -> str | Non
     manifest = out_dir / "manifest.json"
     if manifest.exists():
         try:
-            return json.loads(manifest.read_text(encoding="utf-8")).get("detector")
-        except (OSError, json.JSONDecodeError):
+            return read_manifest(manifest).get("detector")
+        except UserError:
             return None
     return None
 
