@@ -42,7 +42,7 @@ def test_old_manifests_are_read_with_their_old_version_keys(tmp_path) -> None:
 def test_unreadable_manifest_is_a_user_error_naming_the_file(tmp_path) -> None:
     bad = tmp_path / "manifest.json"
     bad.write_text("{not json")
-    with pytest.raises(UserError, match="manifest.json: not valid JSON"):
+    with pytest.raises(UserError, match=r"manifest\.json: not valid JSON"):
         read_manifest(bad)
 
 
