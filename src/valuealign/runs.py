@@ -35,6 +35,7 @@ __all__ = [
     "RunManifest",
     "ScoresSummary",
     "manifest_header",
+    "progress_bar",
     "read_manifest",
     "read_model",
 ]
@@ -94,6 +95,21 @@ def manifest_header(job: str, *, started_at: str | None = None) -> dict[str, Any
     )
     return header.model_dump(
         exclude={"started_at", "finished_at"} if started_at is None else {"finished_at"}
+    )
+
+
+def progress_bar(title: str, info: str, *, enabled: bool) -> Any:
+    """The progress display every runner shows: ``title``, a bar, done/total, ``info`` (a
+    format string over the task's fields) and the elapsed time; a no-op when not ``enabled``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(title),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(info),
+        TimeElapsedColumn(),
+        disable=not enabled,
     )
 
 

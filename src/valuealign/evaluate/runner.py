@@ -56,7 +56,7 @@ from valuealign.records import (
     utcnow,
     write_json_atomic,
 )
-from valuealign.runs import ScoresSummary, manifest_header, read_manifest
+from valuealign.runs import ScoresSummary, manifest_header, progress_bar, read_manifest
 
 ANSWER_TEMPLATE_VERSION = "answer-v1"
 
@@ -433,8 +433,6 @@ async def _run(
 ) -> dict:
     """Answer every (model, item, language), judge each answer, and judge zh/en consistency
     once both languages of an item are answered; resumes from the files in ``out``."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     run = _EvalRun(out, settings, plan, models, judges)
     units = [
         (m, it, bench, lang)
@@ -446,13 +444,8 @@ async def _run(
         JsonlWriter(out / "answers.jsonl") as run.aw,
         JsonlWriter(out / "judgements.jsonl") as run.jw,
         JsonlWriter(out / "consistency.jsonl") as run.cw,
-        Progress(
-            TextColumn("[bold]eval[/] {task.description:<12}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            disable=not progress,
+        progress_bar(
+            "[bold]eval[/] {task.description:<12}", "{task.fields[info]}", enabled=progress
         ) as run.bar,
     ):
         run.start_tasks(len(units))

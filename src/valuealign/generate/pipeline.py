@@ -67,7 +67,7 @@ from valuealign.records import (
     utcnow,
     write_json_atomic,
 )
-from valuealign.runs import GenerateStats, manifest_header
+from valuealign.runs import GenerateStats, manifest_header, progress_bar
 
 ROLES = ("attacker", "actor", "critic")
 
@@ -282,8 +282,6 @@ async def _run(
     roles: dict[str, _Limited],
     progress: bool,
 ) -> dict:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     paths = {k: out / f"{k}.jsonl" for k in ("samples", "rejected", "failed")}
     kept = _read_all(paths["samples"], Sample)
     done = {r.item_id for r in kept}
@@ -306,16 +304,11 @@ async def _run(
         JsonlWriter(paths["samples"]) as sw,
         JsonlWriter(paths["rejected"]) as rw,
         JsonlWriter(paths["failed"]) as fw,
-        Progress(
-            TextColumn("[bold]generate[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn(
-                "kept {task.fields[kept]} rejected {task.fields[rejected]} "
-                "failed {task.fields[failed]} tokens {task.fields[tokens]}"
-            ),
-            TimeElapsedColumn(),
-            disable=not progress,
+        progress_bar(
+            "[bold]generate[/]",
+            "kept {task.fields[kept]} rejected {task.fields[rejected]} "
+            "failed {task.fields[failed]} tokens {task.fields[tokens]}",
+            enabled=progress,
         ) as bar,
     ):
         task = bar.add_task(
