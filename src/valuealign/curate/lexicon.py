@@ -83,11 +83,9 @@ def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{path}: lexicon file not found", fix="check the path given to --lexicon")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text", fix="save the lexicon as UTF-8") from None
-    data, node = load_yaml(text, str(path))
+    from valuealign.records import decode_text
+
+    data, node = load_yaml(decode_text(p.read_bytes(), str(path)), str(path))
     example = "human-rights: {en: [term, ...], zh: [术语, ...]}"
     if not isinstance(data, dict) or node is None:
         raise UserError(

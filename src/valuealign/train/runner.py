@@ -18,7 +18,6 @@ in-memory model.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import os
 import shutil
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from valuealign.errors import MissingExtra, UserError
-from valuealign.records import write_json_atomic
+from valuealign.records import ensure_run_dir, read_json_object, write_json_atomic
 from valuealign.runs import manifest_header
 from valuealign.train.config import StageConfig, adapter_base, model_folder
 from valuealign.train.data import (
@@ -213,6 +212,18 @@ def _check_out(out: Path, resume: bool) -> Path | None:
     return checkpoints[-1] if (resume and checkpoints) else None
 
 
+def _check_data(cfg: StageConfig) -> None:
+    """Read and validate every training row without a tokenizer (``UserError`` names the file
+    and line); the real dataset is built after the model is loaded."""
+    if cfg.stage == "cpt":
+        load_cpt_data(cfg.data, cfg.text_field, cfg.model, cfg.seed)  # type: ignore[attr-defined]
+        return
+    load_chat_data(cfg.data, cfg.seed)
+    mix = getattr(cfg, "sft_mix", None)
+    if mix is not None:
+        load_chat_data(mix.data, cfg.seed + 1)
+
+
 def build_dataset(cfg: StageConfig, tokenizer: Any) -> tuple[Any, Any, dict[str, Any]]:
     """(train, eval, info) datasets for a stage, every input checked first."""
     from datasets import Dataset
@@ -296,6 +307,8 @@ def run_stage(
 
         if importlib.util.find_spec("liger_kernel") is None:
             raise MissingExtra("liger-kernel", "gpu", "liger_kernel: true")
+    _check_data(cfg)  # every row parsed before a model is loaded (a torn line costs no load)
+    ensure_run_dir(out)  # writable and locked, also before the model is loaded
     say(f"[{cfg.stage}] loading {cfg.model}")
     model, tokenizer = load_model_and_tokenizer(
         cfg.model,
@@ -479,7 +492,7 @@ def run_chain(
         if resume and done.exists():
             if progress:
                 progress(f"[{cfg.stage}] already finished; skipping")
-            manifests.append(json.loads(done.read_text(encoding="utf-8")))
+            manifests.append(read_json_object(done))
             continue
         manifests.append(run_stage(cfg, resume=resume, progress=progress))
     return manifests
