@@ -420,7 +420,7 @@ def ensure_run_dir(out: str | Path) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UserError(f"{out}: cannot create the run directory ({e.strerror})", fix=fix) from None
+        raise UserError(f"{out}: cannot write the run directory ({e.strerror})", fix=fix) from None
     for name in os.listdir(out):
         refuse_symlink(out / name)
     try:
