@@ -11,7 +11,8 @@ subdomain ids to the same shape::
 
 A subdomain without a lexicon falls back to its own name in each language (and ``stats.json``
 lists it, since a name alone rarely matches). Matching is one Aho-Corasick pass
-(``pyahocorasick``, leftmost-longest) over the lowercased text: English terms must sit on word
+(``daachorse``, a double-array automaton in Rust; leftmost-longest: at each position the longest
+term wins and matches do not overlap) over the lowercased text: English terms must sit on word
 boundaries (a trailing ``*`` lets the word go on: ``refugee*``), Chinese terms match as plain
 substrings.
 
@@ -165,9 +166,9 @@ def _is_word(ch: str) -> bool:
 class LexiconMatcher:
     def __init__(self, spec: LexiconSpec) -> None:
         try:
-            import ahocorasick
+            import daachorse
         except ImportError:
-            raise MissingExtra("pyahocorasick", "curate", "lexicon matching") from None
+            raise MissingExtra("daachorse", "curate", "lexicon matching") from None
         self.order = list(spec)
         entries: dict[str, list[tuple[str, bool, bool, bool]]] = {}
         for sub, v in spec.items():
@@ -181,12 +182,14 @@ class LexiconMatcher:
                         left = _is_word(key[0])
                         right = _is_word(key[-1]) and not prefix
                         entries.setdefault(key, []).append((sub, red, left, right))
-        self.automaton = ahocorasick.Automaton()
-        for key, items in entries.items():
-            self.automaton.add_word(key, (key, tuple(items)))
+        self.keys = list(entries)
+        self.items = [tuple(entries[k]) for k in self.keys]
         self.size = len(entries)
+        self.automaton: Any = None
         if entries:
-            self.automaton.make_automaton()
+            self.automaton = daachorse.CharwiseDoubleArrayAhoCorasick(
+                self.keys, match_kind=daachorse.MATCH_KIND_LEFTMOST_LONGEST
+            )
 
     def match(self, text: str) -> Match:
         out = Match()
@@ -194,12 +197,13 @@ class LexiconMatcher:
             return out
         low = text.lower()
         n = len(low)
-        for end, (key, items) in self.automaton.iter_long(low):
-            start = end - len(key) + 1
-            for sub, red, left, right in items:
+        keys, items_of = self.keys, self.items
+        for start, end, idx in self.automaton.find(low):
+            key = keys[idx]
+            for sub, red, left, right in items_of[idx]:
                 if left and start > 0 and _is_word(low[start - 1]):
                     continue
-                if right and end + 1 < n and _is_word(low[end + 1]):
+                if right and end < n and _is_word(low[end]):
                     continue
                 if red:
                     out.red_lines.append((key, sub))

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 from valuealign.charter import DEFAULT_CHARTER, load_charter
-from valuealign.curate.dedup import GlobalDedup, content_hash, minhash_signature
+from valuealign.curate.dedup import SCHEME, GlobalDedup, sign_documents
 from valuealign.curate.executors import (
     import_ray,
     make_executor,
@@ -189,25 +189,36 @@ def curate_shard(job: _Job) -> dict[str, Any]:
     ids: list[str] = []
     lines: list[int] = []
     hashes: list[bytes] = []
-    sigs: list[np.ndarray] = []
+    sigs: list[np.ndarray] = [np.zeros((0, s.num_perm), dtype=np.uint32)]
+    pending: list[str] = []
     sign_seconds = 0.0
+
+    def sign_pending() -> None:
+        nonlocal sign_seconds
+        t0 = time.perf_counter()
+        digests, block = sign_documents(pending, num_perm=s.num_perm, ngram=s.shingle_size)
+        hashes.extend(digests)
+        sigs.append(block)
+        pending.clear()
+        sign_seconds += time.perf_counter() - t0
+
     with (tmp / "docs.jsonl").open("w", encoding="utf-8") as out:
         for doc in docs:
             if doc.dropped is not None:
                 audit[doc.dropped.step].write(_audit_record(doc, s.audit_chars))
                 continue
-            t0 = time.perf_counter()
-            hashes.append(content_hash(doc.text))
-            sigs.append(minhash_signature(doc.text, num_perm=s.num_perm, ngram=s.shingle_size))
-            sign_seconds += time.perf_counter() - t0
+            pending.append(doc.text)
+            if len(pending) >= 256:
+                sign_pending()
             ids.append(doc.id)
             lines.append(doc.line)
             out.write(json.dumps(curated_record(doc), ensure_ascii=False) + "\n")
+    sign_pending()
     for f in audit.values():
         f.close()
     np.savez(
         tmp / "sig.npz",
-        sigs=np.stack(sigs) if sigs else np.zeros((0, s.num_perm), dtype=np.uint32),
+        sigs=np.concatenate(sigs),
         hashes=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 16),
         ids=np.array(ids, dtype=str),
         lines=np.array(lines, dtype=np.int64),
@@ -372,6 +383,7 @@ def _fingerprint(
         "languages": list(languages),
         "lexicon": lexicon,
         "tokenizer": list(tokenizer),
+        "minhash": SCHEME,
         "inputs": [[f.name, f.size, Path(f.path).stat().st_mtime_ns] for f in files],
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
@@ -381,8 +393,8 @@ def _fingerprint(
 def _needed_packages(files: Sequence[InputFile]) -> dict[str, str]:
     needed = {
         "lingua": "lingua-language-detector",
-        "ahocorasick": "pyahocorasick",
-        "datasketch": "datasketch",
+        "daachorse": "daachorse",
+        "rensa": "rensa",
         "pyarrow": "pyarrow",
     }
     if any(f.compression == "zstd" for f in files):

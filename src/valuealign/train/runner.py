@@ -279,16 +279,13 @@ def build_dataset(cfg: StageConfig, tokenizer: Any) -> tuple[Any, Any, dict[str,
 
 
 def pack_texts(tokenizer: Any, texts: Sequence[str], seq_len: int) -> list[list[int]]:
-    """Greedy packing: documents joined with EOS, cut into ``seq_len`` pieces (last one dropped
-    when shorter than half a sequence)."""
-    eos = tokenizer.eos_token_id
-    stream: list[int] = []
-    for t in texts:
-        stream += tokenizer(t, add_special_tokens=False)["input_ids"] + [eos]
-    chunks = [stream[i : i + seq_len] for i in range(0, len(stream), seq_len)]
-    if chunks and len(chunks[-1]) < seq_len // 2 and len(chunks) > 1:
-        chunks.pop()
-    return chunks
+    """Greedy packing with curate's packer: documents joined with EOS, cut into ``seq_len``
+    pieces; the last one is kept, unpadded, unless it is shorter than half a sequence and not
+    the only one (``remainder="half"``)."""
+    from valuealign.curate.pack import pack_token_lists
+
+    docs = (tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts)
+    return pack_token_lists(docs, seq_len, tokenizer.eos_token_id, remainder="half")
 
 
 def run_stage(
