@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from valuealign import __version__
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
 from valuealign.errors import BackendError, UserError
 from valuealign.lang import LANGS
@@ -34,6 +34,7 @@ from valuealign.records import (
     utcnow,
     write_json_atomic,
 )
+from valuealign.runs import manifest_header
 
 
 @dataclass
@@ -184,7 +185,18 @@ def run_consensus(
     metrics_path = out / "metrics.json"
     all_metrics = read_json_object(metrics_path) if metrics_path.exists() else {"topics": {}}
     errors = asyncio.run(
-        _run(out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log)
+        _run(
+            out,
+            settings,
+            topics,
+            agents=[(z, p, specs[z]) for z, p in zip(settings.zones, profiles, strict=True)],
+            raw=raw,
+            cache=cache,
+            similarity=similarity,
+            done=done,
+            all_metrics=all_metrics,
+            log=log,
+        )
     )
     all_metrics["summary"] = _summary(all_metrics["topics"])
     todo = sum(1 for t in topics if t["id"] not in done)
@@ -193,9 +205,7 @@ def run_consensus(
     write_json_atomic(
         out / "manifest.json",
         {
-            "job": "consensus",
-            "valuealign_version": __version__,
-            "python": platform.python_version(),
+            **manifest_header("consensus"),
             "settings": asdict(settings),
             "agents": {z: describe(raw[s]) for z, s in specs.items()},
             "topics": [t["id"] for t in topics],
@@ -213,8 +223,21 @@ def run_consensus(
 
 
 async def _run(
-    out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log
-) -> None:
+    out: Path,
+    settings: ConsensusSettings,
+    topics: list[dict],
+    *,
+    agents: list[tuple[str, Any, str]],
+    raw: dict[str, Any],
+    cache: RequestCache,
+    similarity: Any,
+    done: set[str],
+    all_metrics: dict,
+    log: Callable[[str], None] | None,
+) -> list[str]:
+    """Negotiate every topic not ``done``; ``agents`` are (zone, profile, backend key in
+    ``raw``). Statements, transcript and metrics are written as each topic finishes; a topic
+    whose backend fails stays undone (a rerun retries it). Returns the failures."""
     from valuealign.consensus.baselines import consultancy, debate
     from valuealign.consensus.metrics import (
         echo_ratio,
@@ -233,9 +256,7 @@ async def _run(
     from valuealign.consensus.reference import ReferenceSettings, negotiate_reference
 
     backends = {spec: CachedBackend(b, cache, "consensus-v1") for spec, b in raw.items()}
-    agents = [
-        Agent(z, p, backends[specs[z]]) for z, p in zip(settings.zones, profiles, strict=True)
-    ]
+    agents_ = [Agent(z, p, backends[key]) for z, p, key in agents]
     lang = settings.language
     vsc_detector, vsc_name = make_value_rater(settings.vsc_detector, backends[settings.model])
     errors: list[str] = []
@@ -259,7 +280,7 @@ async def _run(
                         wc, wa, wn = settings.utility_weights
                         result = await negotiate_reference(
                             text,
-                            agents,
+                            agents_,
                             similarity.similarity,
                             language=lang,
                             settings=ReferenceSettings(
@@ -276,7 +297,7 @@ async def _run(
                     else:
                         result = await negotiate(
                             text,
-                            agents,
+                            agents_,
                             similarity.similarity,
                             language=lang,
                             rounds=settings.rounds,
@@ -293,7 +314,7 @@ async def _run(
                         log(f"[{topic['id']}] failed: {e}")
                     continue
                 prompt = neutral_context(text, lang)
-                n = len(agents)
+                n = len(agents_)
                 methods: dict[str, list[str]] = {"psro": result.finals}
                 baselines: dict = {}
                 if settings.baselines:
@@ -308,7 +329,7 @@ async def _run(
                     best, cands, ballots = await best_of_n_baseline(
                         text,
                         neutral,
-                        agents,
+                        agents_,
                         result.openings,
                         similarity.similarity,
                         language=lang,
@@ -317,14 +338,14 @@ async def _run(
                     )
                     deb, deb_history = await debate(
                         text,
-                        agents,
+                        agents_,
                         result.openings,
                         language=lang,
                         rounds=settings.debate_rounds,
                         seed=settings.seed,
                     )
                     con = await consultancy(
-                        text, agents, result.openings, language=lang, seed=settings.seed
+                        text, agents_, result.openings, language=lang, seed=settings.seed
                     )
                     methods.update(
                         {
@@ -349,16 +370,16 @@ async def _run(
                     lang,
                 )
                 echo_open = (
-                    await echo_matrix(agents, result.openings, lang) if settings.echo_pba else None
+                    await echo_matrix(agents_, result.openings, lang) if settings.echo_pba else None
                 )
                 scored = {}
                 for name, finals in methods.items():
                     pba = await asyncio.to_thread(
-                        perplexity_acceptance, agents, prompt, lang, result.openings, finals
+                        perplexity_acceptance, agents_, prompt, lang, result.openings, finals
                     )
                     echo = None
                     if echo_open is not None:
-                        echo_final = await echo_matrix(agents, finals, lang)
+                        echo_final = await echo_matrix(agents_, finals, lang)
                         echo = {
                             **echo_ratio(echo_open, echo_final),
                             "ppl_opening": echo_open,
