@@ -474,6 +474,9 @@ def consensus_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
         backend_options=s.backend_options,
         progress=progress,
     )
+    from valuealign.report.consensus import write_consensus_report
+
+    write_consensus_report(out / "consensus")
     return {"dir": "consensus", "report": "consensus/report.html", **cm["summary"]}
 
 

@@ -183,7 +183,7 @@ def test_runner_scores_every_method_in_one_table(tmp_path):
 def test_report_labels_escaping_and_flags(tmp_path):
     import json
 
-    from valuealign.consensus.report import write_consensus_report
+    from valuealign.report.consensus import write_consensus_report
 
     run = tmp_path / "r"
     run.mkdir()

@@ -188,7 +188,9 @@ def consensus(
         debate_rounds=debate_rounds,
     )
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
-    from valuealign.consensus.report import summary_lines
+    from valuealign.report.consensus import summary_lines, write_consensus_report
+
+    write_consensus_report(out)
 
     for line in summary_lines(metrics.get("summary") or {}):
         click.echo(line)
@@ -203,6 +205,37 @@ def consensus(
 
 def _zones(text: str) -> list[str]:
     return [z.strip() for z in text.split(",") if z.strip()]
+
+
+def _lora_trainer(model: str, max_steps: int, say):
+    """One LoRA adapter per zone through the SFT stage, with the reference's settings (rank 8 on
+    all linear modules, lr 1e-4, cosine schedule, 10 epochs) capped at ``max_steps``."""
+
+    def train(data, out_dir):
+        from valuealign.train import load_stage_config, run_stage
+
+        cfg = load_stage_config(
+            "sft",
+            None,
+            {
+                "model": model,
+                "data": [str(data)],
+                "out": str(out_dir),
+                "learning_rate": 1e-4,
+                "lr_scheduler": "cosine",
+                "epochs": 10.0,
+                "max_steps": max_steps,
+                "seq_len": 256,
+                "batch_size": 2,
+                "logging_steps": 1,
+                "eval_fraction": 0.0,
+                "drift": False,
+                "lora": {"enabled": True, "r": 8, "alpha": 16, "targets": "all-linear"},
+            },
+        )
+        return run_stage(cfg, progress=say)
+
+    return train
 
 
 @consensus.command("train-agents")
@@ -261,8 +294,7 @@ def train_agents_cmd(
         per_question=per_question,
         judge=writer,
         writer=writer,
-        max_steps=max_steps,
-        train=not no_train,
+        train_adapter=None if no_train else _lora_trainer(model, max_steps, click.echo),
         backend_options=backend_kwargs(dict(opts)),
         progress=click.echo,
     )
@@ -315,7 +347,7 @@ def validate_agents_cmd(
         backend_options=backend_kwargs(dict(opts)),
         progress=click.echo,
     )
-    from valuealign.consensus.report import write_validation_report
+    from valuealign.report.consensus import write_validation_report
 
     page = write_validation_report(out)
     for row in report["table"]:

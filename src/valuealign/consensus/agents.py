@@ -477,12 +477,13 @@ def train_agents(
     languages: tuple[str, ...] = ("en", "zh"),
     judge: str | None = None,
     writer: str | None = None,
-    max_steps: int | None = 20,
-    train: bool = True,
+    train_adapter: Callable[[Path, Path], dict] | None = None,
     backend_options: dict | None = None,
     progress: Progress | None = None,
 ) -> dict:
-    """Per zone: DIR/data/ZONE.jsonl (SFT rows), DIR/data/ZONE.meta.jsonl, DIR/adapters/ZONE."""
+    """Per zone: DIR/data/ZONE.jsonl (SFT rows), DIR/data/ZONE.meta.jsonl and, with
+    ``train_adapter(data_file, adapter_dir) -> stage manifest`` (the CLI passes the SFT stage:
+    the train package sits above this one), DIR/adapters/ZONE."""
     import asyncio
 
     from valuealign.backends import get_backend
@@ -548,30 +549,9 @@ def train_agents(
             "rewrites_dropped": len(decisions) - kept,
             "decisions": decisions,
         }
-        if train:
-            from valuealign.train import load_stage_config, run_stage
-
-            cfg = load_stage_config(
-                "sft",
-                None,
-                {
-                    "model": model,
-                    "data": [str(path)],
-                    "out": str(out / "adapters" / zone),
-                    "learning_rate": 1e-4,
-                    "lr_scheduler": "cosine",
-                    "epochs": 10.0,
-                    "max_steps": max_steps,
-                    "seq_len": 256,
-                    "batch_size": 2,
-                    "logging_steps": 1,
-                    "eval_fraction": 0.0,
-                    "drift": False,
-                    "lora": {"enabled": True, "r": 8, "alpha": 16, "targets": "all-linear"},
-                },
-            )
-            say(f"[{zone}] training a LoRA adapter ({max_steps} steps at most)")
-            manifest = run_stage(cfg, progress=say)
+        if train_adapter is not None:
+            say(f"[{zone}] training a LoRA adapter")
+            manifest = train_adapter(path, out / "adapters" / zone)
             summary["zones"][zone]["adapter"] = str(out / "adapters" / zone)
             summary["zones"][zone]["train"] = {
                 "steps": manifest.get("global_step"),

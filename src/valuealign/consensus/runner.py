@@ -3,7 +3,8 @@
     DIR/transcript.jsonl   every opening, proposal, round (pools, payoffs, mixtures, utilities), final
     DIR/statements.jsonl   one line per topic: openings, finals, baselines
     DIR/metrics.json       per topic: PBA, VSC, NashConv, rounds used, baselines; and means
-    DIR/report.html        utilities and mixtures by round, per topic (inline SVG)
+    DIR/report.html        written by the CLI (valuealign.report.consensus): methods table,
+                           trajectories, statements side by side
     DIR/manifest.json      settings, agents, models, versions
 
 A rerun skips topics already in statements.jsonl.
@@ -215,9 +216,6 @@ def run_consensus(
             "citation": "Inglehart-Welzel coordinates from the Integrated Values Surveys (EVS 2021; Haerpfer et al. 2022); see data/consensus/NOTICE.md",
         },
     )
-    from valuealign.consensus.report import write_consensus_report
-
-    write_consensus_report(out)
     cache.close()
     return all_metrics
 
