@@ -8,12 +8,17 @@
 """
 
 from valuealign.backends._types import (
+    CAPABILITIES,
     ChatBackend,
+    ChoiceLogprobs,
     Completion,
     GenerateConfig,
     Message,
     TokenLogprob,
+    TokenLogprobs,
     aclose_all,
+    capability,
+    forward_capabilities,
     request_key,
     user,
 )
@@ -24,11 +29,18 @@ from valuealign.backends.mock import (
     register_mock,
     unregister_mock,
 )
-from valuealign.backends.registry import describe, get_backend, parse_spec
+from valuealign.backends.registry import (
+    describe,
+    get_backend,
+    parse_spec,
+    release_local_backends,
+)
 
 __all__ = [
+    "CAPABILITIES",
     "CachedBackend",
     "ChatBackend",
+    "ChoiceLogprobs",
     "Completion",
     "FunctionBackend",
     "GenerateConfig",
@@ -36,11 +48,15 @@ __all__ = [
     "RequestCache",
     "ScriptedBackend",
     "TokenLogprob",
+    "TokenLogprobs",
     "aclose_all",
+    "capability",
     "describe",
+    "forward_capabilities",
     "get_backend",
     "parse_spec",
     "register_mock",
+    "release_local_backends",
     "request_key",
     "unregister_mock",
     "user",
