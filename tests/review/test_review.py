@@ -4,11 +4,7 @@ import asyncio
 import json
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -179,139 +175,59 @@ def chromium() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+async def _drive(chromium: str, url: str) -> dict:
+    from valuealign.testing.browser import chromium_page
 
-
-class CDP:
-    """The few Chrome DevTools Protocol calls a keyboard-driven test needs."""
-
-    def __init__(self, ws) -> None:
-        self.ws, self.n = ws, 0
-
-    async def call(self, method: str, **params):
-        self.n += 1
-        await self.ws.send_json({"id": self.n, "method": method, "params": params})
-        while True:
-            msg = await self.ws.receive_json(timeout=30)
-            if msg.get("id") == self.n:
-                assert "error" not in msg, msg
-                return msg.get("result", {})
-
-    async def eval(self, expr: str):
-        r = await self.call("Runtime.evaluate", expression=expr, returnByValue=True)
-        return r["result"].get("value")
-
-    async def key(self, key: str) -> None:
-        codes = {"Enter": 13, "ArrowRight": 39, "ArrowLeft": 37}
-        extra = {"windowsVirtualKeyCode": codes[key]} if key in codes else {"text": key}
-        await self.call("Input.dispatchKeyEvent", type="keyDown", key=key, **extra)
-        await self.call("Input.dispatchKeyEvent", type="keyUp", key=key)
-
-    async def type(self, text: str) -> None:
-        for ch in text:
-            await self.call("Input.insertText", text=ch)
-
-    async def wait(self, expr: str, timeout: float = 15) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if await self.eval(expr):
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {expr}")
-
-
-async def _drive(chromium: str, url: str, run: Path) -> dict:
-    import aiohttp
-
-    port = _free_port()
-    profile = tempfile.mkdtemp(prefix="chromium-review-")
-    proc = subprocess.Popen(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            f"--remote-debugging-port={port}",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(100):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/json/list") as r:
-                        pages = [p for p in await r.json() if p["type"] == "page"]
-                        if pages:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
-            async with http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                cdp = CDP(ws)
-                await cdp.call("Page.enable")
-                await cdp.call("Page.navigate", url=url)
-                await cdp.wait("document.getElementById('name') !== null")
-                await cdp.eval("document.getElementById('name').focus()")
-                await cdp.type("ana")
-                await cdp.key("Enter")
-                await cdp.wait("document.body.dataset.ready === '1'")
-                first = await cdp.eval("document.getElementById('task').dataset.id")
-                await cdp.key("k")
-                await cdp.key("4")  # keep + 4 -> saved, moves on
-                await cdp.wait(f"document.getElementById('task').dataset.id !== '{first}'")
-                second = await cdp.eval("document.getElementById('task').dataset.id")
-                await cdp.key("d")
-                await cdp.key("2")
-                await cdp.wait(f"document.getElementById('task').dataset.id !== '{second}'")
-                await cdp.wait("document.body.dataset.saved === '4'")  # four keys, four lines
-                await cdp.key("l")  # the interface in Chinese
-                zh = await cdp.eval("document.getElementById('keys').textContent")
-                # reload: the page resumes at the first unlabelled task, labels intact
-                await cdp.call("Page.reload")
-                await cdp.wait("document.body && document.body.dataset.ready === '1'")
-                after = await cdp.eval("document.getElementById('task').dataset.id")
-                progress = await cdp.eval("document.getElementById('progress').textContent")
-                # look at the markup answer: it must be text, not elements
-                await cdp.eval("(()=>{})()")
-                for _ in range(4):
-                    if await cdp.eval("document.getElementById('task').dataset.id") == "s0":
-                        break
-                    await cdp.key("h")
-                inert = await cdp.eval(
-                    "[document.querySelectorAll('main img, main script').length,"
-                    " document.getElementById('left').textContent, document.title]"
-                )
-                return {
-                    "first": first,
-                    "second": second,
-                    "after": after,
-                    "zh": zh,
-                    "progress": progress,
-                    "inert": inert,
-                }
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        shutil.rmtree(profile, ignore_errors=True)
+    async with chromium_page(chromium) as cdp:
+        await cdp.call("Page.navigate", url=url)
+        await cdp.wait("document.getElementById('name') !== null")
+        await cdp.eval("document.getElementById('name').focus()")
+        await cdp.type("ana")
+        await cdp.key("Enter")
+        await cdp.wait("document.body.dataset.ready === '1'")
+        first = await cdp.eval("document.getElementById('task').dataset.id")
+        await cdp.key("k")
+        await cdp.key("4")  # keep + 4 -> saved, moves on
+        await cdp.wait(f"document.getElementById('task').dataset.id !== '{first}'")
+        second = await cdp.eval("document.getElementById('task').dataset.id")
+        await cdp.key("d")
+        await cdp.key("2")
+        await cdp.wait(f"document.getElementById('task').dataset.id !== '{second}'")
+        await cdp.wait("document.body.dataset.saved === '4'")  # four keys, four lines
+        await cdp.key("l")  # the interface in Chinese
+        zh = await cdp.eval("document.getElementById('keys').textContent")
+        # reload: the page resumes at the first unlabelled task, labels intact
+        await cdp.call("Page.reload")
+        await cdp.wait("document.body && document.body.dataset.ready === '1'")
+        after = await cdp.eval("document.getElementById('task').dataset.id")
+        progress = await cdp.eval("document.getElementById('progress').textContent")
+        # go to the answer with markup in it: it must be text, not elements
+        for _ in range(4):
+            if await cdp.eval("document.getElementById('task').dataset.id") == "s0":
+                break
+            await cdp.key("h")
+        inert = await cdp.eval(
+            "[document.querySelectorAll('main img, main script').length,"
+            " document.getElementById('left').textContent, document.title]"
+        )
+    return {
+        "first": first,
+        "second": second,
+        "after": after,
+        "zh": zh,
+        "progress": progress,
+        "inert": inert,
+    }
 
 
 def test_the_page_in_chromium_by_keyboard(chromium: str, server) -> None:
     base, run = server
-    got = asyncio.run(_drive(chromium, base + "/", run))
+    got = asyncio.run(_drive(chromium, base + "/"))
     labels = [json.loads(x) for x in (run / "labels.jsonl").read_text().splitlines()]
-    by_task = {}
-    for lab in labels:
-        by_task[lab["task"]] = lab
+    by_task = {lab["task"]: lab for lab in labels}  # the latest line per task
     assert by_task[got["first"]]["decision"] == "keep" and by_task[got["first"]]["score"] == 4
     assert by_task[got["second"]]["decision"] == "drop" and by_task[got["second"]]["score"] == 2
-    assert {lab["reviewer"] for lab in labels} == {"ana"}
+    assert {lab["reviewer"] for lab in labels} == {"ana"} and len(labels) == 4
     assert "保留" in got["zh"]
     assert got["after"] not in (got["first"], got["second"])  # resumed past the labelled ones
     assert "2" in got["progress"]  # "labelled 2" / "已标注 2"
