@@ -233,3 +233,18 @@ def test_the_page_in_chromium_by_keyboard(chromium: str, server) -> None:
     assert "2" in got["progress"]  # "labelled 2" / "已标注 2"
     n_elements, text, title = got["inert"]
     assert n_elements == 0 and "<img src=x" in text and "<script>" in text and title != "pwned"
+
+
+def test_scripted_session_labels_through_the_page(chromium: str, server) -> None:
+    from valuealign.testing.browser import review_by_keyboard
+
+    base, run = server
+    keys = {"s1": ["k", "5"], "r0": ["d", "1"]}
+    assert asyncio.run(review_by_keyboard(chromium, base + "/", "bo", keys)) == 2
+    labels = {
+        json.loads(x)["task"]: json.loads(x)
+        for x in (run / "labels.jsonl").read_text().splitlines()
+    }
+    assert set(labels) == {"s1", "r0"}
+    assert (labels["s1"]["decision"], labels["s1"]["score"]) == ("keep", 5)
+    assert (labels["r0"]["decision"], labels["r0"]["score"]) == ("drop", 1)
