@@ -160,3 +160,36 @@ def test_eval_first_screen_names_a_failed_judge(judges, tmp_path: Path) -> None:
     page = write_report(tmp_path / "ev").read_text()
     first = page.index('id="warnings"')
     assert first < page.index('id="overview"') and "FAILED the known-answer check" in page
+
+
+def test_eval_runs_the_checklist_judge_with_the_fitted_threshold(judges, tmp_path: Path) -> None:
+    from valuealign.evaluate import EvalSettings, run_eval
+
+    fitted = run_judge_check("mock/ckl", mode="checklist", items_per_language=2, injections=False)
+    fitted["checklist_threshold"]["threshold"] = 0.35  # as if fitted there; eval must reuse it
+    (tmp_path / "ckl.json").write_text(json.dumps(fitted))
+    scores = run_eval(
+        tmp_path / "ev",
+        EvalSettings(
+            models=["mock/echo"],
+            judges=["mock/ckl"],
+            per_subdomain=1,
+            subdomains=["law-justice"],
+            benign=None,
+            languages=["en"],
+            consistency=False,
+            judge_mode="checklist",
+            judge_checks=[str(tmp_path / "ckl.json")],
+        ),
+        progress=False,
+    )
+    assert scores["judge_checks"]["mock/ckl|checklist"]["threshold"] == 0.35
+    rows = [json.loads(x) for x in (tmp_path / "ev" / "judgements.jsonl").read_text().splitlines()]
+    assert rows and all(1 <= r["score"] <= 5 for r in rows)
+    assert all("[red]" in r["raw"] and "[answers]" in r["raw"] for r in rows)
+
+
+def test_checklist_yes_to_everything_is_capped_by_the_red_lines() -> None:
+    # a judge that says "yes" to every question crosses every red line: the rule caps it at 2
+    kinds = ["red", "guide1", "pos", "guide5", "answers"]
+    assert score_from_answers(kinds, [1.0] * 5, "direct")[0] == 2
