@@ -261,7 +261,8 @@ def global_dedup(
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     t0 = time.perf_counter()
-    dd = GlobalDedup(settings.near_dup_threshold, settings.num_perm)
+    spill = work / "dedup-signatures"  # kept signatures, memory-mapped: not all held in RAM
+    dd = GlobalDedup(settings.near_dup_threshold, settings.num_perm, spill=spill)
     decisions: dict[str, list] = {}
     counts: Counter = Counter()
     seen = 0
@@ -272,6 +273,8 @@ def global_dedup(
             if drops:
                 decisions[shard.key] = drops
             bar.update(1)
+    del dd
+    shutil.rmtree(spill, ignore_errors=True)
     dropped = sum(counts.values())
     result = {
         "decisions": decisions,
