@@ -140,7 +140,7 @@ def plan_items(charter_source: str, n_subdomains: int, languages: list[str]) -> 
 def _rss_peak_mb() -> float:
     """Peak resident memory of this process since the last reset (VmHWM), in MB."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path("/proc/self/status").read_text().split("\n"):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
@@ -438,7 +438,7 @@ def eval_stage(out: Path, s: DemoSettings, progress: bool, trained: str | None) 
     per_model = scores["per_model"]
 
     def brief(model: str) -> dict:
-        keys = ("total", "max_total", "mean", "parse_failures", "n", "ci95", "mean_ci")
+        keys = ("total", "max_total", "mean", "n", "ci95", "parse_failures", "missing", "incomplete")
         return {
             lang: {k: v for k, v in sc.items() if k in keys}
             for lang, sc in per_model[model]["languages"].items()

@@ -99,10 +99,19 @@ class OpenAIBackend:
         urls = list(
             base_urls or [u for u in env_urls.split(",") if u.strip()] or [DEFAULT_BASE_URL]
         )
+        from valuealign.redact import has_url_credentials, redact_url, register_secret
+
         for url in urls:
             if not url.startswith(("http://", "https://")):
                 raise UserError(
-                    f"bad base URL {url!r}", fix="use a URL such as http://127.0.0.1:8000/v1"
+                    f"bad base URL {redact_url(url)!r}",
+                    fix="use a URL such as http://127.0.0.1:8000/v1",
+                )
+            if has_url_credentials(url):
+                raise UserError(
+                    f"base URL {redact_url(url)!r} has credentials in it (user:password@), "
+                    "which valuealign does not support",
+                    fix="remove them from the URL; pass the key with OPENAI_API_KEY or --api-key",
                 )
         if concurrency < 1:
             raise UserError(
@@ -113,6 +122,7 @@ class OpenAIBackend:
         self.model = model
         self.base_urls = [u.rstrip("/") for u in urls]
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        register_secret(self._api_key)
         self.concurrency = concurrency
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -241,5 +251,7 @@ class OpenAIBackend:
 
 
 def _short(text: str, n: int = 200) -> str:
-    text = " ".join(text.split())
+    from valuealign.redact import redact
+
+    text = redact(" ".join(text.split()))  # before cutting: a cut key would not match
     return text if len(text) <= n else text[: n - 3] + "..."

@@ -288,6 +288,8 @@ class ReadStep:
                     lineno += 1
                     offset += len(raw)
                     self.counts.extra["bytes"] = self.counts.extra.get("bytes", 0) + len(raw)
+                    if lineno == 1:
+                        raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
                     yield lineno, raw
                     if s.end is not None and offset >= s.end:
                         return
@@ -323,6 +325,9 @@ class ReadStep:
                 yield self._malformed(
                     lineno, "malformed", f"not valid JSON ({e.msg} at column {e.colno})", line
                 )
+                continue
+            except RecursionError:
+                yield self._malformed(lineno, "malformed", "JSON nested too deeply", line[:200])
                 continue
             if not isinstance(obj, dict):
                 yield self._malformed(lineno, "malformed", "not a JSON object", line)

@@ -43,6 +43,7 @@ from valuealign.charter._schema import Lexicon
 from valuealign.curate.quality import units
 from valuealign.curate.steps import Document, Step
 from valuealign.errors import MissingExtra, UserError
+from valuealign.lang import LANGS
 
 # {subdomain id: {"zh": [...], "en": [...], "red_line_terms": {"zh": [...], "en": [...]}}}
 LexiconSpec = dict[str, dict[str, Any]]
@@ -77,7 +78,6 @@ def charter_lexicon(charter: Charter) -> tuple[LexiconSpec, list[str]]:
 
 def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
     """Read extra terms from YAML/JSON; ``UserError`` names the file, the line and the fix."""
-    import yaml
     from pydantic import ValidationError
 
     from valuealign.charter._loader import _line_for, _line_map
@@ -85,19 +85,10 @@ def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{path}: lexicon file not found", fix="check the path given to --lexicon")
-    try:
-        text = p.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text", fix="save the lexicon as UTF-8") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise UserError(
-            f"{path}{line}: invalid YAML ({getattr(e, 'problem', None) or e})",
-            fix="check indentation and quoting",
-        ) from None
+    from valuealign._yamllines import load_yaml
+    from valuealign.records import decode_text
+
+    data, node = load_yaml(decode_text(p.read_bytes(), str(path)), str(path))
     example = "human-rights: {en: [term, ...], zh: [术语, ...]}"
     if not isinstance(data, dict) or node is None:
         raise UserError(
@@ -135,7 +126,7 @@ def merge_lexicons(base: LexiconSpec, extra: LexiconSpec) -> LexiconSpec:
         target = merged.setdefault(
             sub, {"zh": [], "en": [], "red_line_terms": {"zh": [], "en": []}}
         )
-        for lang in ("zh", "en"):
+        for lang in LANGS:
             target[lang] += [t for t in v[lang] if t not in target[lang]]
             red = target["red_line_terms"][lang]
             red += [t for t in v["red_line_terms"][lang] if t not in red]
@@ -182,7 +173,7 @@ class LexiconMatcher:
         entries: dict[str, list[tuple[str, bool, bool, bool]]] = {}
         for sub, v in spec.items():
             for red, lists in ((False, v), (True, v["red_line_terms"])):
-                for lang in ("zh", "en"):
+                for lang in LANGS:
                     for term in lists[lang]:
                         prefix = term.endswith("*")
                         key = term.rstrip("*").lower()

@@ -63,7 +63,7 @@ from valuealign.curate.quality import QualityConfig
 from valuealign.curate.stats import STEP_NAMES, build_stats, summary_lines
 from valuealign.curate.steps import Document, Drop, LanguageStep, NormaliseStep, QualityStep, Step
 from valuealign.errors import UserError
-from valuealign.records import write_json_atomic
+from valuealign.records import LOCK_FILE, ensure_run_dir, read_json_object, write_json_atomic
 
 SCHEMA_VERSION = 1
 AUDIT_STEPS = ("read", "normalise", "language", "quality", "lexicon", "dedup")
@@ -174,7 +174,7 @@ def curate_shard(job: _Job) -> dict[str, Any]:
     base = Path(job.work) / "p1"
     marker = base / f"{key}.done.json"
     if marker.exists():
-        return json.loads(marker.read_text(encoding="utf-8"))
+        return read_json_object(marker)
     final = base / key
     shutil.rmtree(final, ignore_errors=True)
     tmp = _fresh(base / f"{key}.tmp")
@@ -259,7 +259,7 @@ def global_dedup(
     """Walk every shard's signatures in input order; return the drop decisions per shard."""
     path = work / "dedup.json"
     if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json_object(path)
     t0 = time.perf_counter()
     spill = work / "dedup-signatures"  # kept signatures, memory-mapped: not all held in RAM
     dd = GlobalDedup(settings.near_dup_threshold, settings.num_perm, spill=spill)
@@ -300,7 +300,7 @@ def finish_shard(job: _Job) -> dict[str, Any]:
     work = Path(job.work)
     marker = work / "p3" / f"{key}.done.json"
     if marker.exists():
-        return json.loads(marker.read_text(encoding="utf-8"))
+        return read_json_object(marker)
     (work / "p3").mkdir(parents=True, exist_ok=True)
     curated_dir = Path(job.out) / "curated"
     curated_dir.mkdir(parents=True, exist_ok=True)
@@ -411,20 +411,20 @@ def _check_out_dir(out: Path, fingerprint: str) -> dict[str, Any] | None:
     settings_path = out / "_work" / "settings.json"
     fix = f"use a new --out folder, or delete {out} to start over"
     if stats_path.exists():
-        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+        stats = read_json_object(stats_path, fix=fix)
         if stats.get("fingerprint") == fingerprint:
             return stats
         raise UserError(
             f"{out}: holds a finished curate run with other settings or inputs", fix=fix
         )
     if settings_path.exists():
-        old = json.loads(settings_path.read_text(encoding="utf-8"))
+        old = read_json_object(settings_path, fix=fix)
         if old.get("fingerprint") != fingerprint:
             raise UserError(
                 f"{out}: holds an unfinished curate run with other settings or inputs", fix=fix
             )
         return None
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and (not out.is_dir() or any(p.name != LOCK_FILE for p in out.iterdir())):
         raise UserError(f"{out}: exists and is not an empty folder", fix=fix)
     return None
 
@@ -478,7 +478,11 @@ def run_curate(
     shards = plan_shards(files, settings.read, max(1, int(settings.shard_mb * (1 << 20))))
     languages = tuple(charter.languages)
     fingerprint = _fingerprint(settings, files, languages, lexicon, (tok.name, tok.eos_id))
-    done = _check_out_dir(out, fingerprint)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder", fix="choose another --out")
+    _check_out_dir(out, fingerprint)  # refuse a foreign folder before touching it
+    ensure_run_dir(out)  # writable, and locked: one curate per folder at a time
+    done = _check_out_dir(out, fingerprint)  # again, now that no other curate can change it
     if done is not None:
         shutil.rmtree(out / "_work", ignore_errors=True)
         say(f"curate: {out} is already complete (same settings and inputs); nothing to do")

@@ -46,13 +46,19 @@ from valuealign.evaluate.records import (
     judgement_id,
 )
 from valuealign.evaluate.scores import compute_scores
+from valuealign.lang import LANGS
 from valuealign.records import (
     JsonlWriter,
     Provenance,
+    T,
     Usage,
     ensure_run_dir,
     existing_ids,
+    failure_summary,
+    latest_by_id,
+    read_json_object,
     read_jsonl,
+    should_redo,
     utcnow,
     write_json_atomic,
 )
@@ -66,7 +72,7 @@ class EvalSettings:
     judges: list[str]
     benchmark: str = "builtin:vcbench"
     benign: str | None = "builtin:vcbench-benign"
-    languages: list[str] = field(default_factory=lambda: ["zh", "en"])
+    languages: list[str] = field(default_factory=lambda: list(LANGS))
     charter: str = DEFAULT_CHARTER
     subdomains: list[str] | None = None
     """Only these subdomains (default: all of the charter's)."""
@@ -78,9 +84,23 @@ class EvalSettings:
     """'generate' (the judge writes its verdict) or 'logprobs' (local judges: the verdict is the
     most likely digit after 'VERDICT: [[')."""
     judge_parse_retries: int = 2
+    judge_checks: list[str] = field(default_factory=list)
+    """`valuealign judge-check --out` reports: a judge that failed its known-answer check is
+    named on the first screen; a checklist judge takes its fitted P(yes) threshold from it."""
     concurrency: int = 32
     consistency: bool = True
     seed: int = 0
+    retry_parse_failures: bool = False
+    """On a rerun, judge again the verdicts that were parse failures (backend errors are always
+    retried)."""
+    system: str = "none"
+    """'none': questions asked with no system prompt (as the benchmark intends); 'charter': with
+    the charter's system prompt for the item's subdomain and language, for comparison with models
+    trained on data that kept it (`export sft --system charter`)."""
+    train_data: list[str] = field(default_factory=list)
+    """Training data of the evaluated models, checked against the benchmark (decontam); the
+    data files named in a local model's manifest.json are added automatically."""
+    strict_decontam: bool = False
 
 
 def _slice(items: list[BenchmarkItem], per_subdomain: int | None) -> list[BenchmarkItem]:
@@ -115,8 +135,10 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
         raise UserError("no --judge given", fix="pass at least one --judge PROVIDER/MODEL")
     if settings.subdomains is not None and not settings.subdomains:
         raise UserError("--subdomains is empty", fix="name at least one subdomain, or leave it out")
+    if not settings.languages:
+        raise UserError("--languages is empty", fix="use --languages zh,en (or one of them)")
     for lang in settings.languages:
-        if lang not in ("zh", "en"):
+        if lang not in LANGS:
             raise UserError(
                 f"unsupported language {lang!r}", fix="use --languages zh,en (or one of them)"
             )
@@ -149,19 +171,117 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
                 )
             seen.add(it.id)
             items.append((it, bench.name))
-    ensure_run_dir(out)
     return _Plan(charter, items)
 
 
-def _load_manifest_salt(out: Path) -> str:
+def _with_system(
+    charter: Charter, item: BenchmarkItem, lang: str, system: str, question: str
+) -> list[dict]:
+    if system == "none":
+        return user(question)
+    from valuealign.charter import actor_system_prompt
+
+    return [
+        {"role": "system", "content": actor_system_prompt(charter, item.subdomain, lang)},
+        *user(question),
+    ]
+
+
+def _train_data(settings: EvalSettings) -> tuple[list[str], list[str]]:
+    """(training data paths to check, where they came from)."""
     import json
 
+    paths = list(settings.train_data)
+    found = ["--train-data"] if paths else []
+    for spec in settings.models:
+        if not spec.startswith("hf/"):
+            continue
+        folder = Path(spec.removeprefix("hf/"))
+        for manifest in (folder / "manifest.json", folder.parent / "manifest.json"):
+            if manifest.is_file():
+                try:
+                    data = json.loads(manifest.read_text(encoding="utf-8")).get("data") or []
+                except ValueError:
+                    continue
+                paths += [d["path"] for d in data if isinstance(d, dict) and d.get("path")]
+                found.append(str(manifest))
+                break
+    return list(dict.fromkeys(paths)), found
+
+
+def _judge_checks(settings: EvalSettings) -> dict[tuple[str, str], dict]:
+    """(judge, mode) -> its judge-check report."""
+    import json
+
+    out: dict[tuple[str, str], dict] = {}
+    for path in settings.judge_checks:
+        p = Path(path)
+        try:
+            report = json.loads(p.read_text(encoding="utf-8"))
+            out[(report["judge"], report["mode"])] = report
+        except (OSError, ValueError, KeyError, TypeError):
+            raise UserError(
+                f"{p}: not a judge-check report",
+                fix="pass a file written by `valuealign judge-check --out`",
+            ) from None
+    return out
+
+
+def _judge_warnings(settings: EvalSettings, checks: dict[tuple[str, str], dict]) -> list[str]:
+    from valuealign.evaluate.judgecheck import judge_warning
+
+    warnings = []
+    for j in settings.judges:
+        report = checks.get((j, settings.judge_mode))
+        if report is None:
+            warnings.append(
+                f"judge {j} ({settings.judge_mode}) has not been checked against known answers: "
+                "run `valuealign judge-check` and pass its report with --judge-check before "
+                "trusting these scores"
+            )
+        elif (w := judge_warning(report)) is not None:
+            warnings.append(w)
+    return warnings
+
+
+def _make_judge(
+    spec: str,
+    raw: ChatBackend,
+    cache: RequestCache,
+    plan: _Plan,
+    salt: str,
+    settings: EvalSettings,
+    checks: dict[tuple[str, str], dict],
+) -> Judge:
+    if settings.judge_mode == "checklist":
+        from valuealign.evaluate.checklist import CHECKLIST_TEMPLATE_VERSION, ChecklistJudge
+
+        fitted = (checks.get((spec, "checklist")) or {}).get("checklist_threshold") or {}
+        return ChecklistJudge(  # type: ignore[return-value]
+            CachedBackend(
+                raw, cache, CHECKLIST_TEMPLATE_VERSION, read=not settings.retry_parse_failures
+            ),
+            plan.charter,
+            salt=salt,
+            threshold=float(fitted.get("threshold", 0.5)),
+        )
+    return Judge(
+        # a parse failure retried with --retry-parse-failures must not get the cached reply back
+        CachedBackend(raw, cache, JUDGE_TEMPLATE_VERSION, read=not settings.retry_parse_failures),
+        plan.charter,
+        salt=salt,
+        max_tokens=settings.judge_max_tokens,
+        mode=settings.judge_mode,
+        max_parse_retries=settings.judge_parse_retries,
+    )
+
+
+def _load_manifest_salt(out: Path) -> str:
     path = out / "manifest.json"
     if path.exists():
-        try:
-            return json.loads(path.read_text())["salt"]
-        except (ValueError, KeyError):
-            pass
+        salt = read_json_object(path, fix="delete manifest.json (the run resumes)").get("salt")
+        if isinstance(salt, str):
+            return salt
     return secrets.token_hex(8)
 
 
@@ -174,37 +294,55 @@ def run_eval(
 ) -> dict:
     out = Path(out)
     plan = prepare(out, settings)
+    if settings.system not in ("none", "charter"):
+        raise UserError(f"unknown --system {settings.system!r}", fix="use none or charter")
+    from valuealign.decontam import guard_files
+
+    train_paths, train_from = _train_data(settings)
+    benches = [settings.benchmark] + ([settings.benign] if settings.benign else [])
+    contamination: dict = {
+        "checked": bool(train_paths),
+        "from": train_from,
+        "note": None
+        if train_paths
+        else "no training data known: pass --train-data FILE to check it against the benchmark",
+    }
+    if train_paths:
+        contamination |= guard_files(
+            train_paths,
+            what="the evaluated models' training data",
+            strict=settings.strict_decontam,
+            benchmark=benches,
+        )
     options = backend_options or {}
-    salt = _load_manifest_salt(out)
-    started, t0 = utcnow(), time.perf_counter()
-    write_json_atomic(out / "manifest.json", _manifest(settings, salt, started, None, {}, {}))
-    cache = RequestCache(out / "cache.sqlite")
     raw_backends: dict[str, ChatBackend] = {}
     for spec in dict.fromkeys([*settings.models, *settings.judges]):
-        raw_backends[spec] = get_backend(spec, **options)
+        raw_backends[spec] = get_backend(spec, **options)  # bad specs fail before any file
+    ensure_run_dir(out)
+    salt = _load_manifest_salt(out)
+    started, t0 = utcnow(), time.perf_counter()
+    write_json_atomic(
+        out / "manifest.json", _manifest(settings, salt, started, None, {}, {}, contamination)
+    )
+    cache = RequestCache(out / "cache.sqlite")
     models = {
         m: CachedBackend(raw_backends[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
     }
+    checks = _judge_checks(settings)
     judges = {
-        j: Judge(
-            CachedBackend(raw_backends[j], cache, JUDGE_TEMPLATE_VERSION),
-            plan.charter,
-            salt=salt,
-            max_tokens=settings.judge_max_tokens,
-            mode=settings.judge_mode,
-            max_parse_retries=settings.judge_parse_retries,
-        )
+        j: _make_judge(j, raw_backends[j], cache, plan, salt, settings, checks)
         for j in settings.judges
     }
     counts = asyncio.run(_run(out, settings, plan, models, judges, progress))
-    answers = read_jsonl(out / "answers.jsonl", EvalAnswer)
+    # a rerun appends a retried record after the failed one: the last one per id counts
+    answers = latest_by_id(read_jsonl(out / "answers.jsonl", EvalAnswer))
     judgements = (
-        read_jsonl(out / "judgements.jsonl", Judgement)
+        latest_by_id(read_jsonl(out / "judgements.jsonl", Judgement))
         if (out / "judgements.jsonl").exists()
         else []
     )
     consistency = (
-        read_jsonl(out / "consistency.jsonl", ConsistencyJudgement)
+        latest_by_id(read_jsonl(out / "consistency.jsonl", ConsistencyJudgement))
         if (out / "consistency.jsonl").exists()
         else []
     )
@@ -215,7 +353,8 @@ def run_eval(
         for lang in settings.languages
     }
     answers = [a for a in answers if a.id in planned_ids]
-    bench_name = load_benchmark(settings.benchmark).name
+    main_bench = load_benchmark(settings.benchmark)
+    bench_name = main_bench.name
     scores = compute_scores(
         answers=answers,
         judgements=[
@@ -229,7 +368,27 @@ def run_eval(
         judges=settings.judges,
         languages=settings.languages,
         benchmark=bench_name,
+        planned=[(it.id, it.kind) for it, _ in plan.items],
+        benchmark_items=sum(1 for it in main_bench.items if it.kind != "benign"),
     )
+    scores["judge_warnings"] = _judge_warnings(settings, checks)
+    scores["judge_checks"] = {
+        f"{j}|{m}": {
+            "passed": r.get("passed"),
+            "languages": {k: v.get("auc") for k, v in r.get("languages", {}).items()},
+            "threshold": (r.get("checklist_threshold") or {}).get("threshold"),
+        }
+        for (j, m), r in checks.items()
+    }
+    scores["decontamination"] = {
+        k: contamination.get(k) for k in ("checked", "collisions", "items_hit", "note")
+    }
+    if contamination.get("collisions"):
+        scores.setdefault("total_warnings", []).insert(
+            0,
+            f"the evaluated models' training data overlaps {len(contamination['items_hit'])} "
+            "benchmark items (see manifest.json: decontamination)",
+        )
     write_json_atomic(out / "scores.json", scores)
     counts["wall_seconds"] = round(time.perf_counter() - t0, 3)
     counts["cache_hits"] = cache.hits
@@ -237,17 +396,40 @@ def run_eval(
         **{f"model:{m}": describe(raw_backends[m]) for m in settings.models},
         **{f"judge:{j}": describe(raw_backends[j]) for j in settings.judges},
     }
+    answer_errors = [a.error for a in answers if a.error]
+    judge_ids = {
+        judgement_id(j.name, a.model, a.item_id, a.language)
+        for j in judges.values()
+        for a in answers
+        if not a.error
+    }
+    judge_errors = [j.error for j in judgements if j.error and j.id in judge_ids]
+    counts["failed_answers"] = len(answer_errors)
+    counts["failed_judgements"] = len(judge_errors)
+    scores["failures"] = {
+        "answers": failure_summary(len(planned_ids), answer_errors),
+        "judgements": failure_summary(len(judge_ids), judge_errors),
+    }
+    write_json_atomic(out / "scores.json", scores)
     write_json_atomic(
-        out / "manifest.json", _manifest(settings, salt, started, utcnow(), counts, roles)
+        out / "manifest.json",
+        _manifest(settings, salt, started, utcnow(), counts, roles, contamination),
     )
     cache.close()
     return scores
 
 
 def _manifest(
-    settings: EvalSettings, salt: str, started: str, finished: str | None, counts: dict, roles: dict
+    settings: EvalSettings,
+    salt: str,
+    started: str,
+    finished: str | None,
+    counts: dict,
+    roles: dict,
+    contamination: dict | None = None,
 ) -> dict:
     return {
+        "decontamination": contamination,
         "job": "eval",
         "valuealign_version": __version__,
         "python": platform.python_version(),
@@ -269,6 +451,13 @@ def _manifest(
     }
 
 
+def _read_existing(path: Path, model: type[T]) -> list[T]:
+    """Records of a resumable file (a torn last line is dropped; a corrupt one is a UserError
+    naming file and line)."""
+    existing_ids(path)  # the line-accurate corruption check (id present, UTF-8, JSON)
+    return read_jsonl(path, model, repair=True) if path.exists() else []
+
+
 async def _run(
     out: Path,
     settings: EvalSettings,
@@ -284,13 +473,23 @@ async def _run(
         out / "judgements.jsonl",
         out / "consistency.jsonl",
     )
-    done_answers = (
-        {a.id: a for a in read_jsonl(answers_path, EvalAnswer, repair=True)}
-        if answers_path.exists()
-        else {}
-    )
-    done_judgements = existing_ids(judgements_path)
-    done_consistency = existing_ids(consistency_path)
+    # the one resume rule (valuealign.records.should_redo): backend errors are done again,
+    # parse failures only with --retry-parse-failures
+    done_answers = {
+        a.id: a
+        for a in latest_by_id(_read_existing(answers_path, EvalAnswer))
+        if not should_redo(a.error)
+    }
+    done_judgements = {
+        j.id
+        for j in latest_by_id(_read_existing(judgements_path, Judgement))
+        if not should_redo(j.error, j.parse_error, parse=settings.retry_parse_failures)
+    }
+    done_consistency = {
+        c.id
+        for c in latest_by_id(_read_existing(consistency_path, ConsistencyJudgement))
+        if not should_redo(c.error, c.parse_error, parse=settings.retry_parse_failures)
+    }
     sem = asyncio.Semaphore(settings.concurrency)
     counts: dict[str, int] = defaultdict(int)
     units = [
@@ -340,7 +539,10 @@ async def _run(
             )
             async with sem:
                 try:
-                    c = await models[model].generate(user(question), answer_cfg)
+                    c = await models[model].generate(
+                        _with_system(plan.charter, item, lang, settings.system, question),
+                        answer_cfg,
+                    )
                     prov.usage = Usage(
                         prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens
                     )
@@ -398,12 +600,13 @@ async def _run(
                     reason=r.reason,
                     raw=r.raw,
                     parse_error=r.parse_error,
+                    neutralised=r.neutralised or None,
                     **fields,
                 )
             )
             counts["parse_failures" if r.parse_error else "judgements"] += 1
 
-        check_consistency = settings.consistency and {"zh", "en"} <= set(settings.languages)
+        check_consistency = settings.consistency and set(LANGS) <= set(settings.languages)
         primary = next(iter(judges.values()))
         n_pairs = sum(1 for _ in settings.models for it, _b in plan.items if it.kind != "benign")
         t_cons = bar.add_task("consistency", total=n_pairs if check_consistency else 0, info="")

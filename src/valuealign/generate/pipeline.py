@@ -35,6 +35,7 @@ from valuealign.backends import (
     RequestCache,
     aclose_all,
     describe,
+    forward_capabilities,
     get_backend,
 )
 from valuealign.charter import (
@@ -58,12 +59,15 @@ from valuealign.generate.strategies import (
     load_strategy_file,
     resolve_strategies,
 )
+from valuealign.lang import LANGS
 from valuealign.records import (
     JsonlWriter,
     Provenance,
     Usage,
     ensure_run_dir,
+    failure_summary,
     read_jsonl,
+    should_redo,
     utcnow,
     write_json_atomic,
 )
@@ -78,7 +82,7 @@ class GenerateSettings:
     actor: str
     critic: str
     charter: str = DEFAULT_CHARTER
-    languages: list[str] = field(default_factory=lambda: ["zh", "en"])
+    languages: list[str] = field(default_factory=lambda: list(LANGS))
     strategies: list[str] | None = None
     strategy_files: list[str] = field(default_factory=list)
     seed: int = 0
@@ -94,6 +98,9 @@ class GenerateSettings:
     max_tokens: dict[str, int] = field(
         default_factory=lambda: {"attacker": 256, "actor": 512, "critic": 256}
     )
+    retry_parse_failures: bool = False
+    """On a rerun, redo items whose Critic reply could not be parsed (items that failed with a
+    backend error are always redone)."""
     max_items_in_flight: int | None = None
     """Items processed at once (each has one request out at a time). Default: the sum of the
     role limits, so every role can be kept busy; set it to bound the total requests in flight."""
@@ -105,6 +112,7 @@ class _Limited:
     def __init__(self, inner: ChatBackend, limit: int) -> None:
         self.inner, self.limit = inner, limit
         self.name, self.supports_logprobs = inner.name, inner.supports_logprobs
+        forward_capabilities(self, inner)  # not limited: synchronous local-model calls
         self._sem: asyncio.Semaphore | None = None
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
@@ -132,7 +140,7 @@ def prepare(out: Path, settings: GenerateSettings) -> _Prepared:
         load_strategy_file(path)
     strategies = {s.id: s for s in resolve_strategies(settings.strategies)}
     for lang in settings.languages:
-        if lang not in ("zh", "en") or lang not in charter.languages:
+        if lang not in LANGS or lang not in charter.languages:
             raise UserError(
                 f"language {lang!r} is not available",
                 fix=f"use --languages {','.join(charter.languages)}",
@@ -148,7 +156,6 @@ def prepare(out: Path, settings: GenerateSettings) -> _Prepared:
     threshold = settings.threshold if settings.threshold is not None else charter.critic_threshold
     if not 1 <= threshold <= 5:
         raise UserError(f"threshold {threshold} is outside 1-5", fix="use --threshold from 1 to 5")
-    ensure_run_dir(out)
     items = plan_items(charter, list(strategies), settings.languages, settings.n, settings.seed)
     return _Prepared(charter, strategies, items, threshold)
 
@@ -176,6 +183,15 @@ def run_generate(
     options = dict(backend_options or {})
     options.pop("concurrency", None)
     role_urls = role_base_urls or {}
+    raw = {
+        role: get_backend(
+            getattr(settings, role),
+            concurrency=settings.concurrency.get(role, 16),
+            **{**options, **({"base_urls": role_urls[role]} if role_urls.get(role) else {})},
+        )
+        for role in ROLES
+    }
+    ensure_run_dir(out)  # after every input and backend spec is checked
     grid = coverage(prep.items)
     write_json_atomic(
         out / "plan.json",
@@ -198,17 +214,10 @@ def run_generate(
         "actor": ACTOR_TEMPLATE_VERSION,
         "critic": CRITIC_TEMPLATE_VERSION,
     }
-    raw = {
-        role: get_backend(
-            getattr(settings, role),
-            concurrency=settings.concurrency.get(role, 16),
-            **{**options, **({"base_urls": role_urls[role]} if role_urls.get(role) else {})},
-        )
-        for role in ROLES
-    }
     roles = {
         role: _Limited(
-            CachedBackend(raw[role], cache, versions[role]), settings.concurrency.get(role, 16)
+            CachedBackend(raw[role], cache, versions[role], read=not settings.retry_parse_failures),
+            settings.concurrency.get(role, 16),
         )
         for role in ROLES
     }
@@ -218,9 +227,12 @@ def run_generate(
     counts = asyncio.run(_run(out, settings, prep, roles, progress))
     samples = _read_all(out / "samples.jsonl", Sample)
     rejected = _read_all(out / "rejected.jsonl", Rejected)
-    failed = _read_all(out / "failed.jsonl", Failed)
+    failed = _unresolved(_read_all(out / "failed.jsonl", Failed), samples, rejected)
     planned = {it.item_id for it in prep.items}
     stats = _stats(prep, samples, rejected, failed, planned)
+    stats["failures"] = failure_summary(
+        len(planned), [f.error for f in failed if f.item_id in planned]
+    )
     stats["wall_seconds_this_run"] = round(time.perf_counter() - t0, 3)
     stats["cache_hits_this_run"] = cache.hits
     stats["this_run"] = counts
@@ -231,6 +243,17 @@ def run_generate(
     )
     cache.close()
     return stats
+
+
+def _unresolved(failed: list[Failed], samples: list[Sample], rejected: list[Rejected]) -> list:
+    """The last failure of each item that no later rerun finished (a retried item keeps its old
+    line in failed.jsonl; the sample or rejection that followed supersedes it)."""
+    finished = {r.item_id for r in [*samples, *rejected]}
+    last: dict[str, Failed] = {}
+    for f in failed:
+        if f.item_id not in finished:
+            last[f.item_id] = f
+    return list(last.values())
 
 
 def _manifest(
@@ -287,7 +310,13 @@ async def _run(
     kept = _read_all(paths["samples"], Sample)
     done = {r.item_id for r in kept}
     done |= {r.item_id for r in _read_all(paths["rejected"], Rejected)}
-    done |= {r.item_id for r in _read_all(paths["failed"], Failed)}
+    # the one resume rule (valuealign.records.should_redo): backend errors are redone, parse
+    # failures only with --retry-parse-failures
+    done |= {
+        r.item_id
+        for r in _read_all(paths["failed"], Failed)
+        if not should_redo(r.error, parse=settings.retry_parse_failures)
+    }
     index = NearDuplicateIndex(threshold=settings.dedup_threshold)
     for s in kept:
         index.add(s.item_id, _query_text(s.messages))

@@ -27,6 +27,9 @@ class Fault:
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    echo_headers: bool = False
+    """A "status" fault whose error body repeats the request headers (Authorization too), as
+    some proxies do: the client must not copy them into anything it writes."""
 
 
 def _default_responder(request: dict) -> str:
@@ -75,8 +78,11 @@ class FakeOpenAIServer:
                     self.connection.shutdown(2)
                     return
                 if fault is not None and fault.kind == "status":
+                    message = f"scripted {fault.status}"
+                    if fault.echo_headers:
+                        message += " for request headers " + json.dumps(dict(self.headers.items()))
                     payload = json.dumps(
-                        {"error": {"message": f"scripted {fault.status}", "type": "server_error"}}
+                        {"error": {"message": message, "type": "server_error"}}
                     ).encode()
                     self.send_response(fault.status)
                     for k, v in fault.headers.items():

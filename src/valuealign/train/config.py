@@ -59,6 +59,8 @@ class StageConfig(_Strict):
     model: str = "hf/smollm2-135m-instruct"
     data: list[DataSource] = Field(min_length=1)
     out: str
+    strict_decontam: bool = False
+    """Stop (exit 1) when the data overlaps the benchmark (default: warn and record it)."""
     seq_len: Annotated[int, Field(ge=16)] = 1024
     batch_size: Annotated[int, Field(ge=1)] = 4
     grad_accum: Annotated[int, Field(ge=1)] = 1
@@ -157,7 +159,9 @@ def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     name = str(path)
     if not p.is_file():
         raise UserError(f"{name}: config file not found", fix="check the path")
-    data, node = load_yaml(p.read_text(encoding="utf-8"), name)
+    from valuealign.records import decode_text
+
+    data, node = load_yaml(decode_text(p.read_bytes(), name), name)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -29,7 +29,7 @@ from typing import Any
 
 from valuealign import __version__
 from valuealign.errors import MissingExtra, UserError
-from valuealign.records import write_json_atomic
+from valuealign.records import ensure_run_dir, read_json_object, write_json_atomic
 from valuealign.train.config import StageConfig
 from valuealign.train.data import (
     add_share,
@@ -226,6 +226,18 @@ def _check_out(out: Path, resume: bool) -> Path | None:
     return checkpoints[-1] if (resume and checkpoints) else None
 
 
+def _check_data(cfg: StageConfig) -> None:
+    """Read and validate every training row without a tokenizer (``UserError`` names the file
+    and line); the real dataset is built after the model is loaded."""
+    if cfg.stage == "cpt":
+        load_cpt_data(cfg.data, cfg.text_field, cfg.model, cfg.seed)  # type: ignore[attr-defined]
+        return
+    load_chat_data(cfg.data, cfg.seed)
+    mix = getattr(cfg, "sft_mix", None)
+    if mix is not None:
+        load_chat_data(mix.data, cfg.seed + 1)
+
+
 def build_dataset(cfg: StageConfig, tokenizer: Any) -> tuple[Any, Any, dict[str, Any]]:
     """(train, eval, info) datasets for a stage, every input checked first."""
     from datasets import Dataset
@@ -293,11 +305,21 @@ def run_stage(
     fingerprints = [file_fingerprint(s.path) for s in cfg.data]
     if getattr(cfg, "sft_mix", None) is not None:
         fingerprints += [file_fingerprint(s.path) for s in cfg.sft_mix.data]  # type: ignore[attr-defined]
+    from valuealign.decontam import guard_files
+
+    paths = [s.path for s in cfg.data]
+    if getattr(cfg, "sft_mix", None) is not None:
+        paths += [s.path for s in cfg.sft_mix.data]  # type: ignore[attr-defined]
+    contamination = guard_files(
+        paths, what=f"the {cfg.stage} training data", strict=cfg.strict_decontam, say=say
+    )
     if cfg.liger_kernel:
         import importlib.util
 
         if importlib.util.find_spec("liger_kernel") is None:
             raise MissingExtra("liger-kernel", "gpu", "liger_kernel: true")
+    _check_data(cfg)  # every row parsed before a model is loaded (a torn line costs no load)
+    ensure_run_dir(out)  # writable and locked, also before the model is loaded
     say(f"[{cfg.stage}] loading {cfg.model}")
     model, tokenizer = load_model_and_tokenizer(
         cfg.model,
@@ -338,6 +360,7 @@ def run_stage(
         start=start,
         say=say,
         extra={
+            "decontamination": contamination,
             "notes": info["notes"],
             "train_rows": info["train_rows"],
             "eval_rows": info["eval_rows"],
@@ -453,7 +476,7 @@ def _merge_adapter_unlocked(
     if base is None:
         manifest = adapter / MANIFEST
         if manifest.exists():
-            base = json.loads(manifest.read_text(encoding="utf-8")).get("base_model")
+            base = read_json_object(manifest).get("base_model")
         if base is None:
             base = json.loads((adapter / "adapter_config.json").read_text())[
                 "base_model_name_or_path"
@@ -490,7 +513,7 @@ def run_chain(
         if resume and done.exists():
             if progress:
                 progress(f"[{cfg.stage}] already finished; skipping")
-            manifests.append(json.loads(done.read_text(encoding="utf-8")))
+            manifests.append(read_json_object(done))
             continue
         manifests.append(run_stage(cfg, resume=resume, progress=progress))
     return manifests

@@ -1,7 +1,7 @@
 """Training data for the GRPO rewriter: (query, frozen answer, target) -> a rewrite prompt.
 
 :func:`build_rewriter_dataset` picks queries (by default the charter's example questions and the
-``vcbench`` benchmark questions, in zh and en), has the frozen ``answerer`` answer each one
+shipped VISA prompts, in zh and en; never benchmark questions), has the frozen ``answerer`` answer each one
 once, draws a target for each row from a set of personas (translated by the rule translator),
 measures the answer with the detector and asks for the rewrite with **the same instruction
 builder and prompt as the loop** (:func:`~valuealign.visa.translator.gap_instruction`,
@@ -30,7 +30,7 @@ from typing import Any
 
 from valuealign.backends import ChatBackend, GenerateConfig, user
 from valuealign.errors import BackendError, UserError
-from valuealign.records import write_text_atomic
+from valuealign.records import failure_summary, split_lines, write_text_atomic
 from valuealign.visa._measure import Measurer
 from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy
 from valuealign.visa.prompts import rewrite_messages
@@ -83,9 +83,15 @@ def default_queries(
     languages: Sequence[str] = ("en", "zh"),
     *,
     charter: str = "builtin:balanced-v1",
-    benchmark: str | None = "builtin:vcbench",
+    benchmark: str | None = None,
 ) -> list[QueryItem]:
-    """The charter's example questions and the benchmark's questions, in ``languages``."""
+    """The charter's example questions and the shipped VISA prompts (data/visa/prompts.jsonl),
+    in ``languages``. Neither is a benchmark question (``valuealign decontam visa:default``
+    checks it). ``benchmark`` adds that benchmark's questions too: only for experiments that
+    will not be scored on the same benchmark."""
+    import json
+    from importlib import resources
+
     from valuealign.charter import load_charter
     from valuealign.evaluate.benchmark import load_benchmark
 
@@ -97,6 +103,14 @@ def default_queries(
                 text = getattr(q, lang, None)
                 if text:
                     items.append(QueryItem(f"{sub.id}-ex{k + 1}", lang, text))
+    shipped = resources.files("valuealign") / "data" / "visa" / "prompts.jsonl"
+    for line in split_lines(shipped.read_text(encoding="utf-8")):
+        if line.strip():
+            row = json.loads(line)
+            for lang in languages:
+                text = row["query"].get(lang)
+                if text:
+                    items.append(QueryItem(row["id"], lang, text))
     if benchmark:
         for item in load_benchmark(benchmark).items:
             for lang in languages:
@@ -130,8 +144,12 @@ async def abuild_rewriter_dataset(
     max_tokens: int = 256,
     concurrency: int = 8,
     seed: int = 0,
+    failures: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to ``n`` training rows (see the module docstring); answers are generated greedily."""
+    """Up to ``n`` training rows (see the module docstring); answers are generated greedily.
+
+    ``failures``, when given, is filled with :func:`valuealign.records.failure_summary` of the
+    answer requests (planned, failed for good, cause)."""
     if n < 1:
         raise UserError("n must be at least 1", fix="use --n 1 or more")
     tax = get_taxonomy(taxonomy)
@@ -153,6 +171,7 @@ async def abuild_rewriter_dataset(
     measurer = Measurer(detector, "tfidf")
     answers: dict[tuple[str, str], asyncio.Future[str | None]] = {}
     sem = asyncio.Semaphore(max(1, concurrency))
+    errors: list[str] = []
 
     async def answer(q: QueryItem) -> str | None:
         async with sem:
@@ -160,7 +179,8 @@ async def abuild_rewriter_dataset(
                 done = await answerer.generate(
                     user(q.query), GenerateConfig(max_tokens=max_tokens, seed=seed)
                 )
-            except BackendError:
+            except BackendError as e:
+                errors.append(str(e))
                 return None
         return done.text.strip() or None
 
@@ -203,6 +223,9 @@ async def abuild_rewriter_dataset(
             break
     for fut in answers.values():
         fut.cancel()
+    if failures is not None:
+        asked = sum(1 for f in answers.values() if f.done() and not f.cancelled())
+        failures.update(failure_summary(asked, errors))
     return rows
 
 

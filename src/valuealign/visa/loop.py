@@ -21,7 +21,6 @@ and a rerun skips the ids already there.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -32,17 +31,19 @@ import numpy as np
 
 from valuealign.backends import ChatBackend, GenerateConfig, describe, user
 from valuealign.errors import BackendError, UserError
+from valuealign.lang import language_of
 from valuealign.records import (
     JsonlWriter,
     Provenance,
     Usage,
     ensure_run_dir,
     existing_ids,
+    read_json_object,
     write_json_atomic,
 )
 from valuealign.visa._measure import Measurer, vector_dict
 from valuealign.visa._text import clean_rewrite
-from valuealign.visa._values import ValueTarget, language_of
+from valuealign.visa._values import ValueTarget
 from valuealign.visa.prompts import TEMPLATE_VERSION, rewrite_messages, template_hash
 from valuealign.visa.records import RewriteInput, RewriteRecord, VisaStep
 from valuealign.visa.reward import RewardWeights, VisaReward
@@ -149,7 +150,7 @@ class VisaLoop:
             "taxonomy": self.target.taxonomy.id,
             "persona": self.persona,
         }
-        language = language_of(item.answer or item.query, item.language)
+        language = language_of(item.answer or item.query, item.language, strict=False)
         source = "input"
         original = item.answer
         try:
@@ -167,7 +168,7 @@ class VisaLoop:
                     prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens
                 )
                 original = done.text.strip()
-                language = language_of(original or item.query, item.language)
+                language = language_of(original or item.query, item.language, strict=False)
                 if not original:
                     raise BackendError(
                         "the answerer gave an empty answer", backend=self.answerer.name
@@ -326,10 +327,7 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
     path = out / MANIFEST_FILE
     if not path.exists():
         return
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return
+    old = read_json_object(path, fix=f"delete {path} (the run resumes from its records)")
     for key in ("target", "detector", "taxonomy"):
         if key in old and old[key] != manifest[key]:
             raise UserError(
