@@ -14,7 +14,10 @@ from valuealign.backends._types import (
     Message,
     TokenLogprob,
     aclose_all,
+    note_served,
+    public_url,
     request_key,
+    served_by,
     user,
 )
 from valuealign.backends.cache import CachedBackend, RequestCache
@@ -39,9 +42,12 @@ __all__ = [
     "aclose_all",
     "describe",
     "get_backend",
+    "note_served",
     "parse_spec",
+    "public_url",
     "register_mock",
     "request_key",
+    "served_by",
     "unregister_mock",
     "user",
 ]

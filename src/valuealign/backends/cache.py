@@ -15,7 +15,14 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from valuealign.backends._types import ChatBackend, Completion, GenerateConfig, Message, request_key
+from valuealign.backends._types import (
+    ChatBackend,
+    Completion,
+    GenerateConfig,
+    Message,
+    note_served,
+    request_key,
+)
 
 
 class RequestCache:
@@ -81,6 +88,7 @@ class CachedBackend:
         key = request_key(self.name, messages, config, self.template_version)
         hit = self.cache.get(key)
         if hit is not None:
+            note_served(hit)  # a cached reply keeps the server that first gave it
             return hit
         completion = await self.inner.generate(messages, config)
         self.cache.put(key, self.name, completion)

@@ -23,7 +23,14 @@ import time
 import weakref
 from dataclasses import dataclass
 
-from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
+from valuealign.backends._types import (
+    Completion,
+    GenerateConfig,
+    Message,
+    TokenLogprob,
+    note_served,
+    public_url,
+)
 from valuealign.errors import BackendError, UserError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -242,7 +249,11 @@ class OpenAIBackend:
                         cast_to=dict,
                         options={"headers": {"Content-Type": "application/json"}},
                     )
-                    return self._parse(response, self.model)
+                    completion = self._parse(response, self.model)
+                    # provenance: the replica that answered, without credentials
+                    completion.extra["server"] = public_url(self.base_urls[self._client_url[idx]])
+                    note_served(completion)
+                    return completion
                 except openai.APIStatusError as e:
                     last_error = (
                         f"HTTP {e.status_code} from {self.base_urls[self._client_url[idx]]}"

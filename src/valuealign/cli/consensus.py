@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
 
 
 def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
@@ -29,7 +29,8 @@ def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
     "--agents",
     required=True,
     metavar="ZONE,ZONE[,...]",
-    help="Cultural zones, e.g. confucian,protestant-europe (see --list-zones).",
+    help="Cultural zones: protestant-europe, catholic-europe, english-speaking, orthodox-europe, "
+    "confucian, west-south-asia, african-islamic, latin-america (or IDs from --agent-profile).",
 )
 @click.option(
     "--model", "-m", default="hf/smollm2-135m-instruct", show_default=True, metavar="PROVIDER/MODEL"
@@ -72,6 +73,7 @@ def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
 @click.option("--max-tokens", type=click.IntRange(8), default=96, show_default=True)
 @click.option("--no-baselines", is_flag=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False))
+@role_options("model")
 @backend_options
 def consensus(
     topic,
@@ -109,7 +111,9 @@ def consensus(
     adapters = _pairs(agent_adapters, "--agent-adapter", "ZONE=ADAPTER_DIR")
     customs = _pairs(agent_profiles, "--agent-profile", "ID=FILE#COUNTRY")
     chosen = load_topics(topics, topic)[:limit]
-    kwargs = backend_kwargs(dict(opts))
+    opts = dict(opts)
+    per_role = role_kwargs(opts, ("model",))
+    kwargs = {**backend_kwargs(opts), **per_role["model"]}
     settings = ConsensusSettings(
         zones=[z.strip() for z in agents.split(",") if z.strip()],
         model=model,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
+
+ROLES = ("attacker", "actor", "critic")
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -25,13 +27,6 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--attacker", required=True, metavar="PROVIDER/MODEL")
 @click.option("--actor", required=True, metavar="PROVIDER/MODEL")
 @click.option("--critic", required=True, metavar="PROVIDER/MODEL")
-@click.option(
-    "--attacker-base-url", multiple=True, metavar="URL", help="Servers for the attacker only."
-)
-@click.option("--actor-base-url", multiple=True, metavar="URL", help="Servers for the actor only.")
-@click.option(
-    "--critic-base-url", multiple=True, metavar="URL", help="Servers for the critic only."
-)
 @click.option(
     "--attacker-concurrency", type=click.IntRange(1), default=None, help="Default: --concurrency."
 )
@@ -74,6 +69,7 @@ def _csv(value: str | None) -> list[str] | None:
     help="Items processed at once (default: the sum of the role concurrencies).",
 )
 @click.option("--no-progress", is_flag=True)
+@role_options("attacker", "actor", "critic")
 @backend_options
 def generate(
     charter,
@@ -83,9 +79,6 @@ def generate(
     attacker,
     actor,
     critic,
-    attacker_base_url,
-    actor_base_url,
-    critic_base_url,
     attacker_concurrency,
     actor_concurrency,
     critic_concurrency,
@@ -109,7 +102,9 @@ def generate(
     """
     from valuealign.generate.pipeline import GenerateSettings, run_generate
 
-    kwargs = backend_kwargs(dict(opts))
+    opts = dict(opts)
+    per_role = role_kwargs(opts, ROLES)
+    kwargs = backend_kwargs(opts)
     base = kwargs["concurrency"]
     settings = GenerateSettings(
         n=n,
@@ -132,16 +127,11 @@ def generate(
         max_tokens={"attacker": 256, "actor": max_tokens, "critic": 256},
         max_items_in_flight=max_in_flight,
     )
-    role_urls = {
-        "attacker": list(attacker_base_url),
-        "actor": list(actor_base_url),
-        "critic": list(critic_base_url),
-    }
     stats = run_generate(
         out,
         settings,
         backend_options=kwargs,
-        role_base_urls=role_urls,
+        role_backend_options=per_role,
         progress=not no_progress,
         log=click.echo,
     )

@@ -32,6 +32,7 @@ from valuealign.backends import (
     aclose_all,
     describe,
     get_backend,
+    served_by,
     user,
 )
 from valuealign.charter import DEFAULT_CHARTER, Charter, charter_hash, load_charter
@@ -170,24 +171,40 @@ def run_eval(
     settings: EvalSettings,
     *,
     backend_options: dict | None = None,
+    role_backend_options: dict[str, dict] | None = None,
     progress: bool = True,
 ) -> dict:
+    """Run (or resume) an evaluation; returns the scores also written to DIR/scores.json.
+
+    ``backend_options`` go to every backend; ``role_backend_options`` (``{"model": {...},
+    "judge": {...}}``) override them for one role, e.g. the judge's own ``base_urls``.
+    """
     out = Path(out)
     plan = prepare(out, settings)
     options = backend_options or {}
+    per_role = role_backend_options or {}
     salt = _load_manifest_salt(out)
     started, t0 = utcnow(), time.perf_counter()
     write_json_atomic(out / "manifest.json", _manifest(settings, salt, started, None, {}, {}))
     cache = RequestCache(out / "cache.sqlite")
-    raw_backends: dict[str, ChatBackend] = {}
-    for spec in dict.fromkeys([*settings.models, *settings.judges]):
-        raw_backends[spec] = get_backend(spec, **options)
+    made: dict[tuple, ChatBackend] = {}
+
+    def backend_for(role: str, spec: str) -> ChatBackend:
+        # a spec used by both roles shares one backend unless the roles have their own servers
+        kw = {**options, **per_role.get(role, {})}
+        key = (spec, tuple(kw.get("base_urls") or ()), kw.get("api_key"))
+        if key not in made:
+            made[key] = get_backend(spec, **kw)
+        return made[key]
+
+    raw_models = {m: backend_for("model", m) for m in settings.models}
+    raw_judges = {j: backend_for("judge", j) for j in settings.judges}
     models = {
-        m: CachedBackend(raw_backends[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
+        m: CachedBackend(raw_models[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
     }
     judges = {
         j: Judge(
-            CachedBackend(raw_backends[j], cache, JUDGE_TEMPLATE_VERSION),
+            CachedBackend(raw_judges[j], cache, JUDGE_TEMPLATE_VERSION),
             plan.charter,
             salt=salt,
             max_tokens=settings.judge_max_tokens,
@@ -234,8 +251,8 @@ def run_eval(
     counts["wall_seconds"] = round(time.perf_counter() - t0, 3)
     counts["cache_hits"] = cache.hits
     roles = {
-        **{f"model:{m}": describe(raw_backends[m]) for m in settings.models},
-        **{f"judge:{j}": describe(raw_backends[j]) for j in settings.judges},
+        **{f"model:{m}": describe(raw_models[m]) for m in settings.models},
+        **{f"judge:{j}": describe(raw_judges[j]) for j in settings.judges},
     }
     write_json_atomic(
         out / "manifest.json", _manifest(settings, salt, started, utcnow(), counts, roles)
@@ -340,7 +357,10 @@ async def _run(
             )
             async with sem:
                 try:
-                    c = await models[model].generate(user(question), answer_cfg)
+                    with served_by() as servers:
+                        c = await models[model].generate(user(question), answer_cfg)
+                    if servers:
+                        prov.servers = {"model": ",".join(servers)}
                     prov.usage = Usage(
                         prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens
                     )
@@ -386,7 +406,10 @@ async def _run(
             }
             async with sem:
                 try:
-                    r = await judge.score(item, rec.language, rec.answer or "")
+                    with served_by() as servers:
+                        r = await judge.score(item, rec.language, rec.answer or "")
+                    if servers:
+                        prov.servers = {"judge": ",".join(servers)}
                 except BackendError as e:
                     jw.append(Judgement(error=str(e), **fields))
                     counts["judge_errors"] += 1
@@ -422,7 +445,12 @@ async def _run(
             }
             async with sem:
                 try:
-                    same, reason, raw, err = await primary.same_stance(item, zh.answer, en.answer)
+                    with served_by() as servers:
+                        same, reason, raw, err = await primary.same_stance(
+                            item, zh.answer, en.answer
+                        )
+                    if servers:
+                        fields["provenance"].servers = {"judge": ",".join(servers)}
                     rec = ConsistencyJudgement(
                         same_stance=same, reason=reason, raw=raw, parse_error=err, **fields
                     )

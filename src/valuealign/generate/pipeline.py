@@ -36,6 +36,7 @@ from valuealign.backends import (
     aclose_all,
     describe,
     get_backend,
+    served_by,
 )
 from valuealign.charter import (
     ACTOR_TEMPLATE_VERSION,
@@ -163,19 +164,26 @@ def run_generate(
     *,
     backend_options: dict | None = None,
     role_base_urls: dict[str, list[str]] | None = None,
+    role_backend_options: dict[str, dict] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> dict:
     """Run (or resume) a generation job; returns the stats also written to DIR/stats.json.
 
-    ``backend_options`` go to every role's backend; ``role_base_urls`` gives a role its own
-    servers (the paper used different model families for the three roles).
+    ``backend_options`` go to every role's backend; ``role_backend_options`` override them for
+    one role (``{"critic": {"base_urls": [...], "api_key": ...}}``): the paper used different
+    model families for the three roles. ``role_base_urls`` is the older form of the same.
     """
     out = Path(out)
     prep = prepare(out, settings)
     options = dict(backend_options or {})
     options.pop("concurrency", None)
-    role_urls = role_base_urls or {}
+    per_role: dict[str, dict] = {
+        role: {**({"base_urls": urls} if urls else {})}
+        for role, urls in (role_base_urls or {}).items()
+    }
+    for role, extra in (role_backend_options or {}).items():
+        per_role[role] = {**per_role.get(role, {}), **extra}
     grid = coverage(prep.items)
     write_json_atomic(
         out / "plan.json",
@@ -202,7 +210,7 @@ def run_generate(
         role: get_backend(
             getattr(settings, role),
             concurrency=settings.concurrency.get(role, 16),
-            **{**options, **({"base_urls": role_urls[role]} if role_urls.get(role) else {})},
+            **{**options, **per_role.get(role, {})},
         )
         for role in ROLES
     }
@@ -405,6 +413,12 @@ async def _process(
         "provenance": prov,
     }
 
+    def served(role: str, servers: list[str]) -> None:
+        for server in servers:
+            known = prov.servers.get(role)
+            if not known or server not in known.split(","):
+                prov.servers[role] = f"{known},{server}" if known else server
+
     def done(record_type: type, **kw: object) -> Sample | Rejected | Failed:
         prov.usage = usage
         return record_type(**base, **kw)
@@ -434,7 +448,9 @@ async def _process(
             sample_index=attempt,
         )
         try:
-            c = await roles["attacker"].generate([{"role": "user", "content": prompt}], config)
+            with served_by() as servers:
+                c = await roles["attacker"].generate([{"role": "user", "content": prompt}], config)
+            served("attacker", servers)
         except BackendError as e:
             return done(Failed, stage="attacker", error=str(e), attempt_refusals=refusals)
         usage = usage + Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
@@ -468,14 +484,16 @@ async def _process(
     for q in queries:
         conversation.append({"role": "user", "content": q})
         try:
-            c = await roles["actor"].generate(
-                conversation,
-                GenerateConfig(
-                    max_tokens=settings.max_tokens.get("actor", 512),
-                    temperature=0.0,
-                    seed=settings.seed,
-                ),
-            )
+            with served_by() as servers:
+                c = await roles["actor"].generate(
+                    conversation,
+                    GenerateConfig(
+                        max_tokens=settings.max_tokens.get("actor", 512),
+                        temperature=0.0,
+                        seed=settings.seed,
+                    ),
+                )
+            served("actor", servers)
         except BackendError as e:
             return done(
                 Failed, stage="actor", error=str(e), query=query_text, attempt_refusals=refusals
@@ -496,7 +514,9 @@ async def _process(
 
     # 3. Critic, strict JSON, the last object given
     try:
-        result = await critic.score(item.subdomain, lang, conversation[1:-1], answer)
+        with served_by() as servers:
+            result = await critic.score(item.subdomain, lang, conversation[1:-1], answer)
+        served("critic", servers)
     except BackendError as e:
         return done(
             Failed,
