@@ -33,7 +33,7 @@ def test_eval_roles_go_to_their_own_servers_with_their_own_keys(
         FakeOpenAIServer(lambda req: "canned answer") as canned,
         FakeOpenAIServer(_judge_reply) as judge,
     ):
-        code, stdout, err = cli(
+        code, _, err = cli(
             "eval",
             "--model", "openai/canned",
             "--model-base-url", canned.base_url,
