@@ -18,10 +18,13 @@ import functools
 import json
 import os
 import random
+import socket
 import ssl
+import sys
 import time
 import weakref
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from valuealign.backends._types import (
     Completion,
@@ -75,6 +78,47 @@ class _LoopState:
         self.semaphore = asyncio.Semaphore(concurrency)
         self.in_flight = [0] * len(clients)
         self.turn = 0
+        self.preflight_lock = asyncio.Lock()
+
+
+_WARNED: set[str] = set()
+
+
+def _note(message: str) -> None:
+    """One line for the person at the terminal (stderr, so it never mixes with results)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        _note(f"warning: {message}")
+
+
+async def probe(url: str, connect_timeout: float = 3.0) -> str | None:
+    """Open (and close) one TCP connection to ``url``'s host; ``None`` or the real cause."""
+    parts = urlsplit(url)
+    shown = public_url(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port), timeout=connect_timeout
+        )
+    except ConnectionRefusedError:
+        return f"connection refused at {shown} (nothing listens on port {port})"
+    except socket.gaierror:
+        return f"cannot resolve host {host!r} of {shown}"
+    except TimeoutError:
+        return f"no connection within {connect_timeout:g}s to {shown} (host down or firewalled?)"
+    except OSError as e:
+        return f"cannot connect to {shown}: {e.strerror or e}"
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass
+    return None
 
 
 class OpenAIBackend:
@@ -89,6 +133,7 @@ class OpenAIBackend:
         concurrency: int = 16,
         timeout: float = 120.0,
         retry: RetryPolicy | None = None,
+        connect_timeout: float = 3.0,
     ) -> None:
         try:
             import openai  # noqa: F401
@@ -119,6 +164,17 @@ class OpenAIBackend:
         self.model = model
         self.base_urls = [u.rstrip("/") for u in urls]
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        if self.base_urls == [DEFAULT_BASE_URL]:
+            no_key = " with no API key" if self._api_key == "EMPTY" else ""
+            _warn_once(
+                f"{self.name}: no --base-url and no OPENAI_BASE_URL set, so requests go to the "
+                f"public OpenAI API ({DEFAULT_BASE_URL}){no_key}; for a local server pass "
+                "--base-url http://127.0.0.1:8000/v1"
+            )
+        self.connect_timeout = connect_timeout
+        self._reachable: list[int] | None = None  # indexes of base_urls that passed preflight
+        self._unreachable_error: str | None = None
+        self._last_retry_note = 0.0
         self.concurrency = concurrency
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -176,7 +232,52 @@ class OpenAIBackend:
             for client in state.clients:
                 await client.close()
 
+    async def preflight(self) -> None:
+        """Once per backend: can each base URL be reached at all (short connect timeout)?
+
+        Unreachable replicas are left out (with a warning); when none is reachable every request
+        fails at once with the real cause instead of after minutes of retries.
+        """
+        if self._reachable is not None:
+            return
+        async with self._state().preflight_lock:
+            if self._reachable is not None:
+                return
+            problems = await asyncio.gather(
+                *(probe(u, self.connect_timeout) for u in self.base_urls)
+            )
+            reachable = [i for i, p in enumerate(problems) if p is None]
+            if not reachable:
+                self._unreachable_error = (
+                    "; ".join(p for p in problems if p) + " (checked before sending any request;"
+                    " start the server or fix --base-url)"
+                )
+                _note(f"error: {self.name}: {self._unreachable_error}")
+            else:
+                for p in problems:
+                    if p:
+                        _warn_once(f"{self.name}: {p}; using the other servers")
+            self._reachable = reachable
+
+    def _note_retry(self, error: str, delay: float) -> None:
+        """One line per retry, at most one every 5 s per backend (the rest are counted)."""
+        now = time.monotonic()
+        if now - self._last_retry_note < 5.0:
+            return
+        self._last_retry_note = now
+        _note(
+            f"{self.name}: retrying ({self.stats['retries']} retries so far): {error}; "
+            f"next attempt in {delay:.1f}s"
+        )
+
     def _pick(self, state: _LoopState) -> int:
+        allowed = self._reachable
+        if allowed is not None and len(allowed) < len(self.base_urls):
+            pool = [i for i, u in enumerate(self._client_url) if u in allowed]
+            low = min(state.in_flight[i] for i in pool)
+            candidates = [i for i in pool if state.in_flight[i] == low]
+            state.turn += 1
+            return candidates[state.turn % len(candidates)]
         low = min(state.in_flight)
         candidates = [i for i, n in enumerate(state.in_flight) if n == low]
         state.turn += 1
@@ -230,6 +331,10 @@ class OpenAIBackend:
         import openai
 
         state = self._state()
+        await self.preflight()
+        if self._unreachable_error is not None:
+            self.stats["failures"] += 1
+            raise BackendError(self._unreachable_error, backend=self.name)
         # serialised once: the SDK deep-copies a dict body on every attempt
         body = json.dumps(self._request(messages, config), ensure_ascii=False).encode()
         last_error = "unknown error"
@@ -267,7 +372,7 @@ class OpenAIBackend:
                 except openai.APITimeoutError:
                     last_error = f"timed out after {self.timeout:g}s at {self.base_urls[self._client_url[idx]]}"
                 except openai.APIConnectionError as e:
-                    last_error = f"connection error at {self.base_urls[self._client_url[idx]]}: {_short(str(e))}"
+                    last_error = f"connection error at {self.base_urls[self._client_url[idx]]}: {_short(_root_cause(e))}"
                 except (
                     openai.APIResponseValidationError,
                     ValueError,
@@ -283,6 +388,7 @@ class OpenAIBackend:
                 delay = self.retry.backoff(attempt)
                 if wait is not None:
                     delay = max(delay, min(wait, self.retry.max_retry_after))
+                self._note_retry(last_error, delay)
                 await asyncio.sleep(delay)
         self.stats["failures"] += 1
         raise BackendError(
@@ -296,6 +402,15 @@ class OpenAIBackend:
 def _ssl_context() -> ssl.SSLContext:
     """One TLS context shared by every client (building one costs tens of milliseconds)."""
     return ssl.create_default_context()
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost cause of a wrapped error ("Connection error." says nothing on its own)."""
+    seen = error
+    while seen.__cause__ is not None or seen.__context__ is not None:
+        seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
+    text = str(seen) or type(seen).__name__
+    return text if seen is error else f"{error} ({type(seen).__name__}: {text})"
 
 
 def _short(text: str, n: int = 200) -> str:
