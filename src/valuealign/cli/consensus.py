@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from valuealign.cli._config import config_option
 from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
 
 
@@ -75,6 +76,7 @@ def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
 @click.option("--out", required=True, type=click.Path(file_okay=False))
 @role_options("model")
 @backend_options
+@config_option("consensus")
 def consensus(
     topic,
     topics,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from valuealign.cli._config import config_option
 from valuealign.cli._options import (
     backend_kwargs,
     backend_options,
@@ -84,6 +85,7 @@ from valuealign.cli._options import (
 @click.option("--no-progress", is_flag=True)
 @role_options("model", "judge")
 @backend_options
+@config_option("eval")
 def eval_(
     models,
     judges,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from valuealign.cli._config import config_option
 from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
 
 ROLES = ("attacker", "actor", "critic")
@@ -71,6 +72,7 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--no-progress", is_flag=True)
 @role_options("attacker", "actor", "critic")
 @backend_options
+@config_option("generate")
 def generate(
     charter,
     out,

@@ -153,7 +153,9 @@ STAGE_CONFIGS: dict[str, type[StageConfig]] = {
 
 def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     """(data, key path -> line, display name) of a YAML mapping file; UserError otherwise."""
-    p = Path(path)
+    from valuealign._configs import resolve_config
+
+    p = resolve_config(path, "train")
     name = str(path)
     if not p.is_file():
         raise UserError(f"{name}: config file not found", fix="check the path")
@@ -161,7 +163,7 @@ def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise UserError(f"{name}:1: a config must be a YAML mapping", fix="see configs/train/")
+        raise UserError(f"{name}:1: a config must be a YAML mapping", fix="see `builtin:sft` (valuealign train sft --config builtin:sft)")
     return data, (_line_map(node, name) if node is not None else {}), name
 
 
@@ -198,7 +200,7 @@ def validate(
                 f"{at}: missing required key '{key}'", fix=f"add '{loc[-1]}:'"
             ) from None
         raise UserError(
-            f"{at}: '{key}': {err['msg']}", fix="see the documented example in configs/train/"
+            f"{at}: '{key}': {err['msg']}", fix="see the documented examples builtin:cpt, builtin:sft, builtin:adversarial"
         ) from None
 
 
