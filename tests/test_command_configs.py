@@ -68,7 +68,7 @@ def test_bad_config_is_exit_2_with_file_line_and_fix(
 
 @pytest.mark.parametrize("command", ["eval", "generate", "consensus"])
 def test_builtin_command_configs_are_valid(cli, command: str) -> None:
-    code, out, err = cli(command, "--config", "builtin:quick", "--help")
+    code, _, err = cli(command, "--config", "builtin:quick", "--help")
     assert code == 0, err
     code, _, err = cli(command, "--config", "builtin:nope", "--help")
     assert code == 2 and "builtin:quick" in err

@@ -163,7 +163,10 @@ def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise UserError(f"{name}:1: a config must be a YAML mapping", fix="see `builtin:sft` (valuealign train sft --config builtin:sft)")
+        raise UserError(
+            f"{name}:1: a config must be a YAML mapping",
+            fix="see `builtin:sft` (valuealign train sft --config builtin:sft)",
+        )
     return data, (_line_map(node, name) if node is not None else {}), name
 
 
@@ -200,7 +203,8 @@ def validate(
                 f"{at}: missing required key '{key}'", fix=f"add '{loc[-1]}:'"
             ) from None
         raise UserError(
-            f"{at}: '{key}': {err['msg']}", fix="see the documented examples builtin:cpt, builtin:sft, builtin:adversarial"
+            f"{at}: '{key}': {err['msg']}",
+            fix="see the documented examples builtin:cpt, builtin:sft, builtin:adversarial",
         ) from None
 
 
