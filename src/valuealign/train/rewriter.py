@@ -26,6 +26,7 @@ from valuealign.records import parse_jsonl_lines
 from valuealign.train.config import (
     LoraSettings,
     StageConfig,
+    check_trl_extras,
     read_yaml,
     validate,
     with_overrides,
@@ -73,6 +74,7 @@ def load_rewriter_config(
         data, lines, name = read_yaml(path)
     data = with_overrides({**data, "stage": "rewriter"}, overrides, name)
     cfg = validate(RewriterStageConfig, data, name=name, lines=lines)
+    check_trl_extras(cfg, "GRPOConfig", name=name, lines=lines)
     if (cfg.batch_size * cfg.grad_accum) % cfg.num_generations:
         raise UserError(
             f"{name}: batch_size x grad_accum ({cfg.batch_size} x {cfg.grad_accum}) must be a "
@@ -186,9 +188,10 @@ def run_rewriter(
         save_strategy="steps",
         save_steps=cfg.save_steps,
         save_total_limit=2,
-        report_to="none",
+        report_to=cfg.report_to,
         reward_weights=trl_reward_weights(funcs),
         use_liger_kernel=cfg.liger_kernel,
+        **cfg.trl_args,
     )
     trainer = GRPOTrainer(
         model=model,

@@ -194,7 +194,7 @@ def training_arguments(
         "save_total_limit": 2,
         "eval_strategy": "steps" if has_eval else "no",
         "eval_steps": cfg.save_steps if has_eval else None,
-        "report_to": "none",
+        "report_to": cfg.report_to,
         "max_length": cfg.seq_len,
         "packing": packing,
         "dataset_text_field": getattr(cfg, "text_field", "text"),
@@ -202,6 +202,7 @@ def training_arguments(
         "use_liger_kernel": cfg.liger_kernel,
         "disable_tqdm": False,
     }
+    kwargs.update(cfg.trl_args)  # checked against SFTConfig's fields when the config loaded
     kwargs.update(extra or {})
     return SFTConfig(**kwargs)
 
