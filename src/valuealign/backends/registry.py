@@ -5,6 +5,7 @@ Heavy providers are imported inside their factory, so ``import valuealign`` neve
 >>> get_backend("mock/echo")
 >>> get_backend("openai/qwen2.5-72b", base_urls=["http://127.0.0.1:8000/v1"], concurrency=64)
 >>> get_backend("hf/smollm2-135m-instruct")
+>>> get_backend("ct2/qwen2.5-1.5b-instruct")
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from valuealign.backends._types import ChatBackend, public_url
 from valuealign.errors import UserError
 
-PROVIDERS = ("openai", "hf", "mock")
+PROVIDERS = ("openai", "hf", "ct2", "mock")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -22,7 +23,7 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if not sep or not model or provider not in PROVIDERS:
         raise UserError(
             f"bad model address {spec!r}",
-            fix="use provider/model with provider one of openai, hf, mock (e.g. hf/smollm2-135m-instruct)",
+            fix="use provider/model with provider one of openai, hf, ct2, mock (e.g. hf/qwen2.5-0.5b-instruct)",
         )
     return provider, model
 
@@ -54,6 +55,10 @@ def get_backend(
         from valuealign.backends.hf import HFBackend
 
         return HFBackend(model, adapter=adapter, **hf_options)
+    if provider == "ct2":
+        from valuealign.backends.ct2 import CT2Backend
+
+        return CT2Backend(model, adapter=adapter, **hf_options)
     from valuealign.backends.mock import make_mock
 
     return make_mock(model)  # type: ignore[return-value]

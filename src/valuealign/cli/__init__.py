@@ -54,6 +54,9 @@ def _register() -> None:
     from valuealign.cli import values as values_cmd
 
     cli.add_command(values_cmd.values)
+    from valuealign.cli import models as models_cmd
+
+    cli.add_command(models_cmd.models)
 
 
 _register()

@@ -1,0 +1,296 @@
+"""``ct2/<embedded name | folder | file.gguf>``: the same local weights, served by CTranslate2.
+
+transformers runs a dequantised model in float32 on the CPU; CTranslate2 runs it with int8
+weights and fused kernels, which on 2 CPU cores is several times faster for the Qwen models (see
+``benchmarks/local_speed.py``). The model is converted once, from the same transformers folder
+that ``hf/`` loads (embedded GGUF dequantised, a trained and merged model, any saved folder),
+into ``$VALUEALIGN_CACHE/ct2/`` and reused. Chat templates and tokenisation come from the
+transformers tokenizer, so ``hf/X`` and ``ct2/X`` see the same prompt tokens.
+
+Use ``hf/`` to train, to apply a PEFT adapter without merging, and for exact float32
+log-probabilities; use ``ct2/`` for the Attacker, Critic, judge and evaluation of any model whose
+weights are merged. Concurrent ``generate`` calls are gathered into batches.
+
+>>> backend = CT2Backend("qwen2.5-0.5b-instruct")
+>>> asyncio.run(backend.generate(user("台湾的首府是哪座城市？"), GenerateConfig(max_tokens=32)))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from valuealign.backends._batching import MicroBatcher
+from valuealign.backends._filelock import file_lock
+from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
+from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root
+from valuealign.errors import MissingExtra, UserError
+
+COMPUTE_TYPE = "int8"
+CONVERTER_VERSION = "1"  # bump when the conversion recipe changes
+
+
+def require_ct2() -> None:
+    if importlib.util.find_spec("ctranslate2") is None:
+        raise MissingExtra("ctranslate2", "train", "fast local inference (ct2/...)")
+
+
+def _folder_key(folder: Path) -> str:
+    """A cache key that changes when a model folder's weights change (e.g. retrained)."""
+    h = hashlib.sha256(str(folder.resolve()).encode())
+    for f in [*sorted(folder.glob("*.safetensors")), folder / "config.json"]:
+        if f.exists():
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return f"{folder.name}-{h.hexdigest()[:16]}"
+
+
+def converted_ct2(spec: str) -> tuple[Path, Path]:
+    """(CTranslate2 model folder, transformers folder) of a model spec, converting once."""
+    from valuealign.backends.hf import resolve_model_path
+
+    hf_folder = resolve_model_path(spec)
+    if not (hf_folder / "config.json").exists():
+        raise UserError(
+            f"{hf_folder}: ct2/ needs a full model folder (an adapter alone cannot be converted)",
+            fix="merge the adapter first (train with merge: true) or use hf/ with --adapter",
+        )
+    key = (
+        spec if spec in MODELS else _folder_key(hf_folder)
+    ) + f"-{COMPUTE_TYPE}-v{CONVERTER_VERSION}"
+    target = cache_root() / "ct2" / key
+    if (target / "model.bin").exists():
+        return target, hf_folder
+    with file_lock(target.with_name(key + ".lock")):
+        if (target / "model.bin").exists():
+            return target, hf_folder
+        import ctranslate2
+
+        tmp = target.with_name(key + f".tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            converter = ctranslate2.converters.TransformersConverter(
+                str(hf_folder), low_cpu_mem_usage=True
+            )
+            converter.convert(str(tmp), quantization=COMPUTE_TYPE, force=True)
+            os.replace(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target, hf_folder
+
+
+class CT2Backend:
+    supports_logprobs = True
+    supports_choice_logprobs = True
+
+    def __init__(
+        self,
+        model: str = DEFAULT_EMBEDDED,
+        *,
+        adapter: str | None = None,
+        max_batch_size: int = 8,
+        threads: int | None = None,
+        device: str | None = None,
+    ) -> None:
+        require_ct2()
+        if adapter:
+            raise UserError(
+                "ct2/ models cannot apply a PEFT adapter at run time",
+                fix="merge the adapter into the model (train ... merge: true) and point ct2/ at "
+                "the merged folder, or use hf/ with --adapter",
+            )
+        self.name = f"ct2/{model}"
+        self.spec = model
+        self.adapter = None
+        self.max_batch_size = max_batch_size
+        self._threads = threads or min(os.cpu_count() or 1, 8)
+        self._device = device or "cpu"
+        self._generator: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._batcher = MicroBatcher(self._run_batch, max_batch_size=max_batch_size, name=self.name)
+        self.load_seconds: float | None = None
+
+    # -- loading -------------------------------------------------------------------------
+    def load(self) -> None:
+        with self._load_lock:
+            if self._generator is not None:
+                return
+            import ctranslate2
+            from transformers import AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            start = time.perf_counter()
+            ct2_folder, hf_folder = converted_ct2(self.spec)
+            self._tokenizer = AutoTokenizer.from_pretrained(str(hf_folder))
+            self._generator = ctranslate2.Generator(
+                str(ct2_folder),
+                device=self._device,
+                compute_type=COMPUTE_TYPE,
+                intra_threads=self._threads,
+            )
+            self._eos = _eos_tokens(self._tokenizer, hf_folder)
+            self.load_seconds = time.perf_counter() - start
+
+    def close(self) -> None:
+        """Free the model's memory now (the demo loads models one at a time)."""
+        with self._load_lock:
+            self._generator = None
+            self._tokenizer = None
+
+    @property
+    def tokenizer(self) -> Any:
+        self.load()
+        return self._tokenizer
+
+    @property
+    def is_chat_model(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    def render(self, messages: list[Message]) -> str:
+        from valuealign.backends.hf import render_messages
+
+        return render_messages(self.tokenizer, messages)
+
+    def _tokens(self, text: str) -> list[str]:
+        tok = self.tokenizer
+        return tok.convert_ids_to_tokens(tok(text, add_special_tokens=False)["input_ids"])
+
+    def _prompt_tokens(self, messages: list[Message]) -> list[str]:
+        tokens = self._tokens(self.render(messages))
+        if not tokens:
+            bos = self.tokenizer.bos_token or self.tokenizer.eos_token
+            tokens = [bos]
+        return tokens
+
+    # -- generation ----------------------------------------------------------------------
+    def generate_batch(
+        self, batch: list[list[Message]], config: GenerateConfig
+    ) -> list[Completion]:
+        from valuealign.backends.hf import BASE_MODEL_STOPS, _apply_stop
+
+        self.load()
+        prompts = [self._prompt_tokens(m) for m in batch]
+        kwargs: dict[str, Any] = {
+            "max_length": config.max_tokens,
+            "include_prompt_in_result": False,
+            "end_token": self._eos,
+            "max_batch_size": self.max_batch_size,
+        }
+        if config.temperature > 0:
+            kwargs.update(
+                sampling_topk=0,
+                sampling_temperature=config.temperature,
+                sampling_topp=config.top_p,
+            )
+        else:
+            kwargs.update(sampling_topk=1)
+        with self._lock:
+            if config.temperature > 0 and config.seed is not None:
+                import ctranslate2
+
+                ctranslate2.set_random_seed(config.seed + config.sample_index)
+            results = self._generator.generate_batch(prompts, **kwargs)
+        tok = self._tokenizer
+        stops = config.stop if self.is_chat_model else (*config.stop, *BASE_MODEL_STOPS)
+        out = []
+        for prompt, res in zip(prompts, results, strict=True):
+            ids = res.sequences_ids[0]
+            text = tok.decode(ids, skip_special_tokens=True)
+            finish = "length" if len(ids) >= config.max_tokens else "stop"
+            text, cut = _apply_stop(text, stops)
+            out.append(
+                Completion(
+                    text=text.strip(),
+                    finish_reason="stop" if cut else finish,
+                    prompt_tokens=len(prompt),
+                    completion_tokens=len(ids),
+                    model=self.name,
+                )
+            )
+        return out
+
+    def _run_batch(self, batch: list[list[Message]], config: GenerateConfig) -> list[Completion]:
+        results = self.generate_batch(batch, config)
+        if config.logprobs:
+            for messages, r in zip(batch, results, strict=True):
+                r.logprobs = self.token_logprobs(r.text, messages)
+        return results
+
+    async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
+        return await self._batcher.submit(messages, config)
+
+    # -- scoring -------------------------------------------------------------------------
+    def choice_logprobs(
+        self, messages: list[Message], prefix: str, choices: list[str]
+    ) -> dict[str, float]:
+        """Log-probability of each choice as the next token after ``prefix`` in the reply."""
+        import numpy as np
+
+        self.load()
+        tokens = self._tokens(self.render(messages) + prefix)
+        with self._lock:
+            logits = self._generator.forward_batch([tokens])
+        row = np.asarray(logits)[0, -1].astype(np.float64)
+        logp = row - (row.max() + math.log(np.exp(row - row.max()).sum()))
+        tok = self._tokenizer
+        out: dict[str, float] = {}
+        for choice in choices:
+            first = tok(choice, add_special_tokens=False)["input_ids"][:1]
+            if not first:
+                raise UserError(f"choice {choice!r} has no tokens", fix="pass non-empty choices")
+            out[choice] = float(logp[first[0]])
+        return out
+
+    def token_logprobs(
+        self, text: str, context: list[Message] | str | None = None
+    ) -> list[TokenLogprob]:
+        """Log-probability of each token of ``text`` given ``context`` (chat or raw prefix)."""
+        self.load()
+        prefix = self.render(context) if isinstance(context, list) else (context or "")
+        prefix_tokens = self._tokens(prefix) if prefix else []
+        if not prefix_tokens:
+            prefix_tokens = [self._tokenizer.bos_token or self._tokenizer.eos_token]
+        text_tokens = self._tokens(text)
+        if not text_tokens:
+            return []
+        with self._lock:
+            (res,) = self._generator.score_batch([prefix_tokens + text_tokens])
+        values = list(res.log_probs)[-len(text_tokens) :]
+        tok = self._tokenizer
+        return [
+            TokenLogprob(token=tok.convert_tokens_to_string([t]), logprob=float(v))
+            for t, v in zip(text_tokens, values, strict=True)
+        ]
+
+    def perplexity(self, text: str, context: list[Message] | str | None = None) -> float:
+        lps = self.token_logprobs(text, context)
+        if not lps:
+            raise UserError("cannot compute perplexity of empty text", fix="pass non-empty text")
+        return math.exp(-sum(t.logprob for t in lps) / len(lps))
+
+
+def _eos_tokens(tok: Any, folder: Path) -> list[str]:
+    import json
+
+    ids: set[int] = set()
+    if tok.eos_token_id is not None:
+        ids.add(tok.eos_token_id)
+    gen = folder / "generation_config.json"
+    if gen.exists():
+        eos = json.loads(gen.read_text()).get("eos_token_id")
+        ids.update([eos] if isinstance(eos, int) else (eos or []))
+    for special in ("<|im_end|>", "<|endoftext|>"):
+        tid = tok.convert_tokens_to_ids(special)
+        if isinstance(tid, int) and tid != tok.unk_token_id and tid is not None:
+            ids.add(tid)
+    return tok.convert_ids_to_tokens(sorted(ids))
