@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from valuealign import __version__
+from valuealign._aio import ensure_no_running_loop, run_sync
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
 from valuealign.errors import UserError
 from valuealign.records import JsonlWriter, ensure_run_dir, utcnow, write_json_atomic
@@ -95,6 +96,24 @@ def run_consensus(
     progress: bool = True,
     log=None,
 ) -> dict:
+    """Sync form of :func:`arun_consensus` (in a notebook use ``await arun_consensus(...)``)."""
+    ensure_no_running_loop("run_consensus", "arun_consensus")
+    return run_sync(
+        arun_consensus(
+            out, settings, topics, backend_options=backend_options, progress=progress, log=log
+        )
+    )
+
+
+async def arun_consensus(
+    out: str | Path,
+    settings: ConsensusSettings,
+    topics: list[dict],
+    *,
+    backend_options: dict | None = None,
+    progress: bool = True,
+    log=None,
+) -> dict:
     from valuealign.consensus.profiles import get_profile
     from valuealign.values.similarity import get_similarity
 
@@ -152,8 +171,8 @@ def run_consensus(
     started, t0 = utcnow(), time.perf_counter()
     metrics_path = out / "metrics.json"
     all_metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"topics": {}}
-    asyncio.run(
-        _run(out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log)
+    await _run(
+        out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log
     )
     all_metrics["summary"] = _summary(all_metrics["topics"])
     write_json_atomic(metrics_path, all_metrics)

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from valuealign import __version__
+from valuealign._aio import ensure_no_running_loop, run_sync
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -174,6 +175,27 @@ def run_eval(
     role_backend_options: dict[str, dict] | None = None,
     progress: bool = True,
 ) -> dict:
+    """Sync form of :func:`arun_eval` (in a notebook use ``await arun_eval(...)``)."""
+    ensure_no_running_loop("run_eval", "arun_eval")
+    return run_sync(
+        arun_eval(
+            out,
+            settings,
+            backend_options=backend_options,
+            role_backend_options=role_backend_options,
+            progress=progress,
+        )
+    )
+
+
+async def arun_eval(
+    out: str | Path,
+    settings: EvalSettings,
+    *,
+    backend_options: dict | None = None,
+    role_backend_options: dict[str, dict] | None = None,
+    progress: bool = True,
+) -> dict:
     """Run (or resume) an evaluation; returns the scores also written to DIR/scores.json.
 
     ``backend_options`` go to every backend; ``role_backend_options`` (``{"model": {...},
@@ -213,7 +235,7 @@ def run_eval(
         )
         for j in settings.judges
     }
-    counts = asyncio.run(_run(out, settings, plan, models, judges, progress))
+    counts = await _run(out, settings, plan, models, judges, progress)
     answers = read_jsonl(out / "answers.jsonl", EvalAnswer)
     judgements = (
         read_jsonl(out / "judgements.jsonl", Judgement)

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from valuealign import __version__
+from valuealign._aio import ensure_no_running_loop, run_sync
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -168,6 +169,31 @@ def run_generate(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> dict:
+    """Sync form of :func:`agenerate` (in a notebook use ``await agenerate(...)``)."""
+    ensure_no_running_loop("run_generate", "agenerate")
+    return run_sync(
+        agenerate(
+            out,
+            settings,
+            backend_options=backend_options,
+            role_base_urls=role_base_urls,
+            role_backend_options=role_backend_options,
+            progress=progress,
+            log=log,
+        )
+    )
+
+
+async def agenerate(
+    out: str | Path,
+    settings: GenerateSettings,
+    *,
+    backend_options: dict | None = None,
+    role_base_urls: dict[str, list[str]] | None = None,
+    role_backend_options: dict[str, dict] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict:
     """Run (or resume) a generation job; returns the stats also written to DIR/stats.json.
 
     ``backend_options`` go to every role's backend; ``role_backend_options`` override them for
@@ -223,7 +249,7 @@ def run_generate(
     started, t0 = utcnow(), time.perf_counter()
     manifest = _manifest(out, settings, prep, raw, started, None, {})
     write_json_atomic(out / "manifest.json", manifest)
-    counts = asyncio.run(_run(out, settings, prep, roles, progress))
+    counts = await _run(out, settings, prep, roles, progress)
     samples = _read_all(out / "samples.jsonl", Sample)
     rejected = _read_all(out / "rejected.jsonl", Rejected)
     failed = _read_all(out / "failed.jsonl", Failed)
@@ -640,3 +666,6 @@ def _stats(
             "kept_per_cell_max": max(cells.values(), default=0),
         },
     }
+
+
+arun_generate = agenerate
