@@ -71,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     except BackendError as e:
         click.echo(f"backend error: {e}", err=True)
         return 1
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(
+            "interrupted: finished work is saved; rerun the same command to resume", err=True
+        )
         return 130
     except click.ClickException as e:
         e.show()
