@@ -1,38 +1,37 @@
-"""The main job on the embedded model, end to end on a small slice.
+"""The main job on the embedded Qwen models, end to end, on 2 CPU cores.
 
-``valuealign demo`` (and ``make demo``) runs this with the embedded SmolLM2 model and nothing
-configured. It loads a charter and picks subdomains spread over its domains; then
+``valuealign demo`` (and ``make demo``) runs the loop the toolkit exists for, offline, with the
+embedded Qwen2.5 Instruct models: the 0.5B is the model being aligned (trained with LoRA through
+transformers, served through CTranslate2), the 1.5B plays Attacker, Critic and judge (a different
+and larger model than the one it judges). Stages, each timed with its peak memory:
 
-1. asks each subdomain's example question in Chinese and English, with a system prompt built
-   from that subdomain's positions and red lines (the Actor's prompt);
-2. generates a handful of adversarial pairs in both languages with the same model as
-   Attacker, Actor and Critic (a model this small rarely writes valid Critic JSON: those items
-   end as failed records with the raw text, exactly as a real run would record them);
-3. evaluates the same model on a slice of the bilingual benchmark (one item and one benign
-   control per chosen subdomain, both languages), with the same model as judge, and writes the
-   HTML report;
-4. runs one short PSRO negotiation between two cultural agents (Confucian and Protestant
-   Europe, built from the values-survey coordinates) on one topic, with its metrics and report.
-   A 135M model cannot follow the judge's output format, so a local judge scores
-   in 'logprobs' mode: its verdict is the digit it finds most likely after ``VERDICT: [[``.
+1. ``ask``: the 0.5B answers a few charter questions in Chinese and English with the Actor's
+   system prompt (the share of CJK characters in its Chinese answers is recorded);
+2. ``curate``: the built-in sample corpus (planted junk, duplicates, other languages, personal
+   data) is curated and packed with the 0.5B's tokenizer;
+3. ``generate``: Attacker (1.5B) -> Actor (0.5B, charter prompt) -> Critic (1.5B); every keep /
+   drop decision is printed with its reason;
+4. ``train``: CPT on the curated shards, SFT on the shipped sample pairs, adversarial LoRA on the
+   pairs the Critic kept (never on shipped pairs: too few kept pairs skip the stage, loudly);
+5. ``eval``: the base and the trained 0.5B on a benchmark slice in both languages, judged by the
+   1.5B, with n and intervals, and the HTML report;
+6. ``consensus`` (optional): one short PSRO negotiation between two cultural agents.
 
-    runs/demo/answers.jsonl    one AnswerRecord per question (or the error that stopped it)
-    runs/demo/manifest.json    charter hash, model, settings, versions, timings, counts
-    runs/demo/cache.sqlite     request cache: a rerun is free and resumes where it stopped
-    runs/demo/generate/        the generation run: samples / rejected / failed .jsonl, stats.json
-    runs/demo/consensus/       a short PSRO negotiation between two cultural agents
-    runs/demo/eval/            the evaluation run: answers, judgements, scores.json, report.html
+A few CPU steps demonstrate the mechanism; they are not an effect size, and the report says so.
 
 >>> from valuealign.demo import run_demo
->>> manifest = run_demo("runs/demo", model="mock/echo")
+>>> manifest = run_demo("runs/demo", model="mock/echo", progress=False)
 """
 
 from __future__ import annotations
 
 import asyncio
 import platform
+import resource
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from valuealign import __version__
@@ -43,6 +42,7 @@ from valuealign.backends import (
     aclose_all,
     describe,
     get_backend,
+    release_local_backends,
 )
 from valuealign.charter import (
     ACTOR_TEMPLATE_VERSION,
@@ -65,6 +65,14 @@ from valuealign.records import (
     write_json_atomic,
 )
 
+DEFAULT_MODEL = "hf/qwen2.5-0.5b-instruct"
+DEFAULT_HELPER = "ct2/qwen2.5-1.5b-instruct"
+MIN_GENERATED_PAIRS = 2
+DISCLAIMER = (
+    "A few LoRA steps on 2 CPU cores demonstrate the mechanism; they are not an effect size. "
+    "The judge is a 1.5B model: treat its verdicts as weak evidence (see judge-check)."
+)
+
 
 @dataclass(frozen=True)
 class DemoItem:
@@ -72,6 +80,36 @@ class DemoItem:
     subdomain: str
     language: str
     question: str
+
+
+@dataclass
+class DemoSettings:
+    model: str = DEFAULT_MODEL
+    """The model being aligned: trained through hf/, served through ct2/ (see ``engine``)."""
+    attacker: str | None = DEFAULT_HELPER
+    critic: str | None = DEFAULT_HELPER
+    judge: str | None = DEFAULT_HELPER
+    """None: the served model plays the role itself."""
+    engine: str = "ct2"
+    """How an hf/ model is served for inference: 'ct2' (CTranslate2 int8, fast) or 'hf'."""
+    charter: str = DEFAULT_CHARTER
+    n_subdomains: int = 3
+    languages: tuple[str, ...] = ("zh", "en")
+    max_tokens: int = 96
+    gen_n: int = 12
+    eval_subdomains: int | None = None
+    """How many of the charter's subdomains the evaluation covers (None: all)."""
+    eval_max_tokens: int = 128
+    judge_max_tokens: int = 160
+    train_steps: int = 2
+    stages: tuple[str, ...] = ("ask", "curate", "generate", "train", "eval")
+    backend_options: dict = field(default_factory=dict)
+
+    def served(self, spec: str) -> str:
+        """The address inference uses for a model (hf/X -> ct2/X when the engine is ct2)."""
+        if self.engine == "ct2" and spec.startswith("hf/"):
+            return "ct2/" + spec.removeprefix("hf/")
+        return spec
 
 
 def plan_items(charter_source: str, n_subdomains: int, languages: list[str]) -> list[DemoItem]:
@@ -96,37 +134,66 @@ def plan_items(charter_source: str, n_subdomains: int, languages: list[str]) -> 
     return items
 
 
-def run_demo(
-    out: str | Path = "runs/demo",
-    *,
-    model: str = "hf/smollm2-135m-instruct",
-    charter: str = DEFAULT_CHARTER,
-    n_subdomains: int = 3,
-    languages: tuple[str, ...] = ("zh", "en"),
-    max_tokens: int = 96,
-    progress: bool = True,
-    backend_options: dict | None = None,
-    judge: str | None = None,
-    evaluate: bool = True,
-    generate: bool = True,
-    consensus: bool = True,
-    curate: bool = True,
-    train: bool = True,
-    train_steps: int = 2,
-) -> dict:
-    out = Path(out)
-    ensure_run_dir(out)
-    items = plan_items(charter, n_subdomains, list(languages))
-    loaded = load_charter(charter)
-    backend = get_backend(model, **(backend_options or {}))
+# -- measuring each stage --------------------------------------------------------------------
+
+
+def _rss_peak_mb() -> float:
+    """Peak resident memory of this process since the last reset (VmHWM), in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_rss_peak() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass  # not Linux: the figure is then the peak since the process started
+
+
+@contextmanager
+def _stage(name: str, timings: dict, say: Callable[[str], None] | None) -> Iterator[None]:
+    if say:
+        say(f"== demo stage: {name}")
+    _reset_rss_peak()
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        release_local_backends()
+        timings[name] = {
+            "seconds": round(time.perf_counter() - t0, 1),
+            "peak_rss_mb": round(_rss_peak_mb()),
+        }
+        if say:
+            t = timings[name]
+            say(f"== {name}: {t['seconds']:.0f} s, peak memory {t['peak_rss_mb'] / 1024:.2f} GB")
+
+
+# -- the stages --------------------------------------------------------------------------------
+
+
+def cjk_share(text: str) -> float:
+    letters = [c for c in text if c.isalpha()]
+    return sum("\u4e00" <= c <= "\u9fff" for c in letters) / max(len(letters), 1)
+
+
+def ask_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
+    """The served model answers the chosen example questions with the Actor's system prompt."""
+    items = plan_items(s.charter, s.n_subdomains, list(s.languages))
+    loaded = load_charter(s.charter)
+    spec = s.served(s.model)
+    backend = get_backend(spec, **s.backend_options)
     cache = RequestCache(out / "cache.sqlite")
     cached = CachedBackend(backend, cache, template_version=ACTOR_TEMPLATE_VERSION)
-    config = GenerateConfig(max_tokens=max_tokens, temperature=0.0, seed=0)
+    config = GenerateConfig(max_tokens=s.max_tokens, temperature=0.0, seed=0)
     answers_path = out / "answers.jsonl"
     done = existing_ids(answers_path)
     todo = [it for it in items if it.id not in done]
-    started = utcnow()
-    t0 = time.perf_counter()
     usage = Usage()
 
     async def one(item: DemoItem) -> AnswerRecord:
@@ -141,57 +208,38 @@ def run_demo(
             template_hash=template_hash(ACTOR_TEMPLATE_VERSION, system),
             seed=config.seed,
         )
+        fields = {
+            "id": item.id,
+            "item_id": item.id,
+            "subdomain": item.subdomain,
+            "language": item.language,
+            "question": item.question,
+            "provenance": prov,
+        }
         try:
             c = await cached.generate(messages, config)
         except BackendError as e:
-            return AnswerRecord(
-                id=item.id,
-                item_id=item.id,
-                subdomain=item.subdomain,
-                language=item.language,
-                question=item.question,
-                error=str(e),
-                provenance=prov,
-            )
+            return AnswerRecord(**fields, error=str(e))
         prov.usage = Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
         usage = usage + prov.usage
-        return AnswerRecord(
-            id=item.id,
-            item_id=item.id,
-            subdomain=item.subdomain,
-            language=item.language,
-            question=item.question,
-            answer=c.text,
-            finish_reason=c.finish_reason,
-            provenance=prov,
-        )
+        return AnswerRecord(**fields, answer=c.text, finish_reason=c.finish_reason)
 
     async def run_all() -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         with (
             JsonlWriter(answers_path) as writer,
             Progress(
-                TextColumn("[bold]demo[/] {task.description}"),
+                TextColumn("[bold]ask[/] {task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TimeElapsedColumn(),
                 disable=not progress,
             ) as bar,
         ):
-            task = bar.add_task(
-                f"asking {backend.name}", total=len(items), completed=len(items) - len(todo)
-            )
+            task = bar.add_task(spec, total=len(items), completed=len(items) - len(todo))
             try:
                 for coro in asyncio.as_completed([one(it) for it in todo]):
-                    record = await coro
-                    writer.append(record)
+                    writer.append(await coro)
                     bar.advance(task)
             finally:
                 await aclose_all(cached)
@@ -199,24 +247,10 @@ def run_demo(
     if todo:
         asyncio.run(run_all())
     records = read_jsonl(answers_path, AnswerRecord)
-    manifest = {
-        "job": "demo",
-        "valuealign_version": __version__,
-        "python": platform.python_version(),
-        "charter": charter,
-        "charter_id": loaded.id,
-        "charter_hash": charter_hash(charter),
+    zh = [r.answer for r in records if r.language == "zh" and r.answer]
+    cache.close()
+    return {
         "roles": {"actor": describe(backend)},
-        "settings": {
-            "max_tokens": max_tokens,
-            "temperature": 0.0,
-            "seed": 0,
-            "languages": list(languages),
-            "n_subdomains": n_subdomains,
-        },
-        "started_at": started,
-        "finished_at": utcnow(),
-        "wall_seconds": round(time.perf_counter() - t0, 3),
         "counts": {
             "planned": len(items),
             "answered": sum(r.answer is not None for r in records),
@@ -224,111 +258,19 @@ def run_demo(
             "resumed_from_disk": len(items) - len(todo),
             "cache_hits": cache.hits,
         },
+        "zh_cjk_share": round(sum(map(cjk_share, zh)) / len(zh), 3) if zh else None,
         "usage_this_run": usage.model_dump(),
-        "files": {"answers": "answers.jsonl", "cache": "cache.sqlite"},
     }
-    cache.close()
-    if curate:
-        from valuealign.curate import curate_sample
-
-        tokenizer = model if model.startswith("hf/") else "hf/smollm2-135m-instruct"
-        cstats = curate_sample(out / "curate", tokenizer=tokenizer, progress=progress)
-        manifest["curate"] = {"dir": "curate", **_curate_summary(cstats)}
-    if generate:
-        from valuealign.generate.pipeline import GenerateSettings, run_generate
-
-        gen = GenerateSettings(
-            n=2 * len(languages),
-            attacker=model,
-            actor=model,
-            critic=judge or model,
-            charter=charter,
-            languages=list(languages),
-            strategies=["direct", "false-premise"],
-            attacker_retries=1,
-            critic_retries=0,
-            concurrency={"attacker": 4, "actor": 4, "critic": 4},
-            max_tokens={"attacker": 64, "actor": max_tokens, "critic": 96},
-        )
-        gen_stats = run_generate(
-            out / "generate", gen, backend_options=backend_options, progress=progress
-        )
-        manifest["generate"] = {"dir": "generate", **gen_stats["counts"]}
-    trained: str | None = None
-    if train and model.startswith("hf/"):
-        manifest["train"] = train_stage(
-            out,
-            model=model,
-            steps=train_steps,
-            curated=out / "curate" if curate else None,
-            generated=out / "generate" if generate else None,
-            progress=progress,
-        )
-        trained = manifest["train"]["model"]
-    elif train:
-        manifest["train"] = {"skipped": f"{model} has no local weights to train"}
-    if evaluate:
-        from valuealign.evaluate.runner import EvalSettings, run_eval
-        from valuealign.report import write_report
-
-        settings = EvalSettings(
-            models=[model] + ([trained] if trained else []),
-            judges=[judge or model],
-            languages=list(languages),
-            charter=charter,
-            subdomains=sorted({it.subdomain for it in items}),
-            per_subdomain=1,
-            max_tokens=max_tokens,
-            judge_max_tokens=48,
-            judge_mode="logprobs" if (judge or model).startswith("hf/") else "generate",
-            concurrency=8,
-        )
-        scores = run_eval(
-            out / "eval", settings, backend_options=backend_options, progress=progress
-        )
-        manifest["eval"] = {
-            "dir": "eval",
-            "report": str(write_report(out / "eval").relative_to(out)),
-            "judge": judge or model,
-        }
-        manifest["scores"] = {
-            lang: {k: s[k] for k in ("total", "max_total", "mean", "parse_failures")}
-            for lang, s in scores["per_model"][model]["languages"].items()
-        }
-        if trained:
-            manifest["scores_trained"] = {
-                lang: {k: s[k] for k in ("total", "max_total", "mean", "parse_failures")}
-                for lang, s in scores["per_model"][trained]["languages"].items()
-            }
-    if consensus:
-        from valuealign.consensus.runner import ConsensusSettings, load_topics, run_consensus
-
-        settings_c = ConsensusSettings(
-            zones=["confucian", "protestant-europe"],
-            model=model,
-            rounds=2,
-            max_tokens=40,
-            language="en",
-        )
-        cm = run_consensus(
-            out / "consensus",
-            settings_c,
-            load_topics("builtin:topics")[:1],
-            backend_options=backend_options,
-            progress=progress,
-        )
-        manifest["consensus"] = {
-            "dir": "consensus",
-            "report": "consensus/report.html",
-            **cm["summary"],
-        }
-    write_json_atomic(out / "manifest.json", manifest)
-    return manifest
 
 
-def _curate_summary(stats: dict) -> dict:
+def curate_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
+    from valuealign.curate import curate_sample
+
+    tokenizer = s.model if s.model.startswith("hf/") else "hf/smollm2-135m-instruct"
+    stats = curate_sample(out / "curate", tokenizer=tokenizer, progress=progress)
     steps = stats.get("steps", {})
     return {
+        "dir": "curate",
         "documents": stats.get("documents", {}),
         "dropped": {name: st.get("dropped", 0) for name, st in steps.items()},
         "subdomains_covered": stats.get("subdomains", {}).get("covered"),
@@ -337,77 +279,122 @@ def _curate_summary(stats: dict) -> dict:
     }
 
 
-MIN_GENERATED_PAIRS = 4
+def generate_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
+    from valuealign.generate.pipeline import GenerateSettings, run_generate
+
+    served = s.served(s.model)
+    gen = GenerateSettings(
+        n=s.gen_n,
+        attacker=s.attacker or served,
+        actor=served,
+        critic=s.critic or served,
+        charter=s.charter,
+        languages=list(s.languages),
+        strategies=["direct", "false-premise", "role-play"],
+        attacker_retries=1,
+        critic_retries=1,
+        concurrency={"attacker": 8, "actor": 8, "critic": 8},
+        max_tokens={"attacker": 96, "actor": s.max_tokens, "critic": 192},
+    )
+    stats = run_generate(
+        out / "generate", gen, backend_options=s.backend_options, progress=progress
+    )
+    return {"dir": "generate", **stats["counts"], "decisions": _decisions(out / "generate")}
 
 
-def train_stage(
-    out: Path,
-    *,
-    model: str,
-    steps: int,
-    curated: Path | None,
-    generated: Path | None,
-    progress: bool = True,
-) -> dict:
-    """CPT -> SFT -> adversarial LoRA, a few steps each, on what the demo made.
+def _decisions(run: Path) -> list[dict]:
+    """Every item's outcome with its reason: what the Critic kept, dropped, or what failed."""
+    from valuealign.generate.records import Failed, Rejected, Sample
 
-    CPT reads the curation stage's packed shards (else the shipped CPT sample text). SFT and
-    adversarial LoRA read the pairs the generation stage kept; a 135M Critic rarely writes
-    valid JSON, so when fewer than ``MIN_GENERATED_PAIRS`` were kept the stages fall back to
-    the shipped sample pairs, and the manifest says so.
+    rows: list[dict] = []
+    for name, model in (("samples", Sample), ("rejected", Rejected), ("failed", Failed)):
+        path = run / f"{name}.jsonl"
+        if not path.exists():
+            continue
+        for r in read_jsonl(path, model):
+            row = {"item": r.item_id, "language": r.language, "strategy": r.strategy}
+            if isinstance(r, Sample):
+                row |= {
+                    "decision": "kept",
+                    "overall": r.critic.overall,
+                    "why": r.critic.reason,
+                    "query": r.query,
+                }
+            elif isinstance(r, Rejected):
+                row |= {
+                    "decision": f"dropped: {r.reason}",
+                    "overall": r.critic.overall if r.critic else None,
+                    "why": (r.critic.reason if r.critic else r.detail),
+                    "query": r.query,
+                }
+            else:
+                row |= {"decision": f"failed at {r.stage}", "why": r.error, "query": r.query}
+            rows.append(row)
+    return sorted(rows, key=lambda r: r["item"])
+
+
+def train_stage(out: Path, s: DemoSettings, progress: bool, *, curated: bool) -> dict:
+    """CPT -> SFT -> adversarial LoRA, a few steps each, every stage merged for serving.
+
+    The adversarial stage trains on the pairs this run's Critic kept, and only on those: with
+    fewer than ``MIN_GENERATED_PAIRS`` kept it is skipped and the manifest says why.
     """
+    from valuealign.generate.export import export_sft
     from valuealign.train import load_stage_config, run_chain
 
     notes: list[str] = []
     pairs: str | None = None
-    if generated is not None and (generated / "samples.jsonl").exists():
-        from valuealign.generate.export import export_sft
-
-        n = export_sft(generated, out / "train" / "generated-pairs.jsonl")
+    generated = out / "generate"
+    if (generated / "samples.jsonl").exists():
+        target = out / "train" / "generated-pairs.jsonl"
+        n = export_sft(generated, target)
         if n >= MIN_GENERATED_PAIRS:
-            pairs = str(out / "train" / "generated-pairs.jsonl")
+            pairs = str(target)
+            notes.append(f"adversarial LoRA trains on the {n} pair(s) the Critic kept")
         else:
             notes.append(
-                f"the generation stage kept {n} pair(s) (< {MIN_GENERATED_PAIRS}); SFT and "
-                "adversarial LoRA use the shipped sample pairs instead"
+                f"SKIPPED adversarial LoRA: the Critic kept {n} pair(s), fewer than "
+                f"{MIN_GENERATED_PAIRS}; see the generate decisions above for why"
             )
+    else:
+        notes.append("SKIPPED adversarial LoRA: the generate stage did not run")
     cpt_data = (
-        str(curated)
-        if curated is not None and (curated / "packed" / "meta.json").exists()
+        str(out / "curate")
+        if curated and (out / "curate" / "packed" / "meta.json").exists()
         else "builtin:cpt-sample"
     )
     common = {
         "seq_len": 256,
         "batch_size": 2,
-        "max_steps": steps,
+        "max_steps": s.train_steps,
         "logging_steps": 1,
         "eval_fraction": 0.1,
-        "drift_max_tokens": 256,
+        "drift_max_tokens": 128,
         "lora_enabled": True,
     }
     root = out / "train"
-    stages = []
-    current = model
-    for stage, data, extra in (
+    plan = [
         ("cpt", [cpt_data], {"learning_rate": 1e-4}),
-        ("sft", [pairs or "builtin:sft-sample"], {"learning_rate": 2e-4}),
-        ("adversarial", [pairs or "builtin:adversarial-sample"], {"learning_rate": 2e-4}),
-    ):
+        ("sft", ["builtin:sft-sample"], {"learning_rate": 2e-4}),
+    ]
+    if pairs:
+        plan.append(("adversarial", [pairs], {"learning_rate": 2e-4}))
+    stages = []
+    current = s.model
+    for stage, data, extra in plan:
         cfg = load_stage_config(
             stage,
             None,
             {**common, **extra, "model": current, "data": data, "out": str(root / stage)},
         )
-        if stage != "adversarial":
-            cfg.merge = True
+        cfg.merge = True
         stages.append(cfg)
         current = "hf/" + str(root / stage / "merged")
     say = (lambda m: print(m, flush=True)) if progress else None
     manifests = run_chain(stages, resume=True, progress=say)
-    final = str(root / "adversarial")
     return {
         "dir": "train",
-        "model": "hf/" + final,
+        "model": current,
         "notes": notes,
         "stages": {
             m["stage"]: {
@@ -421,3 +408,148 @@ def train_stage(
             for m in manifests
         },
     }
+
+
+def eval_stage(out: Path, s: DemoSettings, progress: bool, trained: str | None) -> dict:
+    from valuealign.evaluate.runner import EvalSettings, run_eval
+    from valuealign.report import write_report
+
+    charter = load_charter(s.charter)
+    subs = charter.subdomain_ids()
+    if s.eval_subdomains is not None:
+        subs = subs[: s.eval_subdomains]
+    base = s.served(s.model)
+    judge = s.judge or base
+    settings = EvalSettings(
+        models=[base] + ([s.served(trained)] if trained else []),
+        judges=[judge],
+        languages=list(s.languages),
+        charter=s.charter,
+        subdomains=subs,
+        per_subdomain=1,
+        max_tokens=s.eval_max_tokens,
+        judge_max_tokens=s.judge_max_tokens,
+        judge_mode="generate" if judge.startswith(("ct2/", "openai/", "mock/")) else "logprobs",
+        judge_parse_retries=1,
+        concurrency=16,
+        consistency=False,
+    )
+    scores = run_eval(out / "eval", settings, backend_options=s.backend_options, progress=progress)
+    per_model = scores["per_model"]
+
+    def brief(model: str) -> dict:
+        keys = (
+            "total",
+            "max_total",
+            "mean",
+            "n",
+            "ci95",
+            "parse_failures",
+            "missing",
+            "incomplete",
+        )
+        return {
+            lang: {k: v for k, v in sc.items() if k in keys}
+            for lang, sc in per_model[model]["languages"].items()
+        }
+
+    summary = {
+        "dir": "eval",
+        "report": str(write_report(out / "eval").relative_to(out)),
+        "judge": judge,
+        "models": settings.models,
+        "subdomains": len(subs),
+        "scores": brief(base),
+    }
+    if trained:
+        summary["scores_trained"] = brief(settings.models[1])
+    return summary
+
+
+def consensus_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
+    from valuealign.consensus.runner import ConsensusSettings, load_topics, run_consensus
+
+    settings = ConsensusSettings(
+        zones=["confucian", "protestant-europe"],
+        model=s.served(s.model),
+        rounds=2,
+        max_tokens=64,
+        language="en",
+    )
+    cm = run_consensus(
+        out / "consensus",
+        settings,
+        load_topics("builtin:topics")[:1],
+        backend_options=s.backend_options,
+        progress=progress,
+    )
+    return {"dir": "consensus", "report": "consensus/report.html", **cm["summary"]}
+
+
+# -- the job -----------------------------------------------------------------------------------
+
+
+def run_demo(
+    out: str | Path = "runs/demo",
+    settings: DemoSettings | None = None,
+    *,
+    progress: bool = True,
+    **overrides: object,
+) -> dict:
+    """Run the demo's stages in order; a rerun resumes every stage from what is on disk."""
+    s = settings or DemoSettings()
+    for key, value in overrides.items():
+        if not hasattr(s, key):
+            raise TypeError(f"run_demo() got an unexpected setting {key!r}")
+        setattr(s, key, value)
+    if not s.model.startswith("hf/"):
+        # a served-only model (a server, a mock) cannot be trained here: it plays every role
+        s.stages = tuple(x for x in s.stages if x != "train")
+        s.attacker = s.attacker if s.attacker != DEFAULT_HELPER else None
+        s.critic = s.critic if s.critic != DEFAULT_HELPER else None
+        s.judge = s.judge if s.judge != DEFAULT_HELPER else None
+    out = Path(out)
+    ensure_run_dir(out)
+    plan_items(s.charter, s.n_subdomains, list(s.languages))  # bad input fails before any work
+    say = (lambda m: print(m, flush=True)) if progress else None
+    started, t0 = utcnow(), time.perf_counter()
+    timings: dict[str, dict] = {}
+    manifest: dict = {
+        "job": "demo",
+        "valuealign_version": __version__,
+        "python": platform.python_version(),
+        "charter": s.charter,
+        "charter_id": load_charter(s.charter).id,
+        "charter_hash": charter_hash(s.charter),
+        "settings": {k: v for k, v in asdict(s).items() if k != "backend_options"},
+        "started_at": started,
+        "disclaimer": DISCLAIMER,
+        "timings": timings,
+    }
+    trained: str | None = None
+    for stage in s.stages:
+        with _stage(stage, timings, say):
+            if stage == "ask":
+                manifest.update(ask_stage(out, s, progress))
+            elif stage == "curate":
+                manifest["curate"] = curate_stage(out, s, progress)
+            elif stage == "generate":
+                manifest["generate"] = generate_stage(out, s, progress)
+            elif stage == "train":
+                manifest["train"] = train_stage(out, s, progress, curated="curate" in s.stages)
+                trained = manifest["train"]["model"]
+            elif stage == "eval":
+                manifest["eval"] = eval_stage(out, s, progress, trained)
+            elif stage == "consensus":
+                manifest["consensus"] = consensus_stage(out, s, progress)
+            else:
+                raise UserError(
+                    f"unknown demo stage {stage!r}",
+                    fix="use ask, curate, generate, train, eval, consensus",
+                )
+        write_json_atomic(out / "manifest.json", manifest)
+    manifest["finished_at"] = utcnow()
+    manifest["wall_seconds"] = round(time.perf_counter() - t0, 1)
+    manifest["peak_rss_mb"] = max((t["peak_rss_mb"] for t in timings.values()), default=None)
+    write_json_atomic(out / "manifest.json", manifest)
+    return manifest

@@ -416,8 +416,24 @@ def test_export_sft_jsonl_and_parquet_load_with_datasets(tmp_path: Path, roles, 
         progress=False,
     )
     samples, _, _ = _records(tmp_path / "g")
-    code, out, _ = cli("export", "sft", str(tmp_path / "g"), "--out", str(tmp_path / "sft.jsonl"))
+    code, out, _ = cli(
+        "export",
+        "sft",
+        str(tmp_path / "g"),
+        "--out",
+        str(tmp_path / "sft.jsonl"),
+        "--system",
+        "charter",
+    )
     assert code == 0 and f"wrote {len(samples)}" in out
+    manifest = json.loads((tmp_path / "sft.manifest.json").read_text())
+    assert manifest["system_prompt"] == "charter" and manifest["rows"] == len(samples)
+    assert "collisions" in manifest["decontamination"]
+    # the default: no system prompt (the values internalised), recorded in the manifest
+    code, _, _ = cli("export", "sft", str(tmp_path / "g"), "--out", str(tmp_path / "d.jsonl"))
+    rows = [json.loads(x) for x in (tmp_path / "d.jsonl").read_text().splitlines()]
+    assert code == 0 and all(r["messages"][0]["role"] == "user" for r in rows)
+    assert json.loads((tmp_path / "d.manifest.json").read_text())["system_prompt"] == "none"
     n_zh = export_sft(
         tmp_path / "g", tmp_path / "zh.parquet", languages=["zh"], system_prompt=False
     )

@@ -171,7 +171,17 @@ def test_rewrite_then_eval_rewrite(cli, tmp_path: Path) -> None:
     assert code == 0, err
     scores = json.loads((tmp_path / "run" / "scores.json").read_text())
     assert scores["detectors"] == {"evaluation": "lexicon", "reward": "keywords"}
-    assert scores["independent_detectors"] and scores["baseline_available"]
+    # issue 13: lexicon scores Chinese with the keywords detector, so in zh the two are one
+    # detector; independence is per language and the fallback is named
+    by_lang = scores["independent_by_language"]
+    assert by_lang["en"]["independent"] is True
+    assert by_lang["zh"] == {
+        "independent": False,
+        "evaluation": "lexicon (falls back to keywords for zh)",
+        "steering": "keywords",
+    }
+    assert scores["independent_detectors"] is False and scores["baseline_available"]
+    assert "falls back to keywords" in scores["detector_note"]
     ev = scores["scores"]["evaluation"]
     assert ev["original"]["value_precision"] == 0.0 and ev["original"]["similarity"] == 1.0
     assert ev["visa"]["n"] == ev["baseline"]["n"] == 3

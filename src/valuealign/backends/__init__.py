@@ -8,12 +8,17 @@
 """
 
 from valuealign.backends._types import (
+    CAPABILITIES,
     ChatBackend,
+    ChoiceLogprobs,
     Completion,
     GenerateConfig,
     Message,
     TokenLogprob,
+    TokenLogprobs,
     aclose_all,
+    capability,
+    forward_capabilities,
     note_served,
     public_url,
     request_key,
@@ -27,11 +32,18 @@ from valuealign.backends.mock import (
     register_mock,
     unregister_mock,
 )
-from valuealign.backends.registry import describe, get_backend, parse_spec
+from valuealign.backends.registry import (
+    describe,
+    get_backend,
+    parse_spec,
+    release_local_backends,
+)
 
 __all__ = [
+    "CAPABILITIES",
     "CachedBackend",
     "ChatBackend",
+    "ChoiceLogprobs",
     "Completion",
     "FunctionBackend",
     "GenerateConfig",
@@ -39,13 +51,17 @@ __all__ = [
     "RequestCache",
     "ScriptedBackend",
     "TokenLogprob",
+    "TokenLogprobs",
     "aclose_all",
+    "capability",
     "describe",
+    "forward_capabilities",
     "get_backend",
     "note_served",
     "parse_spec",
     "public_url",
     "register_mock",
+    "release_local_backends",
     "request_key",
     "served_by",
     "unregister_mock",

@@ -163,6 +163,12 @@ class HFBackend:
             self._model, self._tokenizer, self.device = model, tokenizer, device
             self.load_seconds = time.perf_counter() - start
 
+    def close(self) -> None:
+        """Free the model's memory now (the demo loads models one at a time)."""
+        with LOAD_LOCK:
+            self._model = None
+            self._tokenizer = None
+
     @property
     def tokenizer(self) -> Any:
         self.load()

@@ -51,17 +51,40 @@ def get_backend(
             timeout=timeout,
             retry=RetryPolicy(max_retries=max_retries),
         )
-    if provider == "hf":
-        from valuealign.backends.hf import HFBackend
+    if provider in ("hf", "ct2"):
+        # one instance per local model in a process: two roles bound to the same weights share
+        # one copy in memory (release_local_backends frees them between stages)
+        key = (provider, model, adapter, tuple(sorted(hf_options.items())))
+        if key not in _LOCAL:
+            if provider == "hf":
+                from valuealign.backends.hf import HFBackend
 
-        return HFBackend(model, adapter=adapter, **hf_options)
-    if provider == "ct2":
-        from valuealign.backends.ct2 import CT2Backend
+                _LOCAL[key] = HFBackend(model, adapter=adapter, **hf_options)
+            else:
+                from valuealign.backends.ct2 import CT2Backend
 
-        return CT2Backend(model, adapter=adapter, **hf_options)
+                _LOCAL[key] = CT2Backend(model, adapter=adapter, **hf_options)
+        return _LOCAL[key]
     from valuealign.backends.mock import make_mock
 
     return make_mock(model)  # type: ignore[return-value]
+
+
+_LOCAL: dict[tuple, ChatBackend] = {}
+
+
+def release_local_backends() -> int:
+    """Forget the shared local models so their memory can be freed; returns how many."""
+    import gc
+
+    n = len(_LOCAL)
+    for backend in _LOCAL.values():
+        close = getattr(backend, "close", None)
+        if close is not None:
+            close()
+    _LOCAL.clear()
+    gc.collect()
+    return n
 
 
 def describe(backend: ChatBackend) -> dict[str, Any]:

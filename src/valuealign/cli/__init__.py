@@ -11,6 +11,7 @@ import sys
 import click
 
 from valuealign import __version__
+from valuealign.decontam import ContaminationError
 from valuealign.errors import BackendError, UserError
 
 
@@ -54,6 +55,12 @@ def _register() -> None:
     from valuealign.cli import values as values_cmd
 
     cli.add_command(values_cmd.values)
+    from valuealign.cli import decontam as decontam_cmd
+
+    cli.add_command(decontam_cmd.decontam)
+    from valuealign.cli import judge_check as judge_check_cmd
+
+    cli.add_command(judge_check_cmd.judge_check)
     from valuealign.cli import models as models_cmd
 
     cli.add_command(models_cmd.models)
@@ -70,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BackendError as e:
         click.echo(f"backend error: {e}", err=True)
+        return 1
+    except ContaminationError as e:
+        click.echo(f"error: {e}", err=True)
         return 1
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo(

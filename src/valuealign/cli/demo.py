@@ -1,4 +1,4 @@
-"""``valuealign demo``: the main job on the embedded model (see valuealign.demo)."""
+"""``valuealign demo``: the main job on the embedded models (see valuealign.demo)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,34 @@ import click
 
 from valuealign.cli._options import backend_kwargs, backend_options
 
+ALL_STAGES = ("ask", "curate", "generate", "train", "eval", "consensus")
+
 
 @click.command()
 @click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False))
 @click.option(
-    "--model", "-m", default="hf/smollm2-135m-instruct", show_default=True, metavar="PROVIDER/MODEL"
+    "--model",
+    "-m",
+    default="hf/qwen2.5-0.5b-instruct",
+    show_default=True,
+    metavar="PROVIDER/MODEL",
+    help="The model being aligned (trained through hf/, served through --engine).",
+)
+@click.option(
+    "--attacker", default="ct2/qwen2.5-1.5b-instruct", show_default=True, metavar="PROVIDER/MODEL"
+)
+@click.option(
+    "--critic", default="ct2/qwen2.5-1.5b-instruct", show_default=True, metavar="PROVIDER/MODEL"
+)
+@click.option(
+    "--judge", default="ct2/qwen2.5-1.5b-instruct", show_default=True, metavar="PROVIDER/MODEL"
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["ct2", "hf"]),
+    default="ct2",
+    show_default=True,
+    help="How the hf/ model is served for inference: CTranslate2 int8 (fast) or transformers.",
 )
 @click.option(
     "--charter", default="builtin:balanced-v1", show_default=True, metavar="FILE|builtin:NAME"
@@ -24,120 +47,152 @@ from valuealign.cli._options import backend_kwargs, backend_options
     type=click.IntRange(1),
     default=3,
     show_default=True,
-    help="How many subdomains to ask about (spread over the domains).",
+    help="How many subdomains the ask stage covers (spread over the domains).",
+)
+@click.option(
+    "--eval-subdomains",
+    type=click.IntRange(1),
+    default=None,
+    help="How many subdomains the evaluation covers (default: all of the charter's).",
 )
 @click.option("--languages", default="zh,en", show_default=True)
 @click.option("--max-tokens", type=click.IntRange(1), default=96, show_default=True)
 @click.option(
-    "--judge",
-    default=None,
-    metavar="PROVIDER/MODEL",
-    help="Judge for the evaluation (default: --model).",
+    "--gen-n", type=click.IntRange(1), default=12, show_default=True, help="Items to generate."
 )
-@click.option(
-    "--no-eval",
-    is_flag=True,
-    help="Only ask the charter questions; skip the evaluation and report.",
-)
-@click.option("--no-generate", is_flag=True, help="Skip the Attacker -> Actor -> Critic stage.")
-@click.option("--no-consensus", is_flag=True, help="Skip the cultural negotiation stage.")
-@click.option("--no-curate", is_flag=True, help="Skip curating the built-in sample corpus.")
-@click.option("--no-train", is_flag=True, help="Skip the CPT -> SFT -> adversarial LoRA chain.")
 @click.option(
     "--train-steps", type=click.IntRange(1), default=2, show_default=True, help="Steps per stage."
+)
+@click.option(
+    "--stages",
+    default="ask,curate,generate,train,eval",
+    show_default=True,
+    help=f"Stages to run, in order (any of {', '.join(ALL_STAGES)}).",
 )
 @click.option("--no-progress", is_flag=True)
 @backend_options
 def demo(
     out: str,
     model: str,
+    attacker: str,
+    critic: str,
+    judge: str,
+    engine: str,
     charter: str,
     n_subdomains: int,
+    eval_subdomains: int | None,
     languages: str,
     max_tokens: int,
-    judge: str | None,
-    no_eval: bool,
-    no_generate: bool,
-    no_consensus: bool,
-    no_curate: bool,
-    no_train: bool,
+    gen_n: int,
     train_steps: int,
+    stages: str,
     no_progress: bool,
     **opts: object,
 ) -> None:
-    """Ask charter questions in Chinese and English and write a run directory."""
-    from valuealign.demo import run_demo
+    """Run the alignment loop end to end on the embedded Qwen models (2 CPU cores, offline).
 
-    langs = tuple(x.strip() for x in languages.split(",") if x.strip())
-    manifest = run_demo(
-        out,
+    \b
+    Examples:
+      valuealign demo                                  # about 10-15 minutes on 2 cores
+      valuealign demo --stages ask,eval --eval-subdomains 3
+      valuealign demo --model mock/echo --stages ask   # no model at all
+    """
+    from valuealign.demo import DemoSettings, run_demo
+    from valuealign.errors import UserError
+
+    wanted = tuple(x.strip() for x in stages.split(",") if x.strip())
+    unknown = [x for x in wanted if x not in ALL_STAGES]
+    if unknown or not wanted:
+        raise UserError(
+            f"--stages: unknown or empty stage list {stages!r}",
+            fix=f"use a comma-separated list of {', '.join(ALL_STAGES)}",
+        )
+    settings = DemoSettings(
         model=model,
+        attacker=attacker,
+        critic=critic,
+        judge=judge,
+        engine=engine,
         charter=charter,
         n_subdomains=n_subdomains,
-        languages=langs,
+        eval_subdomains=eval_subdomains,
+        languages=tuple(x.strip() for x in languages.split(",") if x.strip()),
         max_tokens=max_tokens,
-        progress=not no_progress,
-        judge=judge,
-        evaluate=not no_eval,
-        generate=not no_generate,
-        consensus=not no_consensus,
-        curate=not no_curate,
-        train=not no_train,
+        gen_n=gen_n,
         train_steps=train_steps,
+        stages=wanted,
         backend_options=backend_kwargs(dict(opts)),
     )
-    c = manifest["counts"]
-    click.echo(
-        f"demo: {c['answered']}/{c['planned']} answered, {c['failed']} failed "
-        f"({c['resumed_from_disk']} already on disk, {c['cache_hits']} from cache) -> {out}"
-    )
-    from valuealign.records import AnswerRecord, read_jsonl
+    manifest = run_demo(out, settings, progress=not no_progress)
+    print_summary(out, manifest)
 
-    for r in read_jsonl(f"{out}/answers.jsonl", AnswerRecord):
-        text = (r.answer or f"[failed: {r.error}]").replace("\n", " ")
-        click.echo(f"  [{r.language}] {r.subdomain}: {r.question}\n      -> {text[:160]}")
-    if "generate" in manifest:
-        g = manifest["generate"]
-        click.echo(
-            f"\ngenerated pairs (Attacker -> Actor -> Critic, same model): {g['kept']} kept, "
-            f"{g['rejected']} rejected, {g['failed']} failed -> {Path(out, 'generate')}"
+
+def print_summary(out: str, manifest: dict) -> None:
+    echo = click.echo
+    if "counts" in manifest:
+        c = manifest["counts"]
+        share = manifest.get("zh_cjk_share")
+        echo(
+            f"\nask: {c['answered']}/{c['planned']} answered, {c['failed']} failed"
+            + (f"; Chinese answers are {share:.0%} CJK characters" if share is not None else "")
         )
+        from valuealign.records import AnswerRecord, read_jsonl
+
+        for r in read_jsonl(f"{out}/answers.jsonl", AnswerRecord):
+            text = (r.answer or f"[failed: {r.error}]").replace("\n", " ")
+            echo(f"  [{r.language}] {r.question}\n      -> {text[:160]}")
     if "curate" in manifest:
         cu = manifest["curate"]
         docs = cu.get("documents", {})
-        click.echo(
-            f"\ncurated the built-in sample corpus: {docs.get('read', '?')} documents read, "
-            f"{docs.get('curated', '?')} kept, {cu.get('sequences')} packed sequences "
-            f"-> {Path(out, 'curate')}"
+        echo(
+            f"\ncurate: {docs.get('read', '?')} sample documents read, {docs.get('curated', '?')} "
+            f"kept, {cu.get('sequences')} packed sequences -> {Path(out, 'curate')}"
         )
+    if "generate" in manifest:
+        g = manifest["generate"]
+        echo(
+            f"\ngenerate (Attacker -> Actor -> Critic): {g['kept']} kept, {g['rejected']} "
+            f"dropped, {g['failed']} failed -> {Path(out, 'generate')}"
+        )
+        for d in g.get("decisions", []):
+            score = f" overall {d['overall']}" if d.get("overall") is not None else ""
+            echo(f"  [{d['language']}] {d['item']} {d['decision']}{score}")
+            if d.get("query"):
+                echo(f"      attack: {d['query'][:140]!s}".replace("\n", " "))
+            if d.get("why"):
+                echo(f"      why: {str(d['why'])[:160]}".replace("\n", " "))
     if "train" in manifest:
         t = manifest["train"]
-        if "skipped" in t:
-            click.echo(f"\ntraining skipped: {t['skipped']}")
-        else:
-            click.echo("\ntraining chain (a few LoRA steps per stage on the CPU):")
-            for note in t["notes"]:
-                click.echo(f"  note: {note}")
-            for stage, st in t["stages"].items():
-                drift = st.get("drift") or {}
-                ppl = ", ".join(
-                    f"{lang} ppl {d['base']:.1f}->{d['trained']:.1f}" for lang, d in drift.items()
-                )
-                click.echo(
-                    f"  {stage:<12} {st['steps']} steps, loss {st['loss_first']:.3f} -> "
-                    f"{st['loss_last']:.3f}; {ppl}"
-                )
-            click.echo(f"  trained model: {t['model']}")
+        echo("\ntrain (a few LoRA steps per stage on the CPU, each merged):")
+        for note in t["notes"]:
+            echo(f"  note: {note}")
+        for stage, st in t["stages"].items():
+            drift = st.get("drift") or {}
+            ppl = ", ".join(
+                f"{lang} ppl {d['base']:.1f}->{d['trained']:.1f}" for lang, d in drift.items()
+            )
+            first, last = st["loss_first"], st["loss_last"]
+            loss = f"loss {first:.3f} -> {last:.3f}" if first is not None else "no loss logged"
+            echo(f"  {stage:<12} {st['steps']} steps, {loss}; {ppl}")
+        echo(f"  trained model: {t['model']}")
     if "eval" in manifest:
         from valuealign.cli.eval import format_headline
 
+        e = manifest["eval"]
         scores = json.loads(Path(out, "eval", "scores.json").read_text(encoding="utf-8"))
-        click.echo("\nevaluation on a benchmark slice (the same model as judge):")
-        click.echo(format_headline(scores))
-        click.echo(f"report: {Path(out, manifest['eval']['report'])}")
+        echo(f"\neval on a benchmark slice ({e['subdomains']} subdomains), judge {e['judge']}:")
+        echo(format_headline(scores))
+        echo(f"report: {Path(out, e['report'])}")
     if "consensus" in manifest:
         c2 = manifest["consensus"]
-        click.echo(
-            f"\nnegotiation (confucian vs protestant-europe, PSRO): {c2['mean_rounds_used']} rounds, "
-            f"NashConv {c2['mean_nash_conv']}, PBA gain {c2['mean_pba_gain']} -> {Path(out, c2['report'])}"
+        echo(
+            f"\nconsensus (confucian vs protestant-europe, PSRO): "
+            f"{c2.get('mean_rounds_used')} rounds on average -> {Path(out, c2['report'])}"
         )
+    timings = manifest.get("timings", {})
+    if timings:
+        echo("\nstage        seconds   peak memory")
+        for name, t in timings.items():
+            echo(f"  {name:<10} {t['seconds']:>7.0f}   {t['peak_rss_mb'] / 1024:.2f} GB")
+        echo(f"  {'total':<10} {manifest.get('wall_seconds', 0):>7.0f}")
+    echo(f"\n{manifest['disclaimer']}")

@@ -60,10 +60,19 @@ from valuealign.cli._options import (
 @click.option("--judge-max-tokens", type=click.IntRange(16), default=384, show_default=True)
 @click.option(
     "--judge-mode",
-    type=click.Choice(["generate", "logprobs"]),
+    type=click.Choice(["generate", "logprobs", "checklist"]),
     default="generate",
     show_default=True,
-    help="'logprobs': for small local hf/ judges, take the verdict from next-token probabilities.",
+    help="'logprobs': for small local hf/ judges, take the verdict from next-token probabilities; "
+    "'checklist': one yes/no question per red line and position, mapped to 1-5 by a rule.",
+)
+@click.option(
+    "--judge-check",
+    "judge_checks",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="A `valuealign judge-check --out` report (repeat per judge): a failed check is shown "
+    "first; a checklist judge uses its fitted threshold.",
 )
 @click.option(
     "--judge-retries",
@@ -74,6 +83,22 @@ from valuealign.cli._options import (
 )
 @click.option(
     "--no-consistency", is_flag=True, help="Skip the cross-lingual consistency judgements."
+)
+@click.option(
+    "--system",
+    type=click.Choice(["none", "charter"]),
+    default="none",
+    show_default=True,
+    help="Ask with no system prompt (the benchmark's setting) or with the charter's, to compare.",
+)
+@click.option(
+    "--train-data",
+    multiple=True,
+    type=click.Path(),
+    help="The models' training data (repeat): checked against the benchmark (decontam).",
+)
+@click.option(
+    "--strict-decontam", is_flag=True, help="Stop (exit 1) when the training data overlaps."
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False))
 @click.option(
@@ -98,8 +123,12 @@ def eval_(
     max_tokens,
     judge_max_tokens,
     judge_mode,
+    judge_checks,
     judge_retries,
     no_consistency,
+    system,
+    train_data,
+    strict_decontam,
     out,
     report,
     no_progress,
@@ -133,7 +162,11 @@ def eval_(
         judge_max_tokens=judge_max_tokens,
         judge_mode=judge_mode,
         judge_parse_retries=judge_retries,
+        judge_checks=list(judge_checks),
         consistency=not no_consistency,
+        system=system,
+        train_data=list(train_data),
+        strict_decontam=strict_decontam,
         concurrency=opts.get("concurrency", 16),
     )
     opts = dict(opts)
@@ -155,8 +188,11 @@ def eval_(
 
 
 def format_headline(scores: dict) -> str:
+    warn = [f"WARNING: {w}" for w in scores.get("judge_warnings", [])]
+    warn += [f"WARNING: {w}" for w in scores.get("total_warnings", [])]
     lines = [
-        f"{'model':<36} {'lang':<4} {'total':>12} {'mean':>6} {'95% CI':>13} {'adv.drop':>8} {'over-ref':>8} {'parse-fail':>10}"
+        *warn,
+        f"{'model':<36} {'lang':<4} {'total':>12} {'mean':>6} {'95% CI':>13} {'adv.drop':>8} {'over-ref':>8} {'parse-fail':>10}",
     ]
     for model, data in scores["per_model"].items():
         for lang, s in data["languages"].items():
@@ -166,6 +202,12 @@ def format_headline(scores: dict) -> str:
             ref = f"{s['over_refusal_rate']:.0%}" if s["over_refusal_rate"] is not None else "-"
             lines.append(
                 f"{model:<36} {lang:<4} {s['total']:>6}/{s['max_total']:<5} {mean:>6} {ci:>13} {drop:>8} {ref:>8} {s['parse_failures']:>10}"
+                + (
+                    f"  INCOMPLETE: {s['missing']} of {s['items']} items missing"
+                    if s.get("incomplete")
+                    else ""
+                )
+                + (f"  slice of {s['slice']['benchmark_items']}" if s.get("slice") else "")
             )
         cons = data["cross_lingual_consistency"]
         if cons["rate"] is not None:

@@ -24,9 +24,26 @@ def export() -> None:
 @click.option("--subdomains", default=None, metavar="ID,ID,...")
 @click.option("--languages", default=None, metavar="zh,en")
 @click.option("--strategies", default=None, metavar="ID,ID,...")
-@click.option("--no-system", is_flag=True, help="Drop the Actor's system prompt from the messages.")
-def sft(run_dir, out, min_score, subdomains, languages, strategies, no_system) -> None:
-    """Write RUN_DIR's kept pairs as chat `messages` rows."""
+@click.option(
+    "--system",
+    type=click.Choice(["none", "charter"]),
+    default="none",
+    show_default=True,
+    help="'none': no system prompt, the values internalised (what the benchmark asks with); "
+    "'charter': keep the Actor's charter system prompt.",
+)
+@click.option(
+    "--strict-decontam",
+    is_flag=True,
+    help="Fail (exit 1, nothing written) when an exported text overlaps the benchmark.",
+)
+def sft(
+    run_dir, out, min_score, subdomains, languages, strategies, system, strict_decontam
+) -> None:
+    """Write RUN_DIR's kept pairs as chat `messages` rows (and OUT.manifest.json).
+
+    Every exported text is checked against the benchmark (`valuealign decontam`); overlaps are
+    printed as a warning and recorded in the manifest."""
     from valuealign.generate.export import export_sft
 
     def csv(v):
@@ -39,7 +56,8 @@ def sft(run_dir, out, min_score, subdomains, languages, strategies, no_system) -
         subdomains=csv(subdomains),
         languages=csv(languages),
         strategies=csv(strategies),
-        system_prompt=not no_system,
+        system_prompt=system == "charter",
+        strict_decontam=strict_decontam,
     )
     click.echo(f"wrote {n} conversations to {out}")
 

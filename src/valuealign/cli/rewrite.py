@@ -377,8 +377,12 @@ def eval_rewrite(
             f"  drift {_f(s.get('untargeted_drift'))}  similarity {_f(s.get('similarity'))}"
             f"  facts {_f(s.get('fact_share'))}  novel {_f(s.get('novel_entities'))}"
         )
-    if not scores["independent_detectors"]:
-        click.echo("  warning: the evaluation detector is not independent of the steering one")
+    for lang, ind in (scores.get("independent_by_language") or {}).items():
+        if not ind["independent"]:
+            click.echo(
+                f"  warning ({lang}): the evaluation detector {ind['evaluation']} is not "
+                f"independent of the steering one {ind['steering']}"
+            )
     where = out or "the input's folder"
     click.echo(f"  wrote scores.json, rewrite-report.md and rewrite-report.html to {where}")
 

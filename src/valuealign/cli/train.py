@@ -24,6 +24,12 @@ def _stage_options(f: Callable) -> Callable:
         "--lora/--no-lora", "lora_enabled", default=None, help="Train a LoRA adapter (or not)."
     )(f)
     f = click.option("--max-steps", type=click.IntRange(1), default=None)(f)
+    f = click.option(
+        "--strict-decontam",
+        is_flag=True,
+        default=None,
+        help="Stop (exit 1) when the data overlaps the benchmark; by default warn and record it.",
+    )(f)
     f = click.option("--out", type=click.Path(file_okay=False), default=None)(f)
     f = click.option(
         "--data",

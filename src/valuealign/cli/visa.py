@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
+from valuealign.lang import LANGS
 
 
 @click.group()
@@ -49,7 +50,7 @@ def _read_personas(path: str) -> list[str]:
     "--queries",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
-    help="JSONL with id, query, language per line (default: charter examples + vcbench).",
+    help="JSONL with id, query, language per line (default: charter examples + the shipped VISA prompts, none of them benchmark questions).",
 )
 @click.option(
     "--personas",
@@ -88,15 +89,15 @@ def make_data(
     from valuealign.visa._values import get_value_detector
 
     langs = [x.strip() for x in languages.split(",") if x.strip()]
-    bad = [x for x in langs if x not in ("en", "zh")]
+    bad = [x for x in langs if x not in LANGS]
     if not langs or bad:
         raise UserError(f"bad --languages {languages!r}", fix="use en, zh or en,zh")
     query_items = None
     if queries is not None:
-        from valuealign.visa._values import language_of
+        from valuealign.lang import language_of
 
         query_items = [
-            QueryItem(it.id, language_of(it.query, it.language), it.query)
+            QueryItem(it.id, language_of(it.query, it.language, strict=False), it.query)
             for it in load_inputs(queries)
         ]
     persona_list = _read_personas(personas) if personas is not None else None

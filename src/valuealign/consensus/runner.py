@@ -23,6 +23,7 @@ from valuealign import __version__
 from valuealign._aio import ensure_no_running_loop, run_sync
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
 from valuealign.errors import UserError
+from valuealign.lang import LANGS
 from valuealign.records import JsonlWriter, ensure_run_dir, utcnow, write_json_atomic
 
 
@@ -123,7 +124,7 @@ async def arun_consensus(
             "a negotiation needs at least two --agents",
             fix="e.g. --agents confucian,protestant-europe",
         )
-    if settings.language not in ("zh", "en"):
+    if settings.language not in LANGS:
         raise UserError(
             f"unsupported language {settings.language!r}", fix="use --language en or zh"
         )

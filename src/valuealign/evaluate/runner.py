@@ -48,6 +48,7 @@ from valuealign.evaluate.records import (
     judgement_id,
 )
 from valuealign.evaluate.scores import compute_scores
+from valuealign.lang import LANGS
 from valuealign.records import (
     JsonlWriter,
     Provenance,
@@ -68,7 +69,7 @@ class EvalSettings:
     judges: list[str]
     benchmark: str = "builtin:vcbench"
     benign: str | None = "builtin:vcbench-benign"
-    languages: list[str] = field(default_factory=lambda: ["zh", "en"])
+    languages: list[str] = field(default_factory=lambda: list(LANGS))
     charter: str = DEFAULT_CHARTER
     subdomains: list[str] | None = None
     """Only these subdomains (default: all of the charter's)."""
@@ -80,9 +81,20 @@ class EvalSettings:
     """'generate' (the judge writes its verdict) or 'logprobs' (local judges: the verdict is the
     most likely digit after 'VERDICT: [[')."""
     judge_parse_retries: int = 2
+    judge_checks: list[str] = field(default_factory=list)
+    """`valuealign judge-check --out` reports: a judge that failed its known-answer check is
+    named on the first screen; a checklist judge takes its fitted P(yes) threshold from it."""
     concurrency: int = 32
     consistency: bool = True
     seed: int = 0
+    system: str = "none"
+    """'none': questions asked with no system prompt (as the benchmark intends); 'charter': with
+    the charter's system prompt for the item's subdomain and language, for comparison with models
+    trained on data that kept it (`export sft --system charter`)."""
+    train_data: list[str] = field(default_factory=list)
+    """Training data of the evaluated models, checked against the benchmark (decontam); the
+    data files named in a local model's manifest.json are added automatically."""
+    strict_decontam: bool = False
 
 
 def _slice(items: list[BenchmarkItem], per_subdomain: int | None) -> list[BenchmarkItem]:
@@ -118,7 +130,7 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
     if settings.subdomains is not None and not settings.subdomains:
         raise UserError("--subdomains is empty", fix="name at least one subdomain, or leave it out")
     for lang in settings.languages:
-        if lang not in ("zh", "en"):
+        if lang not in LANGS:
             raise UserError(
                 f"unsupported language {lang!r}", fix="use --languages zh,en (or one of them)"
             )
@@ -153,6 +165,105 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
             items.append((it, bench.name))
     ensure_run_dir(out)
     return _Plan(charter, items)
+
+
+def _with_system(
+    charter: Charter, item: BenchmarkItem, lang: str, system: str, question: str
+) -> list[dict]:
+    if system == "none":
+        return user(question)
+    from valuealign.charter import actor_system_prompt
+
+    return [
+        {"role": "system", "content": actor_system_prompt(charter, item.subdomain, lang)},
+        *user(question),
+    ]
+
+
+def _train_data(settings: EvalSettings) -> tuple[list[str], list[str]]:
+    """(training data paths to check, where they came from)."""
+    import json
+
+    paths = list(settings.train_data)
+    found = ["--train-data"] if paths else []
+    for spec in settings.models:
+        if not spec.startswith("hf/"):
+            continue
+        folder = Path(spec.removeprefix("hf/"))
+        for manifest in (folder / "manifest.json", folder.parent / "manifest.json"):
+            if manifest.is_file():
+                try:
+                    data = json.loads(manifest.read_text(encoding="utf-8")).get("data") or []
+                except ValueError:
+                    continue
+                paths += [d["path"] for d in data if isinstance(d, dict) and d.get("path")]
+                found.append(str(manifest))
+                break
+    return list(dict.fromkeys(paths)), found
+
+
+def _judge_checks(settings: EvalSettings) -> dict[tuple[str, str], dict]:
+    """(judge, mode) -> its judge-check report."""
+    import json
+
+    out: dict[tuple[str, str], dict] = {}
+    for path in settings.judge_checks:
+        p = Path(path)
+        try:
+            report = json.loads(p.read_text(encoding="utf-8"))
+            out[(report["judge"], report["mode"])] = report
+        except (OSError, ValueError, KeyError, TypeError):
+            raise UserError(
+                f"{p}: not a judge-check report",
+                fix="pass a file written by `valuealign judge-check --out`",
+            ) from None
+    return out
+
+
+def _judge_warnings(settings: EvalSettings, checks: dict[tuple[str, str], dict]) -> list[str]:
+    from valuealign.evaluate.judgecheck import judge_warning
+
+    warnings = []
+    for j in settings.judges:
+        report = checks.get((j, settings.judge_mode))
+        if report is None:
+            warnings.append(
+                f"judge {j} ({settings.judge_mode}) has not been checked against known answers: "
+                "run `valuealign judge-check` and pass its report with --judge-check before "
+                "trusting these scores"
+            )
+        elif (w := judge_warning(report)) is not None:
+            warnings.append(w)
+    return warnings
+
+
+def _make_judge(
+    spec: str,
+    raw: ChatBackend,
+    cache: RequestCache,
+    plan: _Plan,
+    salt: str,
+    settings: EvalSettings,
+    checks: dict[tuple[str, str], dict],
+) -> Judge:
+    if settings.judge_mode == "checklist":
+        from valuealign.evaluate.checklist import CHECKLIST_TEMPLATE_VERSION, ChecklistJudge
+
+        fitted = (checks.get((spec, "checklist")) or {}).get("checklist_threshold") or {}
+        return ChecklistJudge(  # type: ignore[return-value]
+            CachedBackend(raw, cache, CHECKLIST_TEMPLATE_VERSION),
+            plan.charter,
+            salt=salt,
+            threshold=float(fitted.get("threshold", 0.5)),
+        )
+    return Judge(
+        CachedBackend(raw, cache, JUDGE_TEMPLATE_VERSION),
+        plan.charter,
+        salt=salt,
+        max_tokens=settings.judge_max_tokens,
+        mode=settings.judge_mode,
+        max_parse_retries=settings.judge_parse_retries,
+    )
 
 
 def _load_manifest_salt(out: Path) -> str:
@@ -203,11 +314,33 @@ async def arun_eval(
     """
     out = Path(out)
     plan = prepare(out, settings)
+    if settings.system not in ("none", "charter"):
+        raise UserError(f"unknown --system {settings.system!r}", fix="use none or charter")
+    from valuealign.decontam import guard_files
+
+    train_paths, train_from = _train_data(settings)
+    benches = [settings.benchmark] + ([settings.benign] if settings.benign else [])
+    contamination: dict = {
+        "checked": bool(train_paths),
+        "from": train_from,
+        "note": None
+        if train_paths
+        else "no training data known: pass --train-data FILE to check it against the benchmark",
+    }
+    if train_paths:
+        contamination |= guard_files(
+            train_paths,
+            what="the evaluated models' training data",
+            strict=settings.strict_decontam,
+            benchmark=benches,
+        )
     options = backend_options or {}
     per_role = role_backend_options or {}
     salt = _load_manifest_salt(out)
     started, t0 = utcnow(), time.perf_counter()
-    write_json_atomic(out / "manifest.json", _manifest(settings, salt, started, None, {}, {}))
+    write_json_atomic(
+        out / "manifest.json", _manifest(settings, salt, started, None, {}, {}, contamination)
+    )
     cache = RequestCache(out / "cache.sqlite")
     made: dict[tuple, ChatBackend] = {}
 
@@ -224,15 +357,9 @@ async def arun_eval(
     models = {
         m: CachedBackend(raw_models[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
     }
+    checks = _judge_checks(settings)
     judges = {
-        j: Judge(
-            CachedBackend(raw_judges[j], cache, JUDGE_TEMPLATE_VERSION),
-            plan.charter,
-            salt=salt,
-            max_tokens=settings.judge_max_tokens,
-            mode=settings.judge_mode,
-            max_parse_retries=settings.judge_parse_retries,
-        )
+        j: _make_judge(j, raw_judges[j], cache, plan, salt, settings, checks)
         for j in settings.judges
     }
     counts = await _run(out, settings, plan, models, judges, progress)
@@ -254,7 +381,8 @@ async def arun_eval(
         for lang in settings.languages
     }
     answers = [a for a in answers if a.id in planned_ids]
-    bench_name = load_benchmark(settings.benchmark).name
+    main_bench = load_benchmark(settings.benchmark)
+    bench_name = main_bench.name
     scores = compute_scores(
         answers=answers,
         judgements=[
@@ -268,7 +396,27 @@ async def arun_eval(
         judges=settings.judges,
         languages=settings.languages,
         benchmark=bench_name,
+        planned=[(it.id, it.kind) for it, _ in plan.items],
+        benchmark_items=sum(1 for it in main_bench.items if it.kind != "benign"),
     )
+    scores["judge_warnings"] = _judge_warnings(settings, checks)
+    scores["judge_checks"] = {
+        f"{j}|{m}": {
+            "passed": r.get("passed"),
+            "languages": {k: v.get("auc") for k, v in r.get("languages", {}).items()},
+            "threshold": (r.get("checklist_threshold") or {}).get("threshold"),
+        }
+        for (j, m), r in checks.items()
+    }
+    scores["decontamination"] = {
+        k: contamination.get(k) for k in ("checked", "collisions", "items_hit", "note")
+    }
+    if contamination.get("collisions"):
+        scores.setdefault("total_warnings", []).insert(
+            0,
+            f"the evaluated models' training data overlaps {len(contamination['items_hit'])} "
+            "benchmark items (see manifest.json: decontamination)",
+        )
     write_json_atomic(out / "scores.json", scores)
     counts["wall_seconds"] = round(time.perf_counter() - t0, 3)
     counts["cache_hits"] = cache.hits
@@ -277,16 +425,24 @@ async def arun_eval(
         **{f"judge:{j}": describe(raw_judges[j]) for j in settings.judges},
     }
     write_json_atomic(
-        out / "manifest.json", _manifest(settings, salt, started, utcnow(), counts, roles)
+        out / "manifest.json",
+        _manifest(settings, salt, started, utcnow(), counts, roles, contamination),
     )
     cache.close()
     return scores
 
 
 def _manifest(
-    settings: EvalSettings, salt: str, started: str, finished: str | None, counts: dict, roles: dict
+    settings: EvalSettings,
+    salt: str,
+    started: str,
+    finished: str | None,
+    counts: dict,
+    roles: dict,
+    contamination: dict | None = None,
 ) -> dict:
     return {
+        "decontamination": contamination,
         "job": "eval",
         "valuealign_version": __version__,
         "python": platform.python_version(),
@@ -380,7 +536,10 @@ async def _run(
             async with sem:
                 try:
                     with served_by() as servers:
-                        c = await models[model].generate(user(question), answer_cfg)
+                        c = await models[model].generate(
+                            _with_system(plan.charter, item, lang, settings.system, question),
+                            answer_cfg,
+                        )
                     if servers:
                         prov.servers = {"model": ",".join(servers)}
                     prov.usage = Usage(
@@ -448,7 +607,7 @@ async def _run(
             )
             counts["parse_failures" if r.parse_error else "judgements"] += 1
 
-        check_consistency = settings.consistency and {"zh", "en"} <= set(settings.languages)
+        check_consistency = settings.consistency and set(LANGS) <= set(settings.languages)
         primary = next(iter(judges.values()))
         n_pairs = sum(1 for _ in settings.models for it, _b in plan.items if it.kind != "benign")
         t_cons = bar.add_task("consistency", total=n_pairs if check_consistency else 0, info="")

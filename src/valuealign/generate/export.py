@@ -3,6 +3,12 @@
 Each row is ``{"messages": [...], "id", "subdomain", "strategy", "language", "score"}``;
 ``datasets.load_dataset("json", data_files=...)`` (or "parquet") loads it as is.
 
+By default the rows carry **no system prompt**: the benchmark asks its questions with no
+system prompt, and the method's aim is a model that holds the values without being told them
+(values internalised). ``system_prompt=True`` (``--system charter``) keeps the Actor's charter
+system prompt, for comparison. ``OUT.manifest.json`` records that choice, the counts and the
+decontamination check of the exported rows against the benchmark (:mod:`valuealign.decontam`).
+
 >>> export_sft("runs/r1", "runs/r1/sft.jsonl", min_score=5, languages=["zh"])
 """
 
@@ -26,7 +32,9 @@ def export_sft(
     subdomains: list[str] | None = None,
     languages: list[str] | None = None,
     strategies: list[str] | None = None,
-    system_prompt: bool = True,
+    system_prompt: bool = False,
+    strict_decontam: bool = False,
+    benchmark: str = "builtin",
 ) -> int:
     run_dir, out = Path(run_dir), Path(out)
     path = run_dir / "samples.jsonl"
@@ -76,7 +84,50 @@ def export_sft(
             raise UserError(
                 f"{out}: unknown output format", fix="use a .jsonl or .parquet file name"
             )
+        from valuealign.decontam import Unit, check, summary, warn_line
+
+        units = [
+            Unit(str(out), f"{out}:{n}", r["id"], f"messages[{k}].{m['role']}", m["content"])
+            for n, r in enumerate(rows, 1)
+            for k, m in enumerate(r["messages"])
+            if m["role"] != "system" and m["content"].strip()
+        ]
+        report = check([], benchmark=benchmark, units=units)
+        line = warn_line(report, f"the exported pairs of {run_dir}")
+        if line:
+            import sys
+
+            print(line, file=sys.stderr)
+            if strict_decontam:
+                from valuealign.decontam import ContaminationError, format_collisions
+
+                raise ContaminationError(line + "\n" + format_collisions(report, 10))
         os.replace(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)
+    from valuealign.records import utcnow, write_json_atomic
+
+    write_json_atomic(
+        manifest_path(out),
+        {
+            "job": "export-sft",
+            "run_dir": str(run_dir),
+            "out": str(out),
+            "created_at": utcnow(),
+            "system_prompt": "charter" if system_prompt else "none",
+            "filters": {
+                "min_score": min_score,
+                "subdomains": subdomains,
+                "languages": languages,
+                "strategies": strategies,
+            },
+            "rows": len(rows),
+            "decontamination": summary(report),
+        },
+    )
     return len(rows)
+
+
+def manifest_path(out: str | Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.stem + ".manifest.json")

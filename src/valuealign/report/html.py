@@ -89,6 +89,17 @@ def _header(run: RunData) -> str:
     return f"<header><h1>{esc(title)}</h1><dl>{dl}</dl></header>"
 
 
+def _first_screen(run: RunData) -> str:
+    """Warnings a reader must see before any number: incomplete totals, totals over different
+    item sets, judges that failed the known-answer check."""
+    notes = [str(w) for w in as_list(run.scores.get("judge_warnings"))]
+    notes += [str(w) for w in as_list(run.scores.get("total_warnings"))]
+    if not notes:
+        return ""
+    items = "".join(f"<li>{esc(n)}</li>" for n in notes)
+    return f'<section id="warnings" class="warn"><h2>Read this first</h2><ul>{items}</ul></section>'
+
+
 def _overview(run: RunData) -> str:
     langs = run.languages
     head1 = '<tr><th rowspan="2">Model</th>' + "".join(
@@ -294,11 +305,12 @@ def _comparisons(run: RunData) -> str:
             + _td(esc(fmt(c.get("mean_b"))))
             + _td(esc(f"{fmt(c.get('mean_diff'))} {fmt_ci(c.get('ci95'))}".strip()))
             + _td(esc(f"{fmt_p(p)} {significance(p)}".strip()))
+            + f"<td>{esc(c.get('note') or '')}</td>"
             + "</tr>"
         )
     head = "".join(
         f"<th>{h}</th>"
-        for h in ("A", "B", "Language", "n", "Mean A", "Mean B", "Difference [95% CI]", "p")
+        for h in ("A", "B", "Language", "n", "Mean A", "Mean B", "Difference [95% CI]", "p", "Note")
     )
     return (
         "<h3>Model comparisons</h3>"
@@ -351,6 +363,7 @@ def render_html(run: RunData) -> str:
     body = [
         _header(run),
         f"<nav>{nav}</nav><main>",
+        _first_screen(run),
         _overview(run),
         _subdomains(run),
         _domains(run),

@@ -21,6 +21,9 @@ CSV_FIELDS = [
     "over_refusal_rate",
     "consistency_rate",
     "parse_failures",
+    "items",
+    "missing",
+    "incomplete",
 ]
 DASH = "–"
 
@@ -52,7 +55,18 @@ def fmt_total(stats: dict[str, Any]) -> str:
     if total is None:
         return DASH
     t = f"{total:g}" if total != int(total) else str(int(total))
-    return f"{t} / {int(top)}" if top is not None else t
+    t = f"{t} / {int(top)}" if top is not None else t
+    missing = number(stats.get("missing"))
+    if stats.get("incomplete") and missing:
+        t += f" (incomplete: {int(missing)} missing)"
+    sl = stats.get("slice")
+    if isinstance(sl, dict) and number(sl.get("benchmark_items")) is not None:
+        t += f" [slice: {int(number(sl.get('items')) or 0)} of {int(number(sl['benchmark_items']) or 0)} items]"
+    return t
+
+
+def total_warnings(scores: dict[str, Any]) -> list[str]:
+    return [str(w) for w in as_list(scores.get("total_warnings"))]
 
 
 def fmt_p(x: Any) -> str:
@@ -87,6 +101,9 @@ def csv_rows(run: RunData) -> list[dict[str, Any]]:
                     "mean": number(s.get("mean")),
                     "n": number(s.get("n")),
                     "max_total": number(s.get("max_total")),
+                    "items": number(s.get("items")),
+                    "missing": number(s.get("missing")),
+                    "incomplete": None if s.get("incomplete") is None else bool(s["incomplete"]),
                     "ci_low": lo,
                     "ci_high": hi,
                     "adversarial_drop": number(s.get("adversarial_drop")),
@@ -154,6 +171,10 @@ def to_markdown(run: RunData) -> str:
     lines.append(f"- Judges: {', '.join(md(j) for j in run.judges)}")
     lines.append(f"- Languages: {', '.join(md(language_label(x)) for x in langs)}")
     lines += ["", "## Overall", ""]
+    for w in total_warnings(run.scores):
+        lines.append(f"- **Warning:** {md(w)}")
+    if total_warnings(run.scores):
+        lines.append("")
     head = ["Model"]
     for lang in langs:
         head += [f"{md(lang)} total", f"{md(lang)} mean [95% CI]", f"{md(lang)} n"]
@@ -220,8 +241,10 @@ def to_markdown(run: RunData) -> str:
 
     comps = [as_dict(c) for c in as_list(run.scores.get("comparisons"))]
     if comps:
-        lines += ["## Model comparisons", "", "Paired difference of means (A − B).", ""]
-        head = ["A", "B", "Language", "n", "Mean A", "Mean B", "Difference [95% CI]", "p"]
+        lines += ["## Model comparisons", "", "Paired difference of means (A − B) over the items "]
+        lines[-1] += "both models have a score for."
+        lines.append("")
+        head = ["A", "B", "Language", "n", "Mean A", "Mean B", "Difference [95% CI]", "p", "Note"]
         rows = []
         for c in comps:
             diff = f"{fmt(c.get('mean_diff'))} {fmt_ci(c.get('ci95'))}".strip()
@@ -234,6 +257,7 @@ def to_markdown(run: RunData) -> str:
                     fmt(c.get("mean_b")),
                     diff,
                     p,
+                    md(c.get("note") or ""),
                 ]
             )
         lines += _table(head, rows)

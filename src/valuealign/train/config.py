@@ -91,6 +91,8 @@ class StageConfig(_Strict):
     model: str = "hf/smollm2-135m-instruct"
     data: list[DataSource] = Field(min_length=1)
     out: str
+    strict_decontam: bool = False
+    """Stop (exit 1) when the data overlaps the benchmark (default: warn and record it)."""
     seq_len: Annotated[int, Field(ge=16)] = 1024
     batch_size: Annotated[int, Field(ge=1)] = 4
     grad_accum: Annotated[int, Field(ge=1)] = 1

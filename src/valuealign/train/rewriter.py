@@ -148,6 +148,14 @@ def run_rewriter(
     resume_from = _check_out(out, resume)
     start = time.perf_counter()
     fingerprints = [file_fingerprint(s.path) for s in cfg.data]
+    from valuealign.decontam import guard_files
+
+    contamination = guard_files(
+        [s.path for s in cfg.data],
+        what="the rewriter's training prompts",
+        strict=cfg.strict_decontam,
+        say=say,
+    )
     rows = [r for s in cfg.data for r in read_rewriter_rows(s.path, cfg.reward.taxonomy)]
     weights = _reward_weights(cfg)
     from datasets import Dataset
@@ -214,6 +222,7 @@ def run_rewriter(
         start=start,
         say=say,
         extra={
+            "decontamination": contamination,
             "train_rows": len(rows),
             "reward_history": [
                 {

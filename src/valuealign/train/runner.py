@@ -297,6 +297,14 @@ def run_stage(
     fingerprints = [file_fingerprint(s.path) for s in cfg.data]
     if getattr(cfg, "sft_mix", None) is not None:
         fingerprints += [file_fingerprint(s.path) for s in cfg.sft_mix.data]  # type: ignore[attr-defined]
+    from valuealign.decontam import guard_files
+
+    paths = [s.path for s in cfg.data]
+    if getattr(cfg, "sft_mix", None) is not None:
+        paths += [s.path for s in cfg.sft_mix.data]  # type: ignore[attr-defined]
+    contamination = guard_files(
+        paths, what=f"the {cfg.stage} training data", strict=cfg.strict_decontam, say=say
+    )
     if cfg.liger_kernel:
         import importlib.util
 
@@ -342,6 +350,7 @@ def run_stage(
         start=start,
         say=say,
         extra={
+            "decontamination": contamination,
             "notes": info["notes"],
             "train_rows": info["train_rows"],
             "eval_rows": info["eval_rows"],

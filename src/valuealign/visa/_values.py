@@ -19,7 +19,6 @@ from valuealign.errors import UserError
 from valuealign.values import (
     Taxonomy,
     ValueTarget,
-    detect_language,
     fact_keeping,
     get_detector,
     get_taxonomy,
@@ -35,21 +34,9 @@ __all__ = [
     "common_space",
     "get_taxonomy",
     "get_value_detector",
-    "language_of",
     "parse_target",
     "to_space",
 ]
-
-
-def language_of(text: str, language: str | None = None) -> str:
-    """``language`` folded to "zh"/"en", or the language detected from ``text``."""
-    if language:
-        lang = str(language).lower()
-        if lang.startswith("zh"):
-            return "zh"
-        if lang.startswith("en"):
-            return "en"
-    return detect_language(text or "")
 
 
 class ValueDetectorAdapter:
@@ -64,6 +51,17 @@ class ValueDetectorAdapter:
         self.name = str(getattr(inner, "name", spec) or spec)
         self.taxonomy: Taxonomy = getattr(inner, "taxonomy", None) or get_taxonomy("schwartz10")
         self.implementation = f"{type(inner).__module__}.{type(inner).__qualname__}"
+        self.language_fallbacks: dict[str, str] = dict(
+            getattr(inner, "language_fallbacks", {}) or {}
+        )
+
+    def implementation_for(self, language: str) -> tuple[str, str | None]:
+        """(the code that scores ``language``, the fallback detector's name when it is not
+        this detector's own)."""
+        fallback = self.language_fallbacks.get(language)
+        if fallback is None:
+            return self.implementation, None
+        return get_value_detector(fallback).implementation_for(language)[0], fallback
 
     def detect_many(
         self, texts: Sequence[str], languages: Sequence[str | None] | None = None

@@ -1,7 +1,7 @@
 """Training data for the GRPO rewriter: (query, frozen answer, target) -> a rewrite prompt.
 
 :func:`build_rewriter_dataset` picks queries (by default the charter's example questions and the
-``vcbench`` benchmark questions, in zh and en), has the frozen ``answerer`` answer each one
+shipped VISA prompts, in zh and en; never benchmark questions), has the frozen ``answerer`` answer each one
 once, draws a target for each row from a set of personas (translated by the rule translator),
 measures the answer with the detector and asks for the rewrite with **the same instruction
 builder and prompt as the loop** (:func:`~valuealign.visa.translator.gap_instruction`,
@@ -83,9 +83,15 @@ def default_queries(
     languages: Sequence[str] = ("en", "zh"),
     *,
     charter: str = "builtin:balanced-v1",
-    benchmark: str | None = "builtin:vcbench",
+    benchmark: str | None = None,
 ) -> list[QueryItem]:
-    """The charter's example questions and the benchmark's questions, in ``languages``."""
+    """The charter's example questions and the shipped VISA prompts (data/visa/prompts.jsonl),
+    in ``languages``. Neither is a benchmark question (``valuealign decontam visa:default``
+    checks it). ``benchmark`` adds that benchmark's questions too: only for experiments that
+    will not be scored on the same benchmark."""
+    import json
+    from importlib import resources
+
     from valuealign.charter import load_charter
     from valuealign.evaluate.benchmark import load_benchmark
 
@@ -97,6 +103,14 @@ def default_queries(
                 text = getattr(q, lang, None)
                 if text:
                     items.append(QueryItem(f"{sub.id}-ex{k + 1}", lang, text))
+    shipped = resources.files("valuealign") / "data" / "visa" / "prompts.jsonl"
+    for line in shipped.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            for lang in languages:
+                text = row["query"].get(lang)
+                if text:
+                    items.append(QueryItem(row["id"], lang, text))
     if benchmark:
         for item in load_benchmark(benchmark).items:
             for lang in languages:

@@ -38,6 +38,7 @@ import numpy as np
 
 from valuealign.backends import ChatBackend, GenerateConfig
 from valuealign.errors import BackendError, UserError
+from valuealign.lang import LANGS
 from valuealign.records import (
     JsonlWriter,
     Provenance,
@@ -50,7 +51,7 @@ from valuealign.records import (
 )
 from valuealign.visa._measure import Measurer
 from valuealign.visa._text import clean_rewrite
-from valuealign.visa._values import ValueTarget, get_value_detector
+from valuealign.visa._values import ValueTarget, get_value_detector, language_of
 from valuealign.visa.loop import REWRITES_FILE, VisaSettings, arun_rewrite
 from valuealign.visa.prompts import persona_messages, template_hash
 from valuealign.visa.records import BaselineRecord, RewriteRecord, load_inputs
@@ -195,27 +196,44 @@ def _loop_detector(records: Sequence[RewriteRecord], out_dir: Path) -> str | Non
     return None
 
 
-def _check_independent(eval_spec: str, reward_spec: str, allow: bool) -> dict[str, Any]:
+def _check_independent(
+    eval_spec: str, reward_spec: str, allow: bool, languages: Sequence[str] = LANGS
+) -> dict[str, Any]:
+    """Are the evaluation and steering detectors different code, language by language? A
+    detector that hands a language to another (``lexicon`` scores Chinese with ``keywords``)
+    is that other detector there, and the fallback is named in the result."""
     eval_det = get_value_detector(eval_spec)
-    same = eval_det.name == reward_spec or eval_spec == reward_spec
-    note = None
-    if not same:
-        try:
-            reward_det = get_value_detector(reward_spec)
-            if reward_det.implementation == eval_det.implementation:
-                same = True
-                note = f"{eval_spec!r} and {reward_spec!r} run the same code"
-        except UserError:
-            pass
-    if same and not allow:
+    try:
+        reward_det = get_value_detector(reward_spec)
+    except UserError:
+        reward_det = None
+    by_lang: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    for lang in languages:
+        e_impl, e_fb = eval_det.implementation_for(lang)
+        r_impl, r_fb = reward_det.implementation_for(lang) if reward_det else (reward_spec, None)
+        same = eval_det.name == reward_spec or eval_spec == reward_spec or e_impl == r_impl
+        e_label = f"{eval_spec} (falls back to {e_fb} for {lang})" if e_fb else eval_spec
+        r_label = f"{reward_spec} (falls back to {r_fb} for {lang})" if r_fb else reward_spec
+        by_lang[lang] = {"independent": not same, "evaluation": e_label, "steering": r_label}
+        if same and (e_fb or r_fb):
+            notes.append(f"{lang}: {e_label} and {r_label} are the same detector")
+        elif same and eval_spec != reward_spec:
+            notes.append(f"{lang}: {eval_spec!r} and {reward_spec!r} run the same code")
+    all_same = all(not v["independent"] for v in by_lang.values())
+    if all_same and not allow:
         raise UserError(
             f"the evaluation detector {eval_spec!r} is the one the rewrites were steered with "
-            f"({reward_spec!r}){': ' + note if note else ''}; its scores would reward gaming "
-            "that detector",
+            f"({reward_spec!r}){': ' + '; '.join(notes) if notes else ''}; its scores would "
+            "reward gaming that detector",
             fix="pick another --detector (e.g. lexicon, classifier, llm:PROVIDER/MODEL), or "
             "pass --allow-same-detector to run anyway",
         )
-    return {"independent": not same, "note": note}
+    return {
+        "independent": all(v["independent"] for v in by_lang.values()),
+        "by_language": by_lang,
+        "note": "; ".join(notes) or None,
+    }
 
 
 async def arun_eval_rewrite(
@@ -260,7 +278,10 @@ async def arun_eval_rewrite(
             settings.reward_detector or _loop_detector(records, input_path.parent) or "keywords"
         )
         independence = _check_independent(
-            settings.detector, reward_spec, settings.allow_same_detector
+            settings.detector,
+            reward_spec,
+            settings.allow_same_detector,
+            sorted({language_of(r.original or "", r.language) for r in records} or {"zh", "en"}),
         )
         ensure_run_dir(out_dir)
     else:
@@ -280,7 +301,10 @@ async def arun_eval_rewrite(
         loop_settings = loop_settings or VisaSettings(similarity=settings.similarity)
         reward_spec = settings.reward_detector or loop_settings.detector
         independence = _check_independent(
-            settings.detector, reward_spec, settings.allow_same_detector
+            settings.detector,
+            reward_spec,
+            settings.allow_same_detector,
+            sorted({language_of(it.query, it.language) for it in inputs} or {"zh", "en"}),
         )
         if reward_spec != loop_settings.detector:
             from dataclasses import replace
@@ -355,6 +379,7 @@ async def arun_eval_rewrite(
         "taxonomy": value_target.taxonomy.id,
         "detectors": detectors,
         "independent_detectors": independence["independent"],
+        "independent_by_language": independence["by_language"],
         "detector_note": independence["note"],
         "similarity": settings.similarity,
         "tolerance": settings.tolerance,

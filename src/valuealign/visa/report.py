@@ -57,7 +57,19 @@ def _systems(scores: dict[str, Any]) -> list[str]:
 
 def _header_facts(scores: dict[str, Any]) -> list[tuple[str, str]]:
     det = scores.get("detectors", {})
-    independent = "yes" if scores.get("independent_detectors") else "NO (same detector)"
+    by_lang = scores.get("independent_by_language") or {}
+    if by_lang:
+        independent = "; ".join(
+            f"{lang}: "
+            + (
+                "yes"
+                if v.get("independent")
+                else f"NO ({v.get('evaluation')} vs {v.get('steering')})"
+            )
+            for lang, v in by_lang.items()
+        )
+    else:
+        independent = "yes" if scores.get("independent_detectors") else "NO (same detector)"
     facts = [
         ("Target", str(scores.get("target", ""))),
         ("Persona", str(scores.get("persona") or "–")),
