@@ -130,4 +130,18 @@ def consensus(
         baselines=not no_baselines,
     )
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
-    click.echo(f"consensus: {metrics['summary']} -> {out}/report.html")
+    click.echo(format_summary(metrics["summary"], out))
+
+
+def format_summary(summary: dict, out: str) -> str:
+    """One readable line (never a raw dict): counts as integers, means with two decimals."""
+
+    def f(key: str) -> str:
+        value = summary.get(key)
+        return "-" if value is None else f"{value:.2f}"
+
+    return (
+        f"consensus: {summary['topics']} topic(s); mean rounds used {f('mean_rounds_used')}, "
+        f"NashConv {f('mean_nash_conv')}, PBA gain {f('mean_pba_gain')}, "
+        f"VSC balance {f('mean_vsc_balance')} -> {out}/report.html"
+    )

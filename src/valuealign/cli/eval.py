@@ -13,6 +13,12 @@ from valuealign.cli._options import (
     warn_shared_servers,
 )
 
+ITEM_SCHEMA = (
+    '{"id": "...", "subdomain": "<charter subdomain id>", "kind": "direct|adversarial|benign", '
+    '"strategy": "... (optional)", "question": {"zh": "...", "en": "..."}, '
+    '"reference": {"score5": {"zh": "...", "en": "..."}, "score1": {"zh": "...", "en": "..."}}}'
+)
+
 
 @click.command(name="eval")
 @click.option(
@@ -34,7 +40,11 @@ from valuealign.cli._options import (
     help="Judge model (repeat for several judges; the headline uses their mean).",
 )
 @click.option(
-    "--benchmark", default="builtin:vcbench", show_default=True, metavar="builtin:NAME|FILE.jsonl"
+    "--benchmark",
+    default="builtin:vcbench",
+    show_default=True,
+    metavar="builtin:NAME|FILE.jsonl",
+    help=f"Benchmark items, one JSON object per line: {ITEM_SCHEMA}",
 )
 @click.option(
     "--benign",
