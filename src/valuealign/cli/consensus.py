@@ -131,6 +131,12 @@ def consensus(
     )
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
     click.echo(format_summary(metrics["summary"], out))
+    from valuealign.records import check_total_failure
+
+    failures = metrics["failures"]
+    if failures["failed"]:
+        click.echo(f"consensus: {failures['failed']} of {failures['planned']} topics failed")
+    check_total_failure("consensus: every topic", failures)
 
 
 def format_summary(summary: dict, out: str) -> str:

@@ -95,6 +95,12 @@ ITEM_SCHEMA = (
     "--no-consistency", is_flag=True, help="Skip the cross-lingual consistency judgements."
 )
 @click.option(
+    "--retry-parse-failures",
+    is_flag=True,
+    help="On a rerun, judge again verdicts that could not be parsed (backend errors are always "
+    "retried).",
+)
+@click.option(
     "--system",
     type=click.Choice(["none", "charter"]),
     default="none",
@@ -136,6 +142,7 @@ def eval_(
     judge_checks,
     judge_retries,
     no_consistency,
+    retry_parse_failures,
     system,
     train_data,
     strict_decontam,
@@ -174,6 +181,7 @@ def eval_(
         judge_parse_retries=judge_retries,
         judge_checks=list(judge_checks),
         consistency=not no_consistency,
+        retry_parse_failures=retry_parse_failures,
         system=system,
         train_data=list(train_data),
         strict_decontam=strict_decontam,
@@ -191,10 +199,21 @@ def eval_(
         progress=not no_progress,
     )
     click.echo(format_headline(scores))
+    failures = scores["failures"]
+    n_answers, n_judge = failures["answers"]["failed"], failures["judgements"]["failed"]
+    if n_answers or n_judge:
+        click.echo(
+            f"failed for good: {n_answers} answers, {n_judge} judgements "
+            "(rerun the same command to retry them)"
+        )
     if report:
         from valuealign.report import write_report
 
         click.echo(f"report: {write_report(out)}")
+    from valuealign.records import check_total_failure
+
+    check_total_failure("eval: every answer request", failures["answers"])
+    check_total_failure("eval: every judge request", failures["judgements"])
 
 
 def format_headline(scores: dict) -> str:

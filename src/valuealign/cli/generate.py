@@ -46,7 +46,8 @@ def _csv(value: str | None) -> list[str] | None:
     "strategy_files",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help="A Python file that defines extra strategies (STRATEGIES = [Strategy(...)]).",
+    help="A Python file that defines extra strategies (STRATEGIES = [Strategy(...)]). The file is "
+    "EXECUTED as Python with your rights: pass only files you trust.",
 )
 @click.option(
     "--threshold",
@@ -68,6 +69,12 @@ def _csv(value: str | None) -> list[str] | None:
     type=click.IntRange(1),
     default=None,
     help="Items processed at once (default: the sum of the role concurrencies).",
+)
+@click.option(
+    "--retry-parse-failures",
+    is_flag=True,
+    help="On a rerun, redo items whose Critic reply could not be parsed (items that failed "
+    "with a backend error are always redone).",
 )
 @click.option("--no-progress", is_flag=True)
 @role_options("attacker", "actor", "critic")
@@ -92,6 +99,7 @@ def generate(
     critic_retries,
     max_tokens,
     max_in_flight,
+    retry_parse_failures,
     no_progress,
     **opts,
 ) -> None:
@@ -128,6 +136,7 @@ def generate(
         },
         max_tokens={"attacker": 256, "actor": max_tokens, "critic": 256},
         max_items_in_flight=max_in_flight,
+        retry_parse_failures=retry_parse_failures,
     )
     stats = run_generate(
         out,
@@ -159,3 +168,6 @@ def generate(
             f"{d['mean_pairwise_similarity'] if d['mean_pairwise_similarity'] is not None else '-'}, "
             f"cells with kept items {d['cells_with_kept_items']}/{d['cells_planned']}"
         )
+    from valuealign.records import check_total_failure
+
+    check_total_failure("generate: every planned item", stats["failures"])

@@ -22,9 +22,19 @@ from pathlib import Path
 from valuealign import __version__
 from valuealign._aio import ensure_no_running_loop, run_sync
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
-from valuealign.errors import UserError
+from valuealign.errors import BackendError, UserError
 from valuealign.lang import LANGS
-from valuealign.records import JsonlWriter, ensure_run_dir, utcnow, write_json_atomic
+from valuealign.records import (
+    JsonlWriter,
+    decode_text,
+    ensure_run_dir,
+    failure_summary,
+    read_json_dicts,
+    read_json_object,
+    split_lines,
+    utcnow,
+    write_json_atomic,
+)
 
 
 @dataclass
@@ -61,9 +71,9 @@ def load_topics(source: str | None = None, topic: str | None = None) -> list[dic
             raise UserError(
                 f"{path}: topics file not found", fix="check the path, or use builtin:topics"
             )
-        text, name = path.read_text(encoding="utf-8"), str(path)
+        text, name = decode_text(path.read_bytes(), str(path)), str(path)
     topics = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(split_lines(text), 1):
         if not line.strip():
             continue
         try:
@@ -165,17 +175,18 @@ async def arun_consensus(
     done: set[str] = set()
     if (out / "statements.jsonl").exists():
         done = {
-            json.loads(line)["topic_id"]
-            for line in (out / "statements.jsonl").read_text().splitlines()
-            if line.strip()
+            str(d["topic_id"])
+            for d in read_json_dicts(out / "statements.jsonl", require=("topic_id",))
         }
     started, t0 = utcnow(), time.perf_counter()
     metrics_path = out / "metrics.json"
-    all_metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"topics": {}}
-    await _run(
+    all_metrics = read_json_object(metrics_path) if metrics_path.exists() else {"topics": {}}
+    errors = await _run(
         out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log
     )
     all_metrics["summary"] = _summary(all_metrics["topics"])
+    todo = sum(1 for t in topics if t["id"] not in done)
+    all_metrics["failures"] = failure_summary(todo, errors)
     write_json_atomic(metrics_path, all_metrics)
     write_json_atomic(
         out / "manifest.json",
@@ -220,6 +231,7 @@ async def _run(
         Agent(z, p, backends[specs[z]]) for z, p in zip(settings.zones, profiles, strict=True)
     ]
     lang = settings.language
+    errors: list[str] = []
     try:
         with (
             JsonlWriter(out / "transcript.jsonl") as tw,
@@ -235,18 +247,25 @@ async def _run(
                 def on_event(event: dict, tid=topic["id"]) -> None:
                     tw.append_dict({"topic_id": tid, **event})
 
-                result = await negotiate(
-                    text,
-                    agents,
-                    similarity.similarity,
-                    language=lang,
-                    rounds=settings.rounds,
-                    epsilon=settings.epsilon,
-                    solver=settings.solver,
-                    max_tokens=settings.max_tokens,
-                    seed=settings.seed,
-                    on_event=on_event,
-                )
+                try:
+                    result = await negotiate(
+                        text,
+                        agents,
+                        similarity.similarity,
+                        language=lang,
+                        rounds=settings.rounds,
+                        epsilon=settings.epsilon,
+                        solver=settings.solver,
+                        max_tokens=settings.max_tokens,
+                        seed=settings.seed,
+                        on_event=on_event,
+                    )
+                except BackendError as e:
+                    # the topic stays undone (no statements line): a rerun retries it
+                    errors.append(str(e))
+                    if log:
+                        log(f"[{topic['id']}] failed: {e}")
+                    continue
                 prompt = PROMPTS[lang]["opening"].format(topic=text)
                 metrics = {
                     "topic": text,
@@ -326,6 +345,7 @@ async def _run(
                 write_json_atomic(out / "metrics.json", all_metrics)
     finally:
         await aclose_all(*backends.values())
+    return errors
 
 
 def _summary(topics: dict) -> dict:

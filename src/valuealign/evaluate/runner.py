@@ -52,10 +52,15 @@ from valuealign.lang import LANGS
 from valuealign.records import (
     JsonlWriter,
     Provenance,
+    T,
     Usage,
     ensure_run_dir,
     existing_ids,
+    failure_summary,
+    latest_by_id,
+    read_json_object,
     read_jsonl,
+    should_redo,
     utcnow,
     write_json_atomic,
 )
@@ -87,6 +92,9 @@ class EvalSettings:
     concurrency: int = 32
     consistency: bool = True
     seed: int = 0
+    retry_parse_failures: bool = False
+    """On a rerun, judge again the verdicts that were parse failures (backend errors are always
+    retried)."""
     system: str = "none"
     """'none': questions asked with no system prompt (as the benchmark intends); 'charter': with
     the charter's system prompt for the item's subdomain and language, for comparison with models
@@ -129,6 +137,8 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
         raise UserError("no --judge given", fix="pass at least one --judge PROVIDER/MODEL")
     if settings.subdomains is not None and not settings.subdomains:
         raise UserError("--subdomains is empty", fix="name at least one subdomain, or leave it out")
+    if not settings.languages:
+        raise UserError("--languages is empty", fix="use --languages zh,en (or one of them)")
     for lang in settings.languages:
         if lang not in LANGS:
             raise UserError(
@@ -163,7 +173,6 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
                 )
             seen.add(it.id)
             items.append((it, bench.name))
-    ensure_run_dir(out)
     return _Plan(charter, items)
 
 
@@ -251,13 +260,16 @@ def _make_judge(
 
         fitted = (checks.get((spec, "checklist")) or {}).get("checklist_threshold") or {}
         return ChecklistJudge(  # type: ignore[return-value]
-            CachedBackend(raw, cache, CHECKLIST_TEMPLATE_VERSION),
+            CachedBackend(
+                raw, cache, CHECKLIST_TEMPLATE_VERSION, read=not settings.retry_parse_failures
+            ),
             plan.charter,
             salt=salt,
             threshold=float(fitted.get("threshold", 0.5)),
         )
     return Judge(
-        CachedBackend(raw, cache, JUDGE_TEMPLATE_VERSION),
+        # a parse failure retried with --retry-parse-failures must not get the cached reply back
+        CachedBackend(raw, cache, JUDGE_TEMPLATE_VERSION, read=not settings.retry_parse_failures),
         plan.charter,
         salt=salt,
         max_tokens=settings.judge_max_tokens,
@@ -267,14 +279,11 @@ def _make_judge(
 
 
 def _load_manifest_salt(out: Path) -> str:
-    import json
-
     path = out / "manifest.json"
     if path.exists():
-        try:
-            return json.loads(path.read_text())["salt"]
-        except (ValueError, KeyError):
-            pass
+        salt = read_json_object(path, fix="delete manifest.json (the run resumes)").get("salt")
+        if isinstance(salt, str):
+            return salt
     return secrets.token_hex(8)
 
 
@@ -336,12 +345,6 @@ async def arun_eval(
         )
     options = backend_options or {}
     per_role = role_backend_options or {}
-    salt = _load_manifest_salt(out)
-    started, t0 = utcnow(), time.perf_counter()
-    write_json_atomic(
-        out / "manifest.json", _manifest(settings, salt, started, None, {}, {}, contamination)
-    )
-    cache = RequestCache(out / "cache.sqlite")
     made: dict[tuple, ChatBackend] = {}
 
     def backend_for(role: str, spec: str) -> ChatBackend:
@@ -352,8 +355,16 @@ async def arun_eval(
             made[key] = get_backend(spec, **kw)
         return made[key]
 
+    # bad specs fail before any file
     raw_models = {m: backend_for("model", m) for m in settings.models}
     raw_judges = {j: backend_for("judge", j) for j in settings.judges}
+    ensure_run_dir(out)
+    salt = _load_manifest_salt(out)
+    started, t0 = utcnow(), time.perf_counter()
+    write_json_atomic(
+        out / "manifest.json", _manifest(settings, salt, started, None, {}, {}, contamination)
+    )
+    cache = RequestCache(out / "cache.sqlite")
     models = {
         m: CachedBackend(raw_models[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
     }
@@ -363,14 +374,15 @@ async def arun_eval(
         for j in settings.judges
     }
     counts = await _run(out, settings, plan, models, judges, progress)
-    answers = read_jsonl(out / "answers.jsonl", EvalAnswer)
+    # a rerun appends a retried record after the failed one: the last one per id counts
+    answers = latest_by_id(read_jsonl(out / "answers.jsonl", EvalAnswer))
     judgements = (
-        read_jsonl(out / "judgements.jsonl", Judgement)
+        latest_by_id(read_jsonl(out / "judgements.jsonl", Judgement))
         if (out / "judgements.jsonl").exists()
         else []
     )
     consistency = (
-        read_jsonl(out / "consistency.jsonl", ConsistencyJudgement)
+        latest_by_id(read_jsonl(out / "consistency.jsonl", ConsistencyJudgement))
         if (out / "consistency.jsonl").exists()
         else []
     )
@@ -424,6 +436,21 @@ async def arun_eval(
         **{f"model:{m}": describe(raw_models[m]) for m in settings.models},
         **{f"judge:{j}": describe(raw_judges[j]) for j in settings.judges},
     }
+    answer_errors = [a.error for a in answers if a.error]
+    judge_ids = {
+        judgement_id(j.name, a.model, a.item_id, a.language)
+        for j in judges.values()
+        for a in answers
+        if not a.error
+    }
+    judge_errors = [j.error for j in judgements if j.error and j.id in judge_ids]
+    counts["failed_answers"] = len(answer_errors)
+    counts["failed_judgements"] = len(judge_errors)
+    scores["failures"] = {
+        "answers": failure_summary(len(planned_ids), answer_errors),
+        "judgements": failure_summary(len(judge_ids), judge_errors),
+    }
+    write_json_atomic(out / "scores.json", scores)
     write_json_atomic(
         out / "manifest.json",
         _manifest(settings, salt, started, utcnow(), counts, roles, contamination),
@@ -464,6 +491,13 @@ def _manifest(
     }
 
 
+def _read_existing(path: Path, model: type[T]) -> list[T]:
+    """Records of a resumable file (a torn last line is dropped; a corrupt one is a UserError
+    naming file and line)."""
+    existing_ids(path)  # the line-accurate corruption check (id present, UTF-8, JSON)
+    return read_jsonl(path, model, repair=True) if path.exists() else []
+
+
 async def _run(
     out: Path,
     settings: EvalSettings,
@@ -479,13 +513,23 @@ async def _run(
         out / "judgements.jsonl",
         out / "consistency.jsonl",
     )
-    done_answers = (
-        {a.id: a for a in read_jsonl(answers_path, EvalAnswer, repair=True)}
-        if answers_path.exists()
-        else {}
-    )
-    done_judgements = existing_ids(judgements_path)
-    done_consistency = existing_ids(consistency_path)
+    # the one resume rule (valuealign.records.should_redo): backend errors are done again,
+    # parse failures only with --retry-parse-failures
+    done_answers = {
+        a.id: a
+        for a in latest_by_id(_read_existing(answers_path, EvalAnswer))
+        if not should_redo(a.error)
+    }
+    done_judgements = {
+        j.id
+        for j in latest_by_id(_read_existing(judgements_path, Judgement))
+        if not should_redo(j.error, j.parse_error, parse=settings.retry_parse_failures)
+    }
+    done_consistency = {
+        c.id
+        for c in latest_by_id(_read_existing(consistency_path, ConsistencyJudgement))
+        if not should_redo(c.error, c.parse_error, parse=settings.retry_parse_failures)
+    }
     sem = asyncio.Semaphore(settings.concurrency)
     counts: dict[str, int] = defaultdict(int)
     units = [
@@ -602,6 +646,7 @@ async def _run(
                     reason=r.reason,
                     raw=r.raw,
                     parse_error=r.parse_error,
+                    neutralised=r.neutralised or None,
                     **fields,
                 )
             )

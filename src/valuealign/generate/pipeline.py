@@ -67,7 +67,9 @@ from valuealign.records import (
     Provenance,
     Usage,
     ensure_run_dir,
+    failure_summary,
     read_jsonl,
+    should_redo,
     utcnow,
     write_json_atomic,
 )
@@ -98,6 +100,9 @@ class GenerateSettings:
     max_tokens: dict[str, int] = field(
         default_factory=lambda: {"attacker": 256, "actor": 512, "critic": 256}
     )
+    retry_parse_failures: bool = False
+    """On a rerun, redo items whose Critic reply could not be parsed (items that failed with a
+    backend error are always redone)."""
     max_items_in_flight: int | None = None
     """Items processed at once (each has one request out at a time). Default: the sum of the
     role limits, so every role can be kept busy; set it to bound the total requests in flight."""
@@ -153,7 +158,6 @@ def prepare(out: Path, settings: GenerateSettings) -> _Prepared:
     threshold = settings.threshold if settings.threshold is not None else charter.critic_threshold
     if not 1 <= threshold <= 5:
         raise UserError(f"threshold {threshold} is outside 1-5", fix="use --threshold from 1 to 5")
-    ensure_run_dir(out)
     items = plan_items(charter, list(strategies), settings.languages, settings.n, settings.seed)
     return _Prepared(charter, strategies, items, threshold)
 
@@ -213,6 +217,15 @@ async def agenerate(
     }
     for role, extra in (role_backend_options or {}).items():
         per_role[role] = {**per_role.get(role, {}), **extra}
+    raw = {
+        role: get_backend(
+            getattr(settings, role),
+            concurrency=settings.concurrency.get(role, 16),
+            **{**options, **per_role.get(role, {})},
+        )
+        for role in ROLES
+    }
+    ensure_run_dir(out)  # after every input and backend spec is checked
     grid = coverage(prep.items)
     write_json_atomic(
         out / "plan.json",
@@ -235,17 +248,10 @@ async def agenerate(
         "actor": ACTOR_TEMPLATE_VERSION,
         "critic": CRITIC_TEMPLATE_VERSION,
     }
-    raw = {
-        role: get_backend(
-            getattr(settings, role),
-            concurrency=settings.concurrency.get(role, 16),
-            **{**options, **per_role.get(role, {})},
-        )
-        for role in ROLES
-    }
     roles = {
         role: _Limited(
-            CachedBackend(raw[role], cache, versions[role]), settings.concurrency.get(role, 16)
+            CachedBackend(raw[role], cache, versions[role], read=not settings.retry_parse_failures),
+            settings.concurrency.get(role, 16),
         )
         for role in ROLES
     }
@@ -255,9 +261,12 @@ async def agenerate(
     counts = await _run(out, settings, prep, roles, progress)
     samples = _read_all(out / "samples.jsonl", Sample)
     rejected = _read_all(out / "rejected.jsonl", Rejected)
-    failed = _read_all(out / "failed.jsonl", Failed)
+    failed = _unresolved(_read_all(out / "failed.jsonl", Failed), samples, rejected)
     planned = {it.item_id for it in prep.items}
     stats = _stats(prep, samples, rejected, failed, planned)
+    stats["failures"] = failure_summary(
+        len(planned), [f.error for f in failed if f.item_id in planned]
+    )
     stats["wall_seconds_this_run"] = round(time.perf_counter() - t0, 3)
     stats["cache_hits_this_run"] = cache.hits
     stats["this_run"] = counts
@@ -268,6 +277,17 @@ async def agenerate(
     )
     cache.close()
     return stats
+
+
+def _unresolved(failed: list[Failed], samples: list[Sample], rejected: list[Rejected]) -> list:
+    """The last failure of each item that no later rerun finished (a retried item keeps its old
+    line in failed.jsonl; the sample or rejection that followed supersedes it)."""
+    finished = {r.item_id for r in [*samples, *rejected]}
+    last: dict[str, Failed] = {}
+    for f in failed:
+        if f.item_id not in finished:
+            last[f.item_id] = f
+    return list(last.values())
 
 
 def _manifest(
@@ -324,7 +344,13 @@ async def _run(
     kept = _read_all(paths["samples"], Sample)
     done = {r.item_id for r in kept}
     done |= {r.item_id for r in _read_all(paths["rejected"], Rejected)}
-    done |= {r.item_id for r in _read_all(paths["failed"], Failed)}
+    # the one resume rule (valuealign.records.should_redo): backend errors are redone, parse
+    # failures only with --retry-parse-failures
+    done |= {
+        r.item_id
+        for r in _read_all(paths["failed"], Failed)
+        if not should_redo(r.error, parse=settings.retry_parse_failures)
+    }
     index = NearDuplicateIndex(threshold=settings.dedup_threshold)
     for s in kept:
         index.add(s.item_id, _query_text(s.messages))

@@ -212,7 +212,9 @@ def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     name = str(path)
     if not p.is_file():
         raise UserError(f"{name}: config file not found", fix="check the path")
-    data, node = load_yaml(p.read_text(encoding="utf-8"), name)
+    from valuealign.records import decode_text
+
+    data, node = load_yaml(decode_text(p.read_bytes(), name), name)
     if data is None:
         data = {}
     if not isinstance(data, dict):

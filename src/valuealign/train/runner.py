@@ -29,7 +29,7 @@ from typing import Any
 
 from valuealign import __version__
 from valuealign.errors import MissingExtra, UserError
-from valuealign.records import write_json_atomic
+from valuealign.records import ensure_run_dir, read_json_object, write_json_atomic
 from valuealign.train.config import StageConfig
 from valuealign.train.data import (
     add_share,
@@ -227,6 +227,18 @@ def _check_out(out: Path, resume: bool) -> Path | None:
     return checkpoints[-1] if (resume and checkpoints) else None
 
 
+def _check_data(cfg: StageConfig) -> None:
+    """Read and validate every training row without a tokenizer (``UserError`` names the file
+    and line); the real dataset is built after the model is loaded."""
+    if cfg.stage == "cpt":
+        load_cpt_data(cfg.data, cfg.text_field, cfg.model, cfg.seed)  # type: ignore[attr-defined]
+        return
+    load_chat_data(cfg.data, cfg.seed)
+    mix = getattr(cfg, "sft_mix", None)
+    if mix is not None:
+        load_chat_data(mix.data, cfg.seed + 1)
+
+
 def build_dataset(cfg: StageConfig, tokenizer: Any) -> tuple[Any, Any, dict[str, Any]]:
     """(train, eval, info) datasets for a stage, every input checked first."""
     from datasets import Dataset
@@ -268,16 +280,13 @@ def build_dataset(cfg: StageConfig, tokenizer: Any) -> tuple[Any, Any, dict[str,
 
 
 def pack_texts(tokenizer: Any, texts: Sequence[str], seq_len: int) -> list[list[int]]:
-    """Greedy packing: documents joined with EOS, cut into ``seq_len`` pieces (last one dropped
-    when shorter than half a sequence)."""
-    eos = tokenizer.eos_token_id
-    stream: list[int] = []
-    for t in texts:
-        stream += tokenizer(t, add_special_tokens=False)["input_ids"] + [eos]
-    chunks = [stream[i : i + seq_len] for i in range(0, len(stream), seq_len)]
-    if chunks and len(chunks[-1]) < seq_len // 2 and len(chunks) > 1:
-        chunks.pop()
-    return chunks
+    """Greedy packing with curate's packer: documents joined with EOS, cut into ``seq_len``
+    pieces; the last one is kept, unpadded, unless it is shorter than half a sequence and not
+    the only one (``remainder="half"``)."""
+    from valuealign.curate.pack import pack_token_lists
+
+    docs = (tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts)
+    return pack_token_lists(docs, seq_len, tokenizer.eos_token_id, remainder="half")
 
 
 def run_stage(
@@ -310,6 +319,8 @@ def run_stage(
 
         if importlib.util.find_spec("liger_kernel") is None:
             raise MissingExtra("liger-kernel", "gpu", "liger_kernel: true")
+    _check_data(cfg)  # every row parsed before a model is loaded (a torn line costs no load)
+    ensure_run_dir(out)  # writable and locked, also before the model is loaded
     say(f"[{cfg.stage}] loading {cfg.model}")
     model, tokenizer = load_model_and_tokenizer(
         cfg.model,
@@ -466,7 +477,7 @@ def _merge_adapter_unlocked(
     if base is None:
         manifest = adapter / MANIFEST
         if manifest.exists():
-            base = json.loads(manifest.read_text(encoding="utf-8")).get("base_model")
+            base = read_json_object(manifest).get("base_model")
         if base is None:
             base = json.loads((adapter / "adapter_config.json").read_text())[
                 "base_model_name_or_path"
@@ -503,7 +514,7 @@ def run_chain(
         if resume and done.exists():
             if progress:
                 progress(f"[{cfg.stage}] already finished; skipping")
-            manifests.append(json.loads(done.read_text(encoding="utf-8")))
+            manifests.append(read_json_object(done))
             continue
         manifests.append(run_stage(cfg, resume=resume, progress=progress))
     return manifests
