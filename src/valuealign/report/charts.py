@@ -178,7 +178,12 @@ def bars_ci(run: RunData, lang: str, key: str, ids: Sequence[str], namer) -> str
             if mean is None:
                 body.append(_text(x(1) + 4, y + bar_h - 2, f"{m}: no data", "tick"))
                 continue
-            ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
+            n = number(st.get("n"))
+            if n is not None and n < 2:  # an interval over one score means nothing
+                lo = hi = None
+                ci = " (n too small)"
+            else:
+                ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
             tip = f"{m} · {name}: {mean:.2f}{ci} (n={st.get('n')})"
             body.append(
                 f'<rect x="{x(1):.1f}" y="{y:.1f}" width="{x(mean) - x(1):.1f}" height="{bar_h:.0f}" '
