@@ -98,3 +98,14 @@ def test_tensorboard_gets_the_loss_of_a_real_step(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["config"]["report_to"] == [
         "tensorboard"
     ]
+
+
+def test_training_console_has_no_raw_dicts_unless_verbose(cli, tmp_path: Path) -> None:
+    path, _ = _load(tmp_path, "logging_steps: 1\n")
+    code, out, err = cli("train", "sft", "--config", str(path))
+    assert code == 0, err
+    text = out + err
+    assert "{'loss'" not in text and "{'train_runtime'" not in text
+    assert "[sft] step 1/1, loss " in text  # one formatted line per log step
+    last = [x for x in out.splitlines() if x.strip()][-1]
+    assert not last.lstrip().startswith("{"), last

@@ -210,6 +210,9 @@ def run_rewriter(
         peft_config=lora_config(cfg) if cfg.lora.enabled else None,
     )
     say(f"[rewriter] {len(rows)} prompts, {cfg.num_generations} rewrites each per step")
+    from valuealign.train.runner import quiet_trainer
+
+    quiet_trainer(trainer, "rewriter", say)
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     history = trainer.state.log_history
     reward_keys = sorted({k for h in history for k in h if k.startswith("rewards/")})
