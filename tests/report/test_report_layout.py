@@ -67,7 +67,7 @@ def report(tmp_path_factory) -> Path:
 
 def _measured(chromium: str, page: Path, width: int, shots: Path) -> dict:
     html = page.read_text(encoding="utf-8")
-    html = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html)
+    html = re.sub(r"<meta http-equiv=[\"']Content-Security-Policy[^>]*>", "", html)
     probe = page.with_name(f"probe-{width}.html")
     probe.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
     profile = tempfile.mkdtemp(prefix="chromium-", dir=shots)
@@ -96,3 +96,22 @@ def test_report_layout(chromium: str, report: Path, tmp_path: Path, width: int) 
     assert "PingFang SC" in got["font"] and "Noto Sans CJK SC" in got["font"]
     shot = (tmp_path / f"report-{width}.png").read_bytes()
     assert shot[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(shot[16:20], "big") == width
+
+
+@pytest.mark.parametrize("width", [1400, 420])
+def test_consensus_report_layout(chromium: str, tmp_path: Path, width: int) -> None:
+    from valuealign.cli import main
+
+    register_mock("l-agent", FunctionBackend(lambda m, c: "We should care for elders and respect choice.", name="mock/l-agent"))  # fmt: skip
+    try:
+        code = main([
+            "consensus", "--topic", "Should adult children be obliged to care for elderly parents?",
+            "--agents", "confucian,protestant-europe", "--model", "mock/l-agent", "--rounds", "1",
+            "--similarity", "tfidf", "--out", str(tmp_path / "c"),
+        ])  # fmt: skip
+    finally:
+        unregister_mock("l-agent")
+    assert code == 0
+    got = _measured(chromium, tmp_path / "c" / "report.html", width, tmp_path)
+    assert got["tables"] == 0 and not got["pageScroll"], got
+    assert "Noto Sans CJK SC" in got["font"]  # the shared design
