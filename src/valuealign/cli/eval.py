@@ -12,6 +12,7 @@ from valuealign.cli._options import (
     role_options,
     warn_shared_servers,
 )
+from valuealign.runs import ScoresSummary
 
 ITEM_SCHEMA = (
     '{"id": "...", "subdomain": "<charter subdomain id>", "kind": "direct|adversarial|benign", '
@@ -216,14 +217,16 @@ def eval_(
     check_total_failure("eval: every judge request", failures["judgements"])
 
 
-def format_headline(scores: dict) -> str:
-    warn = [f"WARNING: {w}" for w in scores.get("judge_warnings", [])]
-    warn += [f"WARNING: {w}" for w in scores.get("total_warnings", [])]
+def format_headline(scores: dict | ScoresSummary) -> str:
+    if not isinstance(scores, ScoresSummary):
+        scores = ScoresSummary.model_validate(scores)
+    warn = [f"WARNING: {w}" for w in scores.judge_warnings]
+    warn += [f"WARNING: {w}" for w in scores.total_warnings]
     lines = [
         *warn,
         f"{'model':<36} {'lang':<4} {'total':>12} {'mean':>6} {'95% CI':>13} {'adv.drop':>8} {'over-ref':>8} {'parse-fail':>10}",
     ]
-    for model, data in scores["per_model"].items():
+    for model, data in scores.per_model.items():
         for lang, s in data["languages"].items():
             ci = f"[{s['ci95'][0]:.2f},{s['ci95'][1]:.2f}]" if s["ci95"] else "-"
             mean = f"{s['mean']:.2f}" if s["mean"] is not None else "-"

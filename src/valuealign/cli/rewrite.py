@@ -41,11 +41,12 @@ def _translator(  # type: ignore[no-untyped-def]
     spec: str, taxonomy: str, kwargs: dict[str, Any], per_role: dict[str, dict] | None = None
 ):
     from valuealign.errors import UserError
+    from valuealign.values import llm_model_of
 
     if spec == "rules":
         return None
-    kind, _, model = spec.partition(":")
-    if kind != "llm" or not model:
+    model = llm_model_of(spec, "translator")
+    if model is None:
         raise UserError(f"unknown translator {spec!r}", fix="use 'rules' or 'llm:PROVIDER/MODEL'")
     from valuealign.visa import LLMTranslator
 
@@ -173,11 +174,11 @@ def rewrite(
     from valuealign.visa import (
         VisaSettings,
         arun_rewrite,
+        get_value_detector,
         is_explicit_target,
         load_inputs,
         resolve_target,
     )
-    from valuealign.visa._values import get_value_detector
 
     opts = dict(opts)
     per_role = role_kwargs(opts, VISA_ROLES)

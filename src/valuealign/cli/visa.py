@@ -87,8 +87,7 @@ def make_data(
     from valuealign.backends import get_backend
     from valuealign.errors import UserError
     from valuealign.records import check_output_file, check_total_failure
-    from valuealign.visa import QueryItem, build_rewriter_dataset, load_inputs
-    from valuealign.visa._values import get_value_detector
+    from valuealign.visa import QueryItem, build_rewriter_dataset, get_value_detector, load_inputs
 
     langs = [x.strip() for x in languages.split(",") if x.strip()]
     bad = [x for x in langs if x not in LANGS]
