@@ -55,6 +55,14 @@ def test_kto_kept_desirable_low_scored_undesirable(cli, two_runs, tmp_path: Path
         text = row["completion"][0]["content"]
         assert row["label"] == text.startswith("GOOD-ANSWER")
         assert row["prompt"][-1]["role"] == "user" and row["completion"][0]["role"] == "assistant"
+        assert all(t["role"] != "system" for t in row["prompt"])  # as export sft: none by default
+    kept = tmp_path / "kto-charter.jsonl"
+    code, _, err = cli(
+        "export", "kto", str(two_runs["good"]), "--system", "charter", "--out", str(kept)
+    )
+    assert code == 0, err
+    ds = datasets.load_dataset("json", data_files=str(kept), split="train")
+    assert all(row["prompt"][0]["role"] == "system" for row in ds)
 
 
 def test_dpo_pairs_two_answers_to_one_attack(cli, two_runs, tmp_path: Path) -> None:

@@ -96,13 +96,20 @@ parquet = _items("parquet")
     show_default=True,
     help="Critic-rejected pairs scored at most this are the undesirable examples.",
 )
-@click.option("--no-system", is_flag=True, help="Drop the Actor's system prompt.")
-def kto(run_dirs, out, max_bad, no_system) -> None:
+@click.option(
+    "--system",
+    "system",
+    type=click.Choice(["none", "charter"]),
+    default="none",
+    show_default=True,
+    help="As for export sft: 'none' drops the Actor's charter system prompt from the prompt.",
+)
+def kto(run_dirs, out, max_bad, system) -> None:
     """Unpaired preference data for TRL's KTO trainer: kept pairs desirable, low-scored
     Critic rejects undesirable (prompt, completion, label)."""
     from valuealign.generate.preference import export_kto
 
-    counts = export_kto(list(run_dirs), out, max_bad=max_bad, system_prompt=not no_system)
+    counts = export_kto(list(run_dirs), out, max_bad=max_bad, system_prompt=system == "charter")
     click.echo(
         f"wrote {counts['desirable']} desirable and {counts['undesirable']} undesirable rows to {out}"
     )
@@ -112,11 +119,18 @@ def kto(run_dirs, out, max_bad, no_system) -> None:
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.jsonl|.parquet")
 @click.option("--min-margin", type=click.IntRange(1, 4), default=1, show_default=True)
-@click.option("--no-system", is_flag=True, help="Drop the Actor's system prompt.")
-def dpo(run_dirs, out, min_margin, no_system) -> None:
+@click.option(
+    "--system",
+    "system",
+    type=click.Choice(["none", "charter"]),
+    default="none",
+    show_default=True,
+    help="As for export sft: 'none' drops the Actor's charter system prompt from the prompt.",
+)
+def dpo(run_dirs, out, min_margin, system) -> None:
     """Pairs for TRL's DPO trainer: two scored answers to one attack (e.g. two generate runs
     with the same --seed and different --actor); the higher Critic score is chosen."""
     from valuealign.generate.preference import export_dpo
 
-    n = export_dpo(list(run_dirs), out, min_margin=min_margin, system_prompt=not no_system)
+    n = export_dpo(list(run_dirs), out, min_margin=min_margin, system_prompt=system == "charter")
     click.echo(f"wrote {n} chosen/rejected pairs to {out}")

@@ -175,7 +175,7 @@ def _prompt(record: Sample | Rejected, system: bool) -> list[dict[str, str]]:
 
 
 def export_kto(
-    run_dirs: list[str | Path], out: str | Path, *, max_bad: int = 2, system_prompt: bool = True
+    run_dirs: list[str | Path], out: str | Path, *, max_bad: int = 2, system_prompt: bool = False
 ) -> dict[str, int]:
     """Kept pairs desirable, Critic-rejected pairs scored at most ``max_bad`` undesirable."""
     rows = []
@@ -209,7 +209,7 @@ def export_kto(
 
 
 def export_dpo(
-    run_dirs: list[str | Path], out: str | Path, *, min_margin: int = 1, system_prompt: bool = True
+    run_dirs: list[str | Path], out: str | Path, *, min_margin: int = 1, system_prompt: bool = False
 ) -> int:
     """Pairs of answers to one attack (same query), chosen = the higher Critic score."""
     groups: dict[tuple[str, str], list[Sample | Rejected]] = {}
