@@ -52,6 +52,8 @@ class Provenance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     roles: dict[str, str] = Field(default_factory=dict)
+    # role -> the server(s) that actually answered (base URL without credentials; openai/ only)
+    servers: dict[str, str] = Field(default_factory=dict)
     template_hash: str | None = None
     seed: int | None = None
     created_at: str = Field(default_factory=utcnow)
@@ -420,7 +422,7 @@ def ensure_run_dir(out: str | Path) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UserError(f"{out}: cannot create the run directory ({e.strerror})", fix=fix) from None
+        raise UserError(f"{out}: cannot write the run directory ({e.strerror})", fix=fix) from None
     for name in os.listdir(out):
         refuse_symlink(out / name)
     try:
@@ -474,6 +476,15 @@ def check_output_file(path: str | Path, flag: str = "--out") -> Path:
 
 
 def _umask() -> int:
+    """The process umask, read without changing it where the OS shows it (Linux), so no other
+    thread ever creates a file under a temporary umask."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     with _LOCK_GUARD:
         mask = os.umask(0o022)
         os.umask(mask)

@@ -78,7 +78,7 @@ def list_() -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, force: bool) -> None:
     """Write a commented charter scaffold to PATH (it validates as written)."""
-    from valuealign.charter._scaffold import SCAFFOLD
+    from valuealign.charter import SCAFFOLD
     from valuealign.records import check_output_file, write_text_atomic
 
     target = Path(path)

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import click
 
-from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.cli._config import config_option
+from valuealign.cli._options import (
+    backend_kwargs,
+    backend_options,
+    role_kwargs,
+    role_options,
+    warn_shared_servers,
+)
+from valuealign.runs import ScoresSummary
+
+ITEM_SCHEMA = (
+    '{"id": "...", "subdomain": "<charter subdomain id>", "kind": "direct|adversarial|benign", '
+    '"strategy": "... (optional)", "question": {"zh": "...", "en": "..."}, '
+    '"reference": {"score5": {"zh": "...", "en": "..."}, "score1": {"zh": "...", "en": "..."}}}'
+)
 
 
 @click.command(name="eval")
@@ -27,7 +41,11 @@ from valuealign.cli._options import backend_kwargs, backend_options
     help="Judge model (repeat for several judges; the headline uses their mean).",
 )
 @click.option(
-    "--benchmark", default="builtin:vcbench", show_default=True, metavar="builtin:NAME|FILE.jsonl"
+    "--benchmark",
+    default="builtin:vcbench",
+    show_default=True,
+    metavar="builtin:NAME|FILE.jsonl",
+    help=f"Benchmark items, one JSON object per line: {ITEM_SCHEMA}",
 )
 @click.option(
     "--benign",
@@ -107,7 +125,9 @@ from valuealign.cli._options import backend_kwargs, backend_options
     help="Write DIR/report.html at the end.",
 )
 @click.option("--no-progress", is_flag=True)
+@role_options("model", "judge")
 @backend_options
+@config_option("eval")
 def eval_(
     models,
     judges,
@@ -137,7 +157,13 @@ def eval_(
     \b
     Example (no GPU, no key):
       valuealign eval --model hf/smollm2-135m-instruct --judge hf/smollm2-135m-instruct \\
-          --per-subdomain 1 --max-tokens 64 --out runs/eval
+          --judge-mode logprobs --per-subdomain 1 --max-tokens 64 --out runs/eval
+
+    \b
+    Model and judge on their own servers (keys read from the named variables):
+      valuealign eval --model openai/my-model --model-base-url http://127.0.0.1:8000/v1 \\
+          --judge openai/qwen2.5-72b --judge-base-url http://127.0.0.1:8001/v1 \\
+          --judge-api-key-env JUDGE_KEY --out runs/eval
     """
     from valuealign.evaluate.runner import EvalSettings, run_eval
 
@@ -162,8 +188,16 @@ def eval_(
         strict_decontam=strict_decontam,
         concurrency=opts.get("concurrency", 16),
     )
+    opts = dict(opts)
+    per_role = role_kwargs(opts, ("model", "judge"))
+    shared = backend_kwargs(opts)
+    warn_shared_servers(shared, per_role, {"model": list(models), "judge": list(judges)})
     scores = run_eval(
-        out, settings, backend_options=backend_kwargs(dict(opts)), progress=not no_progress
+        out,
+        settings,
+        backend_options=shared,
+        role_backend_options=per_role,
+        progress=not no_progress,
     )
     click.echo(format_headline(scores))
     failures = scores["failures"]
@@ -183,14 +217,16 @@ def eval_(
     check_total_failure("eval: every judge request", failures["judgements"])
 
 
-def format_headline(scores: dict) -> str:
-    warn = [f"WARNING: {w}" for w in scores.get("judge_warnings", [])]
-    warn += [f"WARNING: {w}" for w in scores.get("total_warnings", [])]
+def format_headline(scores: dict | ScoresSummary) -> str:
+    if not isinstance(scores, ScoresSummary):
+        scores = ScoresSummary.model_validate(scores)
+    warn = [f"WARNING: {w}" for w in scores.judge_warnings]
+    warn += [f"WARNING: {w}" for w in scores.total_warnings]
     lines = [
         *warn,
         f"{'model':<36} {'lang':<4} {'total':>12} {'mean':>6} {'95% CI':>13} {'adv.drop':>8} {'over-ref':>8} {'parse-fail':>10}",
     ]
-    for model, data in scores["per_model"].items():
+    for model, data in scores.per_model.items():
         for lang, s in data["languages"].items():
             ci = f"[{s['ci95'][0]:.2f},{s['ci95'][1]:.2f}]" if s["ci95"] else "-"
             mean = f"{s['mean']:.2f}" if s["mean"] is not None else "-"

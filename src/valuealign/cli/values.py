@@ -140,7 +140,7 @@ def eval_detector(
     A prediction counts when it is non-zero and its direction (+1 promote, -1 oppose) matches
     the gold label; macro-F1 averages the per-value F1 (see valuealign.values.metrics).
     """
-    from valuealign.values.detectors import get_detector
+    from valuealign.values import get_detector, llm_model_of
     from valuealign.values.labelled import load_labelled
     from valuealign.values.metrics import evaluate_detector
 
@@ -153,7 +153,7 @@ def eval_detector(
     reports = []
     for spec in detectors or ("keywords",):
         extra: dict[str, Any] = {}
-        if spec.strip().lower().startswith("llm:"):
+        if llm_model_of(spec) is not None:
             extra = {k: v for k, v in kwargs.items() if v is not None}
             extra["max_parse_retries"] = llm_retries
             extra["taxonomy"] = subset.taxonomy

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from valuealign import __version__
+from valuealign._aio import ensure_no_running_loop, run_sync
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
 from valuealign.errors import BackendError, UserError
 from valuealign.lang import LANGS
@@ -34,6 +35,7 @@ from valuealign.records import (
     utcnow,
     write_json_atomic,
 )
+from valuealign.runs import manifest_header
 
 
 @dataclass
@@ -106,6 +108,24 @@ def run_consensus(
     progress: bool = True,
     log=None,
 ) -> dict:
+    """Sync form of :func:`arun_consensus` (in a notebook use ``await arun_consensus(...)``)."""
+    ensure_no_running_loop("run_consensus", "arun_consensus")
+    return run_sync(
+        arun_consensus(
+            out, settings, topics, backend_options=backend_options, progress=progress, log=log
+        )
+    )
+
+
+async def arun_consensus(
+    out: str | Path,
+    settings: ConsensusSettings,
+    topics: list[dict],
+    *,
+    backend_options: dict | None = None,
+    progress: bool = True,
+    log=None,
+) -> dict:
     from valuealign.consensus.profiles import get_profile
     from valuealign.values.similarity import get_similarity
 
@@ -162,8 +182,17 @@ def run_consensus(
     started, t0 = utcnow(), time.perf_counter()
     metrics_path = out / "metrics.json"
     all_metrics = read_json_object(metrics_path) if metrics_path.exists() else {"topics": {}}
-    errors = asyncio.run(
-        _run(out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log)
+    errors = await _run(
+        out,
+        settings,
+        topics,
+        agents=[(z, p, specs[z]) for z, p in zip(settings.zones, profiles, strict=True)],
+        raw=raw,
+        cache=cache,
+        similarity=similarity,
+        done=done,
+        all_metrics=all_metrics,
+        log=log,
     )
     all_metrics["summary"] = _summary(all_metrics["topics"])
     todo = sum(1 for t in topics if t["id"] not in done)
@@ -172,9 +201,7 @@ def run_consensus(
     write_json_atomic(
         out / "manifest.json",
         {
-            "job": "consensus",
-            "valuealign_version": __version__,
-            "python": platform.python_version(),
+            **manifest_header("consensus"),
             "settings": asdict(settings),
             "agents": {z: describe(raw[s]) for z, s in specs.items()},
             "topics": [t["id"] for t in topics],
@@ -192,25 +219,25 @@ def run_consensus(
 
 
 async def _run(
-    out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log
-) -> None:
-    from valuealign.consensus.metrics import (
-        perplexity_acceptance,
-        text_agreement,
-        values_self_consistency,
-    )
-    from valuealign.consensus.negotiation import (
-        PROMPTS,
-        Agent,
-        best_of_n_baseline,
-        negotiate,
-        one_shot_baseline,
-    )
+    out: Path,
+    settings: ConsensusSettings,
+    topics: list[dict],
+    *,
+    agents: list[tuple[str, Any, str]],
+    raw: dict[str, Any],
+    cache: RequestCache,
+    similarity: Any,
+    done: set[str],
+    all_metrics: dict,
+    log: Callable[[str], None] | None,
+) -> list[str]:
+    """Negotiate every topic not ``done``; ``agents`` are (zone, profile, backend key in
+    ``raw``). Statements, transcript and metrics are written as each topic finishes; a topic
+    whose backend fails stays undone (a rerun retries it). Returns the failures."""
+    from valuealign.consensus.negotiation import Agent, negotiate
 
     backends = {spec: CachedBackend(b, cache, "consensus-v1") for spec, b in raw.items()}
-    agents = [
-        Agent(z, p, backends[specs[z]]) for z, p in zip(settings.zones, profiles, strict=True)
-    ]
+    agents_ = [Agent(z, p, backends[key]) for z, p, key in agents]
     lang = settings.language
     errors: list[str] = []
     try:
@@ -231,7 +258,7 @@ async def _run(
                 try:
                     result = await negotiate(
                         text,
-                        agents,
+                        agents_,
                         similarity.similarity,
                         language=lang,
                         rounds=settings.rounds,
@@ -247,70 +274,12 @@ async def _run(
                     if log:
                         log(f"[{topic['id']}] failed: {e}")
                     continue
-                prompt = PROMPTS[lang]["opening"].format(topic=text)
-                metrics = {
-                    "topic": text,
-                    "rounds_used": result.psro.rounds,
-                    "stop_reason": result.psro.stop_reason,
-                    "nash_conv": round(result.psro.nash_conv, 6),
-                    "pba": await asyncio.to_thread(
-                        perplexity_acceptance, agents, prompt, lang, result.openings, result.finals
-                    ),
-                    "vsc": values_self_consistency(
-                        result.agents, result.openings, result.finals, lang
-                    ),
-                    "text_agreement": {
-                        "opening": text_agreement(result.openings, similarity.similarity),
-                        "final": text_agreement(result.finals, similarity.similarity),
-                    },
-                }
-                baselines = {}
+                metrics = await _topic_metrics(text, lang, agents_, result, similarity)
+                baselines: dict = {}
                 if settings.baselines:
-                    neutral = backends[settings.model]
-                    one = await one_shot_baseline(
-                        text,
-                        neutral,
-                        language=lang,
-                        max_tokens=settings.max_tokens,
-                        seed=settings.seed,
+                    baselines, metrics["baselines"] = await _baselines(
+                        text, settings, backends[settings.model], agents_, result, similarity
                     )
-                    best, cands, ballots = await best_of_n_baseline(
-                        text,
-                        neutral,
-                        agents,
-                        result.openings,
-                        similarity.similarity,
-                        language=lang,
-                        max_tokens=settings.max_tokens,
-                        seed=settings.seed,
-                    )
-                    baselines = {
-                        "one_shot": one,
-                        "best_of_n_schulze": best,
-                        "best_of_n_candidates": cands,
-                        "ballots": ballots,
-                    }
-                    metrics["baselines"] = {
-                        name: {
-                            "mean_similarity_to_openings": round(
-                                sum(similarity.similarity(s, o) for o in result.openings)
-                                / len(result.openings),
-                                4,
-                            )
-                        }
-                        for name, s in (("one_shot", one), ("best_of_n_schulze", best))
-                    }
-                    metrics["baselines"]["psro_final"] = {
-                        "mean_similarity_to_openings": round(
-                            sum(
-                                similarity.similarity(f, o)
-                                for f in result.finals
-                                for o in result.openings
-                            )
-                            / (len(result.finals) * len(result.openings)),
-                            4,
-                        )
-                    }
                 sw.append_dict(
                     {
                         "topic_id": topic["id"],
@@ -327,6 +296,83 @@ async def _run(
     finally:
         await aclose_all(*backends.values())
     return errors
+
+
+async def _topic_metrics(text: str, lang: str, agents: list, result: Any, similarity: Any) -> dict:
+    """One negotiated topic's numbers: rounds, NashConv, PBA, VSC and text agreement."""
+    from valuealign.consensus.metrics import (
+        perplexity_acceptance,
+        text_agreement,
+        values_self_consistency,
+    )
+    from valuealign.consensus.negotiation import PROMPTS
+
+    prompt = PROMPTS[lang]["opening"].format(topic=text)
+    return {
+        "topic": text,
+        "rounds_used": result.psro.rounds,
+        "stop_reason": result.psro.stop_reason,
+        "nash_conv": round(result.psro.nash_conv, 6),
+        "pba": await asyncio.to_thread(
+            perplexity_acceptance, agents, prompt, lang, result.openings, result.finals
+        ),
+        "vsc": values_self_consistency(result.agents, result.openings, result.finals, lang),
+        "text_agreement": {
+            "opening": text_agreement(result.openings, similarity.similarity),
+            "final": text_agreement(result.finals, similarity.similarity),
+        },
+    }
+
+
+async def _baselines(
+    text: str,
+    settings: ConsensusSettings,
+    neutral: Any,
+    agents: list,
+    result: Any,
+    similarity: Any,
+) -> tuple[dict, dict]:
+    """The one-shot and best-of-n (Schulze) baselines: (their statements, their similarity to
+    the openings next to PSRO's finals)."""
+    from valuealign.consensus.negotiation import best_of_n_baseline, one_shot_baseline
+
+    lang = settings.language
+    one = await one_shot_baseline(
+        text, neutral, language=lang, max_tokens=settings.max_tokens, seed=settings.seed
+    )
+    best, cands, ballots = await best_of_n_baseline(
+        text,
+        neutral,
+        agents,
+        result.openings,
+        similarity.similarity,
+        language=lang,
+        max_tokens=settings.max_tokens,
+        seed=settings.seed,
+    )
+    baselines = {
+        "one_shot": one,
+        "best_of_n_schulze": best,
+        "best_of_n_candidates": cands,
+        "ballots": ballots,
+    }
+    scores = {
+        name: {
+            "mean_similarity_to_openings": round(
+                sum(similarity.similarity(s, o) for o in result.openings) / len(result.openings),
+                4,
+            )
+        }
+        for name, s in (("one_shot", one), ("best_of_n_schulze", best))
+    }
+    scores["psro_final"] = {
+        "mean_similarity_to_openings": round(
+            sum(similarity.similarity(f, o) for f in result.finals for o in result.openings)
+            / (len(result.finals) * len(result.openings)),
+            4,
+        )
+    }
+    return baselines, scores
 
 
 def _summary(topics: dict) -> dict:

@@ -38,8 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from valuealign.charter import Charter
-from valuealign.charter._schema import Lexicon
+from valuealign.charter import Charter, Lexicon
 from valuealign.curate.quality import units
 from valuealign.curate.steps import Document, Step
 from valuealign.errors import MissingExtra, UserError
@@ -80,12 +79,11 @@ def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
     """Read extra terms from YAML/JSON; ``UserError`` names the file, the line and the fix."""
     from pydantic import ValidationError
 
-    from valuealign.charter._loader import _line_for, _line_map
+    from valuealign.yamlfile import line_for, line_map, load_yaml
 
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{path}: lexicon file not found", fix="check the path given to --lexicon")
-    from valuealign._yamllines import load_yaml
     from valuealign.records import decode_text
 
     data, node = load_yaml(decode_text(p.read_bytes(), str(path)), str(path))
@@ -94,7 +92,7 @@ def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
         raise UserError(
             f"{path}:1: a lexicon file must map subdomain ids to term lists", fix=example
         )
-    lines = _line_map(node, str(path))
+    lines = line_map(node, str(path))
     known = charter.subdomain_ids()
     out: LexiconSpec = {}
     for key, value in data.items():
@@ -110,7 +108,7 @@ def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
         except ValidationError as e:
             err = e.errors()[0]
             loc = (str(key), *(str(x) for x in err["loc"]))
-            where = _line_for(lines, loc) or line
+            where = line_for(lines, loc) or line
             raise UserError(
                 f"{path}:{where}: '{'.'.join(loc)}': {err['msg']}",
                 fix=f"use the shape {example} (optional red_line_terms: {{en: [...], zh: [...]}})",

@@ -64,6 +64,7 @@ from valuealign.curate.stats import STEP_NAMES, build_stats, summary_lines
 from valuealign.curate.steps import Document, Drop, LanguageStep, NormaliseStep, QualityStep, Step
 from valuealign.errors import UserError
 from valuealign.records import LOCK_FILE, ensure_run_dir, read_json_object, write_json_atomic
+from valuealign.runs import CurateStats
 
 SCHEMA_VERSION = 1
 AUDIT_STEPS = ("read", "normalise", "language", "quality", "lexicon", "dedup")
@@ -549,6 +550,7 @@ def run_curate(
         executor=executor,
     )
     stats = json.loads(json.dumps(stats, default=str))  # what a reader of stats.json sees
+    CurateStats.model_validate(stats)  # a renamed or missing key fails here, not in a reader
     write_json_atomic(out / "stats.json", stats)
     if not settings.keep_work:
         shutil.rmtree(work, ignore_errors=True)

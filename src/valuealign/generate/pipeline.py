@@ -18,14 +18,13 @@ every item already recorded (after Ctrl-C or kill -9) and finished requests come
 from __future__ import annotations
 
 import asyncio
-import platform
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from valuealign import __version__
+from valuealign._aio import ensure_no_running_loop, run_sync
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -37,6 +36,7 @@ from valuealign.backends import (
     describe,
     forward_capabilities,
     get_backend,
+    served_by,
 )
 from valuealign.charter import (
     ACTOR_TEMPLATE_VERSION,
@@ -71,6 +71,7 @@ from valuealign.records import (
     utcnow,
     write_json_atomic,
 )
+from valuealign.runs import GenerateStats, manifest_header, progress_bar
 
 ROLES = ("attacker", "actor", "critic")
 
@@ -170,24 +171,56 @@ def run_generate(
     *,
     backend_options: dict | None = None,
     role_base_urls: dict[str, list[str]] | None = None,
+    role_backend_options: dict[str, dict] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Sync form of :func:`agenerate` (in a notebook use ``await agenerate(...)``)."""
+    ensure_no_running_loop("run_generate", "agenerate")
+    return run_sync(
+        agenerate(
+            out,
+            settings,
+            backend_options=backend_options,
+            role_base_urls=role_base_urls,
+            role_backend_options=role_backend_options,
+            progress=progress,
+            log=log,
+        )
+    )
+
+
+async def agenerate(
+    out: str | Path,
+    settings: GenerateSettings,
+    *,
+    backend_options: dict | None = None,
+    role_base_urls: dict[str, list[str]] | None = None,
+    role_backend_options: dict[str, dict] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> dict:
     """Run (or resume) a generation job; returns the stats also written to DIR/stats.json.
 
-    ``backend_options`` go to every role's backend; ``role_base_urls`` gives a role its own
-    servers (the paper used different model families for the three roles).
+    ``backend_options`` go to every role's backend; ``role_backend_options`` override them for
+    one role (``{"critic": {"base_urls": [...], "api_key": ...}}``): the paper used different
+    model families for the three roles. ``role_base_urls`` is the older form of the same.
     """
     out = Path(out)
     prep = prepare(out, settings)
     options = dict(backend_options or {})
     options.pop("concurrency", None)
-    role_urls = role_base_urls or {}
+    per_role: dict[str, dict] = {
+        role: {**({"base_urls": urls} if urls else {})}
+        for role, urls in (role_base_urls or {}).items()
+    }
+    for role, extra in (role_backend_options or {}).items():
+        per_role[role] = {**per_role.get(role, {}), **extra}
     raw = {
         role: get_backend(
             getattr(settings, role),
             concurrency=settings.concurrency.get(role, 16),
-            **{**options, **({"base_urls": role_urls[role]} if role_urls.get(role) else {})},
+            **{**options, **per_role.get(role, {})},
         )
         for role in ROLES
     }
@@ -224,7 +257,7 @@ def run_generate(
     started, t0 = utcnow(), time.perf_counter()
     manifest = _manifest(out, settings, prep, raw, started, None, {})
     write_json_atomic(out / "manifest.json", manifest)
-    counts = asyncio.run(_run(out, settings, prep, roles, progress))
+    counts = await _run(out, settings, prep, roles, progress)
     samples = _read_all(out / "samples.jsonl", Sample)
     rejected = _read_all(out / "rejected.jsonl", Rejected)
     failed = _unresolved(_read_all(out / "failed.jsonl", Failed), samples, rejected)
@@ -236,6 +269,7 @@ def run_generate(
     stats["wall_seconds_this_run"] = round(time.perf_counter() - t0, 3)
     stats["cache_hits_this_run"] = cache.hits
     stats["this_run"] = counts
+    GenerateStats.model_validate(stats)  # a renamed or missing key fails here, not in a reader
     write_json_atomic(out / "stats.json", stats)
     write_json_atomic(
         out / "manifest.json",
@@ -266,9 +300,7 @@ def _manifest(
     counts: dict,
 ) -> dict:
     return {
-        "job": "generate",
-        "valuealign_version": __version__,
-        "python": platform.python_version(),
+        **manifest_header("generate"),
         "charter": settings.charter,
         "charter_id": prep.charter.id,
         "charter_hash": charter_hash(settings.charter),
@@ -304,8 +336,6 @@ async def _run(
     roles: dict[str, _Limited],
     progress: bool,
 ) -> dict:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     paths = {k: out / f"{k}.jsonl" for k in ("samples", "rejected", "failed")}
     kept = _read_all(paths["samples"], Sample)
     done = {r.item_id for r in kept}
@@ -334,16 +364,11 @@ async def _run(
         JsonlWriter(paths["samples"]) as sw,
         JsonlWriter(paths["rejected"]) as rw,
         JsonlWriter(paths["failed"]) as fw,
-        Progress(
-            TextColumn("[bold]generate[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn(
-                "kept {task.fields[kept]} rejected {task.fields[rejected]} "
-                "failed {task.fields[failed]} tokens {task.fields[tokens]}"
-            ),
-            TimeElapsedColumn(),
-            disable=not progress,
+        progress_bar(
+            "[bold]generate[/]",
+            "kept {task.fields[kept]} rejected {task.fields[rejected]} "
+            "failed {task.fields[failed]} tokens {task.fields[tokens]}",
+            enabled=progress,
         ) as bar,
     ):
         task = bar.add_task(
@@ -415,172 +440,219 @@ async def _process(
     index: NearDuplicateIndex,
     role_names: dict[str, str],
 ) -> Sample | Rejected | Failed:
-    strategy = prep.strategies[item.strategy]
-    sub = prep.charter.subdomain(item.subdomain)
-    lang = item.language
-    usage = Usage()
-    prov = Provenance(
-        roles=role_names,
-        seed=settings.seed,
-        template_hash=template_hash(ATTACKER_TEMPLATE_VERSION, *strategy.instruction.values()),
-    )
-    base = {
-        "id": item.item_id,
-        "item_id": item.item_id,
-        "subdomain": item.subdomain,
-        "domain": item.domain,
-        "strategy": item.strategy,
-        "language": lang,
-        "provenance": prov,
-    }
+    """One planned item through attack -> act -> criticise; each step returns what the next
+    needs, or the item's final record."""
+    run = _ItemRun(item, settings, prep, role_names)
+    queries = await run.attack(roles["attacker"], index)
+    if not isinstance(queries, list):
+        return queries
+    acted = await run.act(roles["actor"], queries)
+    if not isinstance(acted, tuple):
+        return acted
+    conversation, answer = acted
+    return await run.criticise(critic, index, conversation, answer)
 
-    def done(record_type: type, **kw: object) -> Sample | Rejected | Failed:
-        prov.usage = usage
-        return record_type(**base, **kw)
 
-    # 1. Attacker, with reframed retries on refusal or off-topic output
-    position = sub.positions[item.index % len(sub.positions)].get(lang)
-    example = (
-        sub.example_questions[item.index % len(sub.example_questions)].get(lang)
-        if sub.example_questions
-        else None
-    )
-    queries: list[str] | None = None
-    reason, detail, refusals = "attacker_off_topic", "", 0
-    for attempt in range(settings.attacker_retries + 1):
-        prompt = strategy.attacker_prompt(
-            language=lang,
-            subdomain_name=sub.name.get(lang),
-            subdomain_description=sub.description.get(lang),
-            position=position,
-            example=example,
-            reframe=attempt > 0,
-        )
-        config = GenerateConfig(
-            max_tokens=settings.max_tokens.get("attacker", 256) * strategy.turns,
-            temperature=settings.attacker_temperature,
-            seed=settings.seed + item.index,
-            sample_index=attempt,
-        )
-        try:
-            c = await roles["attacker"].generate([{"role": "user", "content": prompt}], config)
-        except BackendError as e:
-            return done(Failed, stage="attacker", error=str(e), attempt_refusals=refusals)
-        usage = usage + Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
-        queries, reason_or_none, detail = check_query(
-            c.text, language=lang, turns=strategy.turns, mixes_languages=strategy.mixes_languages
-        )
-        if queries is not None:
-            break
-        reason = reason_or_none or reason
-        refusals += reason == "attacker_refusal"
-    if queries is None:
-        return done(Rejected, reason=reason, detail=detail, attempt_refusals=refusals)
-    query_text = "\n".join(queries)
-    early = index.find(query_text)
-    if early is not None:
-        return done(
-            Rejected,
-            reason="duplicate",
-            detail=f"{early[0]} duplicate before answering",
-            query=query_text,
-            duplicate_of=early[1],
-            similarity=round(early[2], 4),
-            attempt_refusals=refusals,
+class _ItemRun:
+    """One item's way through the roles: its record fields, its token usage, its refusals."""
+
+    def __init__(
+        self,
+        item: PlannedItem,
+        settings: GenerateSettings,
+        prep: _Prepared,
+        role_names: dict[str, str],
+    ) -> None:
+        self.item, self.settings, self.prep = item, settings, prep
+        self.strategy = prep.strategies[item.strategy]
+        self.sub = prep.charter.subdomain(item.subdomain)
+        self.lang = item.language
+        self.usage = Usage()
+        self.refusals = 0
+        self.query = ""
+        self.prov = Provenance(
+            roles=role_names,
+            seed=settings.seed,
+            template_hash=template_hash(
+                ATTACKER_TEMPLATE_VERSION, *self.strategy.instruction.values()
+            ),
         )
 
-    # 2. Actor: every user turn, with the charter's positions and red lines as system prompt
-    conversation: list[Message] = [
-        {"role": "system", "content": actor_system_prompt(prep.charter, item.subdomain, lang)}
-    ]
-    answer = ""
-    for q in queries:
-        conversation.append({"role": "user", "content": q})
-        try:
-            c = await roles["actor"].generate(
-                conversation,
-                GenerateConfig(
-                    max_tokens=settings.max_tokens.get("actor", 512),
-                    temperature=0.0,
-                    seed=settings.seed,
-                ),
+    def done(self, record_type: type, **kw: object) -> Sample | Rejected | Failed:
+        """The item's final record (usage and refusals as they stand now)."""
+        self.prov.usage = self.usage
+        item = self.item
+        return record_type(
+            id=item.item_id,
+            item_id=item.item_id,
+            subdomain=item.subdomain,
+            domain=item.domain,
+            strategy=item.strategy,
+            language=self.lang,
+            provenance=self.prov,
+            attempt_refusals=self.refusals,
+            **kw,
+        )
+
+    def served(self, role: str, servers: list[str]) -> None:
+        """Provenance: the server(s) that answered this role's requests for the item."""
+        for server in servers:
+            known = self.prov.servers.get(role)
+            if not known or server not in known.split(","):
+                self.prov.servers[role] = f"{known},{server}" if known else server
+
+    def spend(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.usage = self.usage + Usage(
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
+
+    async def attack(
+        self, attacker: ChatBackend, index: NearDuplicateIndex
+    ) -> list[str] | Rejected | Failed:
+        """The user turns, with reframed retries on a refusal or off-topic output; an early
+        duplicate is rejected before anyone answers it."""
+        item, settings, sub, lang = self.item, self.settings, self.sub, self.lang
+        position = sub.positions[item.index % len(sub.positions)].get(lang)
+        example = (
+            sub.example_questions[item.index % len(sub.example_questions)].get(lang)
+            if sub.example_questions
+            else None
+        )
+        queries: list[str] | None = None
+        reason, detail = "attacker_off_topic", ""
+        for attempt in range(settings.attacker_retries + 1):
+            prompt = self.strategy.attacker_prompt(
+                language=lang,
+                subdomain_name=sub.name.get(lang),
+                subdomain_description=sub.description.get(lang),
+                position=position,
+                example=example,
+                reframe=attempt > 0,
             )
-        except BackendError as e:
-            return done(
-                Failed, stage="actor", error=str(e), query=query_text, attempt_refusals=refusals
+            config = GenerateConfig(
+                max_tokens=settings.max_tokens.get("attacker", 256) * self.strategy.turns,
+                temperature=settings.attacker_temperature,
+                seed=settings.seed + item.index,
+                sample_index=attempt,
             )
-        usage = usage + Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
-        answer = c.text.strip()
-        conversation.append({"role": "assistant", "content": answer})
-    turns = [Turn(**m) for m in conversation]
-    if not answer:
-        return done(
-            Rejected,
-            reason="empty_answer",
-            messages=turns,
-            query=query_text,
-            answer=answer,
-            attempt_refusals=refusals,
-        )
+            try:
+                with served_by() as servers:
+                    c = await attacker.generate([{"role": "user", "content": prompt}], config)
+                self.served("attacker", servers)
+            except BackendError as e:
+                return self.done(Failed, stage="attacker", error=str(e))
+            self.spend(c.prompt_tokens, c.completion_tokens)
+            queries, reason_or_none, detail = check_query(
+                c.text,
+                language=lang,
+                turns=self.strategy.turns,
+                mixes_languages=self.strategy.mixes_languages,
+            )
+            if queries is not None:
+                break
+            reason = reason_or_none or reason
+            self.refusals += reason == "attacker_refusal"
+        if queries is None:
+            return self.done(Rejected, reason=reason, detail=detail)
+        self.query = "\n".join(queries)
+        early = index.find(self.query)
+        if early is not None:
+            return self.done(
+                Rejected,
+                reason="duplicate",
+                detail=f"{early[0]} duplicate before answering",
+                query=self.query,
+                duplicate_of=early[1],
+                similarity=round(early[2], 4),
+            )
+        return queries
 
-    # 3. Critic, strict JSON, the last object given
-    try:
-        result = await critic.score(item.subdomain, lang, conversation[1:-1], answer)
-    except BackendError as e:
-        return done(
-            Failed,
-            stage="critic",
-            error=str(e),
-            query=query_text,
-            answer=answer,
-            attempt_refusals=refusals,
-        )
-    usage = usage + Usage(
-        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens
-    )
-    if result.scores is None:
-        return done(
-            Failed,
-            stage="critic",
-            error=f"parse failure after {result.attempts} attempts: {result.parse_error}",
-            raw=result.raw,
-            query=query_text,
-            answer=answer,
-            attempt_refusals=refusals,
-        )
-    if result.scores.overall < prep.threshold:
-        return done(
-            Rejected,
-            reason="below_threshold",
-            detail=f"overall {result.scores.overall} < {prep.threshold}",
-            messages=turns,
-            query=query_text,
-            answer=answer,
-            critic=result.scores,
-            attempt_refusals=refusals,
-        )
-    dup = index.check_and_add(item.item_id, query_text)
-    if dup is not None:
-        return done(
-            Rejected,
-            reason="duplicate",
-            detail=f"{dup[0]} duplicate",
-            messages=turns,
-            query=query_text,
-            answer=answer,
-            critic=result.scores,
-            duplicate_of=dup[1],
-            similarity=round(dup[2], 4),
-            attempt_refusals=refusals,
-        )
-    return done(
-        Sample,
-        messages=turns,
-        query=query_text,
-        answer=answer,
-        critic=result.scores,
-        attempt_refusals=refusals,
-    )
+    async def act(
+        self, actor: ChatBackend, queries: list[str]
+    ) -> tuple[list[Message], str] | Rejected | Failed:
+        """The Actor answers every user turn, with the charter's positions and red lines as its
+        system prompt; the conversation and the last answer."""
+        settings = self.settings
+        conversation: list[Message] = [
+            {
+                "role": "system",
+                "content": actor_system_prompt(self.prep.charter, self.item.subdomain, self.lang),
+            }
+        ]
+        answer = ""
+        for q in queries:
+            conversation.append({"role": "user", "content": q})
+            try:
+                with served_by() as servers:
+                    c = await actor.generate(
+                        conversation,
+                        GenerateConfig(
+                            max_tokens=settings.max_tokens.get("actor", 512),
+                            temperature=0.0,
+                            seed=settings.seed,
+                        ),
+                    )
+                self.served("actor", servers)
+            except BackendError as e:
+                return self.done(Failed, stage="actor", error=str(e), query=self.query)
+            self.spend(c.prompt_tokens, c.completion_tokens)
+            answer = c.text.strip()
+            conversation.append({"role": "assistant", "content": answer})
+        if not answer:
+            return self.done(
+                Rejected,
+                reason="empty_answer",
+                messages=[Turn(**m) for m in conversation],
+                query=self.query,
+                answer=answer,
+            )
+        return conversation, answer
+
+    async def criticise(
+        self,
+        critic: Critic,
+        index: NearDuplicateIndex,
+        conversation: list[Message],
+        answer: str,
+    ) -> Sample | Rejected | Failed:
+        """The Critic's strict JSON scores decide: kept, below the threshold, or a duplicate."""
+        seen = {"query": self.query, "answer": answer}
+        try:
+            with served_by() as servers:
+                result = await critic.score(
+                    self.item.subdomain, self.lang, conversation[1:-1], answer
+                )
+            self.served("critic", servers)
+        except BackendError as e:
+            return self.done(Failed, stage="critic", error=str(e), **seen)
+        self.spend(result.prompt_tokens, result.completion_tokens)
+        if result.scores is None:
+            return self.done(
+                Failed,
+                stage="critic",
+                error=f"parse failure after {result.attempts} attempts: {result.parse_error}",
+                raw=result.raw,
+                **seen,
+            )
+        kept = {"messages": [Turn(**m) for m in conversation], **seen, "critic": result.scores}
+        if result.scores.overall < self.prep.threshold:
+            return self.done(
+                Rejected,
+                reason="below_threshold",
+                detail=f"overall {result.scores.overall} < {self.prep.threshold}",
+                **kept,
+            )
+        dup = index.check_and_add(self.item.item_id, self.query)
+        if dup is not None:
+            return self.done(
+                Rejected,
+                reason="duplicate",
+                detail=f"{dup[0]} duplicate",
+                duplicate_of=dup[1],
+                similarity=round(dup[2], 4),
+                **kept,
+            )
+        return self.done(Sample, **kept)
 
 
 def _stats(
@@ -649,3 +721,6 @@ def _stats(
             "kept_per_cell_max": max(cells.values(), default=0),
         },
     }
+
+
+arun_generate = agenerate

@@ -18,19 +18,17 @@ in-memory model.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import os
-import platform
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from valuealign import __version__
 from valuealign.errors import MissingExtra, UserError
 from valuealign.records import ensure_run_dir, read_json_object, write_json_atomic
-from valuealign.train.config import StageConfig
+from valuealign.runs import manifest_header
+from valuealign.train.config import StageConfig, adapter_base, model_folder
 from valuealign.train.data import (
     add_share,
     file_fingerprint,
@@ -38,9 +36,9 @@ from valuealign.train.data import (
     load_cpt_data,
     split_eval,
 )
+from valuealign.train.drift import drift_report
 
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
 # A plain template for base models that have none (e.g. Gemma 3 270M base), so chat data can
 # train them; the trained folder then carries it and serves as a chat model.
 FALLBACK_CHAT_TEMPLATE = (
@@ -65,20 +63,8 @@ def require_train_extra() -> None:
             raise MissingExtra(pkg, "train", "training")
 
 
-def model_folder(spec: str) -> Path:
-    """A loadable folder for ``hf/NAME``, ``hf/PATH``, ``NAME`` or ``PATH``."""
-    from valuealign.backends.hf import resolve_model_path
-
-    if spec.startswith(("openai/", "mock/")):
-        raise UserError(
-            f"cannot train {spec!r}: training needs local weights",
-            fix="use hf/<embedded name>, hf/PATH/TO/FOLDER or hf/PATH/TO/model.gguf",
-        )
-    return resolve_model_path(spec.removeprefix("hf/"))
-
-
 def versions() -> dict[str, str]:
-    out = {"valuealign": __version__, "python": platform.python_version()}
+    out: dict[str, str] = {}  # valuealign and python are in the manifest header
     for pkg in ("torch", "transformers", "trl", "peft", "accelerate", "datasets"):
         try:
             out[pkg] = importlib.metadata.version(pkg)
@@ -194,7 +180,7 @@ def training_arguments(
         "save_total_limit": 2,
         "eval_strategy": "steps" if has_eval else "no",
         "eval_steps": cfg.save_steps if has_eval else None,
-        "report_to": "none",
+        "report_to": cfg.report_to,
         "max_length": cfg.seq_len,
         "packing": packing,
         "dataset_text_field": getattr(cfg, "text_field", "text"),
@@ -202,6 +188,7 @@ def training_arguments(
         "use_liger_kernel": cfg.liger_kernel,
         "disable_tqdm": False,
     }
+    kwargs.update(cfg.trl_args)  # checked against SFTConfig's fields when the config loaded
     kwargs.update(extra or {})
     return SFTConfig(**kwargs)
 
@@ -344,6 +331,7 @@ def run_stage(
         peft_config=lora_config(cfg) if cfg.lora.enabled else None,
         callbacks=list(callbacks) or None,
     )
+    quiet_trainer(trainer, cfg.stage, say)
     if resume_from is not None:
         say(f"[{cfg.stage}] resuming from {resume_from.name}")
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -399,7 +387,7 @@ def finish_stage(
             merged = merge_adapter(out, out / "merged", base=cfg.model)
         history = trainer.state.log_history
         manifest = {
-            "schema_version": MANIFEST_VERSION,
+            **manifest_header("train"),
             "stage": cfg.stage,
             "config": cfg.model_dump(mode="json"),
             "base_model": cfg.model,
@@ -423,8 +411,6 @@ def finish_stage(
             "drift": None,
         }
         if cfg.drift:
-            from valuealign.train.drift import drift_report
-
             say(f"[{cfg.stage}] perplexity drift on the held-out text")
             manifest["drift"] = drift_report(
                 base=cfg.model, trained=str(out), max_tokens=cfg.drift_max_tokens
@@ -473,15 +459,7 @@ def _merge_adapter_unlocked(
         raise UserError(
             f"{adapter}: no adapter_config.json here", fix="point at a LoRA stage's output folder"
         )
-    if base is None:
-        manifest = adapter / MANIFEST
-        if manifest.exists():
-            base = read_json_object(manifest).get("base_model")
-        if base is None:
-            base = json.loads((adapter / "adapter_config.json").read_text())[
-                "base_model_name_or_path"
-            ]
-    folder = model_folder(str(base))
+    folder = model_folder(str(base if base is not None else adapter_base(adapter)))
     model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
     quantizer = getattr(model, "hf_quantizer", None)
     if quantizer is not None:
@@ -545,3 +523,28 @@ def merge_adapter(adapter: str | Path, out: str | Path, *, base: str | None = No
 
     with LOAD_LOCK:
         return _merge_adapter_unlocked(adapter, out, base=base)
+
+
+def quiet_trainer(trainer: Any, stage: str, say: Any) -> None:
+    """Unless ``valuealign -v``: no tqdm bar and no raw ``{'loss': ...}`` dicts from the trainer,
+    one formatted line per log step instead."""
+    from valuealign._console import is_verbose
+
+    if is_verbose():
+        return
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
+
+    class LogLine(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+            if not state.is_world_process_zero or not logs:
+                return
+            parts = [f"step {state.global_step}/{state.max_steps}"]
+            for key in ("loss", "eval_loss", "grad_norm", "learning_rate", "reward"):
+                if isinstance(logs.get(key), int | float):
+                    parts.append(f"{key.replace('_', ' ')} {logs[key]:.4g}")
+            if len(parts) > 1:
+                say(f"[{stage}] " + ", ".join(parts))
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(LogLine())

@@ -41,6 +41,7 @@ from valuealign.records import (
     read_json_object,
     write_json_atomic,
 )
+from valuealign.runs import manifest_header
 from valuealign.visa._measure import Measurer, vector_dict
 from valuealign.visa._text import clean_rewrite
 from valuealign.visa._values import ValueTarget
@@ -372,6 +373,7 @@ async def arun_rewrite(
     )
     out = Path(out)
     manifest: dict[str, Any] = {
+        **manifest_header("visa"),
         "target": str(loop.target),
         "persona": persona,
         "taxonomy": loop.target.taxonomy.id,
@@ -435,4 +437,7 @@ def run_rewrite(
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Sync entry point of :func:`arun_rewrite`."""
+    from valuealign._aio import ensure_no_running_loop
+
+    ensure_no_running_loop("run_rewrite", "arun_rewrite")
     return asyncio.run(arun_rewrite(inputs, target, out, **kwargs))

@@ -13,12 +13,16 @@ Terms (each reported in :class:`RewardBreakdown`):
   divided by ``drift_scale`` (2.0: one value swinging fully from 0 to 1 costs half).
 * ``semantic_integrity`` in [-novel_cap, 1]: ``similarity_share`` x similarity to the original
   + the rest x the share of its facts (numbers, names, quoted phrases) kept, minus
-  ``novel_penalty`` per entity the original did not have (at most ``novel_cap``).
+  ``novel_penalty`` per entity the original did not have (at most ``novel_cap``). It enters the
+  reward scaled by the movement, ``max(0, value_precision)``: keeping the meaning is worth
+  something only in a rewrite that moved, so **a copy earns nothing** (reward 0 when nothing
+  else is wrong with it) instead of a full semantic score.
 * ``format_penalty`` in [-1, 0]: a length ratio outside [min_length_ratio, max_length_ratio]
   (word-like units) and every preamble, trailing note or echoed instruction ("Here is the
   rewritten answer:") found in the raw output.
 
-``reward = value*value_precision + drift*drift + semantic*semantic_integrity + format*format_penalty``
+``reward = value*vp + drift*drift + semantic*semantic_integrity*max(0, vp) + format*format_penalty``
+(``vp`` = value_precision)
 unless the **gate** closes: an empty rewrite, similarity below ``gate_similarity`` or fact share
 below ``gate_fact_share`` gets ``gate_reward + gate_slope x content`` (content = the similarity/
 fact mix in [0, 1]), which always lies below the lowest reward any rewrite that passes the gate
@@ -51,10 +55,9 @@ from typing import Any
 import numpy as np
 
 from valuealign.lang import language_of
-from valuealign.values.detector import text_length
 from valuealign.visa._measure import Measurer, distance, gap_closed, vector_dict
 from valuealign.visa._text import completion_text, find_artifacts
-from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy
+from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy, text_length
 
 __all__ = [
     "RewardBreakdown",
@@ -318,7 +321,13 @@ class VisaReward:
         elif not scored:
             total = math.nan
         else:
-            total = w.value * value + w.drift * drift + w.semantic * semantic + w.format * fmt
+            # a copy earns nothing: keeping the meaning is credited only in proportion to the
+            # movement towards the target (so an unchanged answer, or one that only moves away,
+            # gets no semantic credit, and a near-copy gets almost none)
+            moved = min(1.0, max(0.0, value))
+            total = (
+                w.value * value + w.drift * drift + w.semantic * semantic * moved + w.format * fmt
+            )
         return RewardBreakdown(
             reward=round(float(total), 6),
             value_precision=round(value, 6),

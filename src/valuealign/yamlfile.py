@@ -1,7 +1,7 @@
 """YAML files whose errors name the line: a key path -> line map, and the allowed keys there.
 
-Shared by the charter loader and the training configs, so every YAML error in valuealign says
-``file:line`` the same way.
+Shared by the charter loader, the training configs and the curation lexicon files, so every YAML
+error in valuealign says ``file:line`` the same way.
 """
 
 from __future__ import annotations
