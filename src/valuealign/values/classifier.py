@@ -63,7 +63,7 @@ import numpy as np
 from valuealign.errors import UserError
 from valuealign.values.detector import LexiconDetector
 from valuealign.values.detectors import normalise_languages
-from valuealign.values.labelled import LabelledSet, load_labelled
+from valuealign.values.labelled import LabelledSet, load_labelled, training_set
 from valuealign.values.similarity import normalise_text
 from valuealign.values.taxonomy import SCHWARTZ10, Taxonomy, get_taxonomy
 
@@ -80,6 +80,9 @@ FORMAT_VERSION = "value-classifier-v1"
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
 MIN_PREDICTED = 3
+MULTILINGUAL = "multilingual"
+"""``classifier:multilingual``: Qwen vectors for both languages, trained on train + extra."""
+MULTILINGUAL_EMBEDDING = "qwen2.5-0.5b-instruct"
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,13 @@ class ClassifierSettings:
     max_features: int = 30000
     """Largest TF-IDF vocabulary."""
     use_embeddings: bool = True
-    """Use MiniLM embeddings for English texts (False: n-grams and keywords only)."""
+    """Use sentence embeddings (False: n-grams and keywords only)."""
+    embedding: str = "minilm"
+    """"minilm": all-MiniLM-L6-v2 for English texts, zeros for Chinese; an embedded model name
+    (e.g. "qwen2.5-0.5b-instruct"): its multilingual vectors (:mod:`valuealign.values.embed`)
+    for every text."""
+    embedding_weight: float = 1.0
+    """Scale of the multilingual embedding block (ignored for MiniLM)."""
 
     def check(self) -> None:
         if not 0.0 < self.precision_target <= 1.0:
@@ -190,7 +199,14 @@ class _Tfidf:
         return sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocab)))
 
 
-def _embed(texts: Sequence[str], languages: Sequence[str], enabled: bool) -> np.ndarray:
+def _embed(
+    texts: Sequence[str], languages: Sequence[str], settings: ClassifierSettings
+) -> np.ndarray:
+    enabled = settings.use_embeddings
+    if enabled and settings.embedding != "minilm":
+        from valuealign.values.embed import embed
+
+        return embed(list(texts), settings.embedding).astype(np.float64) * settings.embedding_weight
     out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float64)
     english = [i for i, lang in enumerate(languages) if lang == "en"]
     if enabled and english:
@@ -219,7 +235,7 @@ def _features(
 
     zh = np.array([[1.0 if lang == "zh" else 0.0] for lang in languages]).reshape(-1, 1)
     blocks = [
-        sparse.csr_matrix(_embed(texts, languages, settings.use_embeddings)),
+        sparse.csr_matrix(_embed(texts, languages, settings)),
         tfidf.transform(texts),
         sparse.csr_matrix(_keyword_features(texts, languages) * settings.keyword_weight),
         sparse.csr_matrix(zh),
@@ -468,7 +484,7 @@ def train_classifier(
     k = len(data.taxonomy)
     say(f"features for {len(texts)} texts")
     folds = np.array([_fold_of(i, settings.folds) for i in ids])
-    emb = _embed(texts, langs, settings.use_embeddings)  # computed once, reused per fold
+    emb = _embed(texts, langs, settings)  # computed once, reused per fold
     from scipy import sparse
 
     keyword = sparse.csr_matrix(_keyword_features(texts, langs) * settings.keyword_weight)
@@ -557,14 +573,27 @@ def load_classifier(
 ) -> ClassifierDetector:
     """A saved classifier (``path``), or the default one trained on the shipped set's train split.
 
+    ``path="multilingual"`` (spec ``classifier:multilingual``) trains, caches and returns the
+    multilingual detector instead: Qwen2.5 0.5B vectors for every text (see
+    :mod:`valuealign.values.embed`), trained on the train split plus the extra set
+    (:func:`~valuealign.values.labelled.training_set`). Its heads abstain below the threshold
+    that reached ``precision_target`` out of fold (the high-precision operating point).
+
     The default model is kept per process and, with ``cache=True``, on disk under
     ``$VALUEALIGN_CACHE/value-classifier/<hash>/`` (an unwritable cache is skipped).
     """
-    if path is not None and str(path).strip():
+    multilingual = path is not None and str(path).strip() == MULTILINGUAL
+    if path is not None and str(path).strip() and not multilingual:
         return ClassifierDetector.load(Path(str(path)).expanduser())
-    settings = ClassifierSettings(precision_target=precision_target)
+    if multilingual:
+        settings = ClassifierSettings(
+            precision_target=precision_target, embedding=MULTILINGUAL_EMBEDDING
+        )
+        data = training_set(extra=True)
+    else:
+        settings = ClassifierSettings(precision_target=precision_target)
+        data = load_labelled().split("train")
     settings.check()
-    data = load_labelled().split("train")
     key_src = json.dumps([FORMAT_VERSION, data.fingerprint(), settings.__dict__], sort_keys=True)
     key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
     with _DEFAULT_LOCK:
@@ -580,7 +609,7 @@ def load_classifier(
                 model = train_classifier(data, settings, progress=progress)
                 if cache:
                     _save_quietly(model, folder)
-            model.name = "classifier"
+            model.name = f"classifier:{MULTILINGUAL}" if multilingual else "classifier"
             _DEFAULT_CACHE[key] = model
     return model
 

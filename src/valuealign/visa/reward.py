@@ -18,7 +18,11 @@ Terms (each reported in :class:`RewardBreakdown`):
   (word-like units) and every preamble, trailing note or echoed instruction ("Here is the
   rewritten answer:") found in the raw output.
 
-``reward = value*value_precision + drift*drift + semantic*semantic_integrity + format*format_penalty``
+``reward = value*value_precision + drift*drift + semantic*credit + format*format_penalty``
+where ``credit = semantic_integrity x clip(value_precision, 0, 1)`` when integrity is positive
+and the full (negative) integrity otherwise: keeping the content is worth something only in
+proportion to the movement toward the target, so **a copy of the original earns exactly 0**
+(and a rewrite that moves nowhere earns nothing for keeping its facts),
 unless the **gate** closes: an empty rewrite, similarity below ``gate_similarity`` or fact share
 below ``gate_fact_share`` gets ``gate_reward + gate_slope x content`` (content = the similarity/
 fact mix in [0, 1]), which always lies below the lowest reward any rewrite that passes the gate
@@ -35,8 +39,8 @@ computes and logs every term (``rewards/visa_value_precision/mean`` ...), but on
 combination drives the policy. (Weighting the term functions instead would bypass the gate.)
 
 >>> b = score("The council met in 2023.", "The council met in 2023.", "tradition=+1", "en")
->>> b.value_precision, b.gated
-(0.0, False)
+>>> b.value_precision, b.gated, b.reward
+(0.0, False, 0.0)
 """
 
 from __future__ import annotations
@@ -315,7 +319,11 @@ class VisaReward:
         elif not scored:
             total = math.nan
         else:
-            total = w.value * value + w.drift * drift + w.semantic * semantic + w.format * fmt
+            # preservation is credited only in proportion to the movement it accompanies: a
+            # copy (or a rewrite that does not move toward the target) keeps every fact but
+            # earns nothing for it; losses (negative integrity) always count in full
+            credit = semantic if semantic < 0 else semantic * min(1.0, max(0.0, value))
+            total = w.value * value + w.drift * drift + w.semantic * credit + w.format * fmt
         return RewardBreakdown(
             reward=round(float(total), 6),
             value_precision=round(value, 6),
