@@ -185,7 +185,7 @@ class VisaReward:
         weights: RewardWeights | None = None,
         *,
         detector: str = "keywords",
-        similarity: str = "auto",
+        similarity: str = "multilingual",
         taxonomy: Taxonomy | str = "schwartz10",
         cache_size: int = 4096,
         measurer: Measurer | None = None,
@@ -357,7 +357,7 @@ def score(
     *,
     weights: RewardWeights | None = None,
     detector: str = "keywords",
-    similarity: str = "auto",
+    similarity: str = "multilingual",
 ) -> RewardBreakdown:
     """Score one rewrite of ``original`` toward ``target`` (see the module docstring)."""
     key = (weights or RewardWeights(), detector, similarity)
@@ -431,7 +431,7 @@ def trl_reward_functions(
     weights: RewardWeights | None = None,
     *,
     detector: str = "keywords",
-    similarity: str = "auto",
+    similarity: str = "multilingual",
     taxonomy: Taxonomy | str = "schwartz10",
     terms: bool = True,
 ) -> list[RewardFunction]:
