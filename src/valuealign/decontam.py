@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from valuealign.errors import UserError, ValueAlignError
+from valuealign.lang import LANGS
 
 WORD_N = 9
 CHAR_N = 14
@@ -158,7 +159,7 @@ def benchmark_questions(spec: str | list[str] = "builtin") -> list[Question]:
     out: list[Question] = []
     for name in names:
         for item in load_benchmark(name).items:
-            for lang in ("zh", "en"):
+            for lang in LANGS:
                 text = getattr(item.question, lang, None)
                 if text:
                     out.append(Question(item.id, item.kind, lang, text))
@@ -180,7 +181,7 @@ def _bilingual(value: Any) -> Iterator[tuple[str, str]]:
         if value.strip():
             yield "", value
     elif isinstance(value, dict):
-        for lang in ("zh", "en"):
+        for lang in LANGS:
             v = value.get(lang)
             if isinstance(v, str) and v.strip():
                 yield f".{lang}", v
@@ -241,7 +242,7 @@ def charter_units(spec: str, source: str | None = None) -> list[Unit]:
     units: list[Unit] = []
     for _, sub in charter.subdomains():
         for k, q in enumerate(sub.example_questions):
-            for lang in ("zh", "en"):
+            for lang in LANGS:
                 text = getattr(q, lang, None)
                 if text:
                     units.append(

@@ -8,12 +8,17 @@
 """
 
 from valuealign.backends._types import (
+    CAPABILITIES,
     ChatBackend,
+    ChoiceLogprobs,
     Completion,
     GenerateConfig,
     Message,
     TokenLogprob,
+    TokenLogprobs,
     aclose_all,
+    capability,
+    forward_capabilities,
     request_key,
     user,
 )
@@ -32,8 +37,10 @@ from valuealign.backends.registry import (
 )
 
 __all__ = [
+    "CAPABILITIES",
     "CachedBackend",
     "ChatBackend",
+    "ChoiceLogprobs",
     "Completion",
     "FunctionBackend",
     "GenerateConfig",
@@ -41,8 +48,11 @@ __all__ = [
     "RequestCache",
     "ScriptedBackend",
     "TokenLogprob",
+    "TokenLogprobs",
     "aclose_all",
+    "capability",
     "describe",
+    "forward_capabilities",
     "get_backend",
     "parse_spec",
     "register_mock",

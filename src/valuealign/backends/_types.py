@@ -1,8 +1,19 @@
-"""The backend protocol: one async method, capabilities as attributes.
+"""The backend protocol: one async method, optional capabilities as declared methods.
 
 Every model valuealign talks to (a vLLM server, a local transformers model, a scripted mock) is a
 ``ChatBackend``: ``await backend.generate(messages, config)`` returns a :class:`Completion`.
 Roles (attacker, actor, critic, judge, ...) are just names bound to backends at run time.
+
+Some backends (local ``hf/`` models) can do more, declared here as optional capabilities:
+
+* ``choice_logprobs(messages, prefix, choices)`` (:class:`ChoiceLogprobs`): the log-probability
+  of each choice as the next token of the reply after ``prefix`` (the judge's logprobs mode);
+* ``token_logprobs(text, context)`` (:class:`TokenLogprobs`): the log-probability of each token
+  of ``text`` after ``context`` (perplexity: training drift, consensus acceptance).
+
+A backend has a capability when it has the method. Callers reach one only through
+:func:`capability` (the bound method, or None); wrappers (:class:`~valuealign.backends.CachedBackend`,
+generate's per-role limiter) pass them on with :func:`forward_capabilities`.
 
 >>> backend = get_backend("mock/echo")
 >>> asyncio.run(backend.generate([{"role": "user", "content": "hi"}], GenerateConfig())).text
@@ -14,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Protocol, TypedDict, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 
 class Message(TypedDict):
@@ -86,6 +97,43 @@ class ChatBackend(Protocol):
     supports_logprobs: bool
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion: ...
+
+
+class ChoiceLogprobs(Protocol):
+    """Optional capability: next-token log-probabilities of ``choices`` after ``prefix``."""
+
+    def __call__(
+        self, messages: list[Message], prefix: str, choices: list[str]
+    ) -> dict[str, float]: ...
+
+
+class TokenLogprobs(Protocol):
+    """Optional capability: the log-probability of each token of ``text`` given ``context``."""
+
+    def __call__(
+        self, text: str, context: list[Message] | str | None = None
+    ) -> list[TokenLogprob]: ...
+
+
+CAPABILITIES = ("choice_logprobs", "token_logprobs")
+
+
+def capability(backend: object, name: Literal["choice_logprobs", "token_logprobs"]) -> Any:
+    """The backend's ``name`` method (see :data:`CAPABILITIES`), or None when it has none.
+
+    Typed by ``name``: :class:`ChoiceLogprobs` or :class:`TokenLogprobs`.
+    """
+    if name not in CAPABILITIES:
+        raise ValueError(f"unknown backend capability {name!r}; known: {', '.join(CAPABILITIES)}")
+    return getattr(backend, name, None)
+
+
+def forward_capabilities(wrapper: object, inner: object) -> None:
+    """Give ``wrapper`` the optional capabilities ``inner`` has (the same bound methods)."""
+    for name in CAPABILITIES:
+        method = getattr(inner, name, None)
+        if method is not None:
+            setattr(wrapper, name, method)
 
 
 def request_key(

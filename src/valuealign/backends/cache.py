@@ -15,7 +15,14 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from valuealign.backends._types import ChatBackend, Completion, GenerateConfig, Message, request_key
+from valuealign.backends._types import (
+    ChatBackend,
+    Completion,
+    GenerateConfig,
+    Message,
+    forward_capabilities,
+    request_key,
+)
 
 
 class RequestCache:
@@ -68,7 +75,14 @@ class RequestCache:
 
 
 class CachedBackend:
-    """Wrap a backend so identical requests are answered from a :class:`RequestCache`."""
+    """Wrap a backend so identical requests are answered from a :class:`RequestCache`.
+
+    The optional capabilities (``choice_logprobs``, ``token_logprobs``) are forwarded as they
+    are, uncached: only local models have them, they are deterministic forward passes over
+    weights the run already holds, and the cache stores :class:`Completion` objects keyed by
+    sampling settings, which these calls do not have. Other attributes (``base_urls``,
+    ``adapter``, for provenance) read through to the inner backend.
+    """
 
     def __init__(self, inner: ChatBackend, cache: RequestCache, template_version: str = "") -> None:
         self.inner = inner
@@ -76,6 +90,7 @@ class CachedBackend:
         self.template_version = template_version
         self.name = inner.name
         self.supports_logprobs = inner.supports_logprobs
+        forward_capabilities(self, inner)
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
         key = request_key(self.name, messages, config, self.template_version)

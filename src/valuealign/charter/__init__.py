@@ -14,7 +14,8 @@ from valuealign.charter._loader import (
     parse_charter,
 )
 from valuealign.charter._prompt import ACTOR_TEMPLATE_VERSION, actor_system_prompt, template_hash
-from valuealign.charter._schema import LANGUAGES, Charter, Domain, Subdomain, Text
+from valuealign.charter._schema import Charter, Domain, Subdomain
+from valuealign.lang import LANGS as LANGUAGES
 
 __all__ = [
     "ACTOR_TEMPLATE_VERSION",
@@ -23,7 +24,6 @@ __all__ = [
     "Charter",
     "Domain",
     "Subdomain",
-    "Text",
     "actor_system_prompt",
     "charter_hash",
     "list_builtin_charters",

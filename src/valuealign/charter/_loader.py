@@ -23,8 +23,9 @@ from valuealign._yamllines import allowed_keys as _allowed_keys
 from valuealign._yamllines import line_for as _line_for
 from valuealign._yamllines import line_map as _line_map
 from valuealign._yamllines import load_yaml
-from valuealign.charter._schema import Charter, Text
+from valuealign.charter._schema import Charter
 from valuealign.errors import UserError
+from valuealign.lang import Bilingual
 
 BUILTIN_PREFIX = "builtin:"
 DEFAULT_CHARTER = "builtin:balanced-v1"
@@ -93,7 +94,7 @@ def _missing_translations(
     obj: Any, languages: list[str], path: Path_ = ()
 ) -> list[tuple[Path_, str]]:
     found: list[tuple[Path_, str]] = []
-    if isinstance(obj, Text):
+    if isinstance(obj, Bilingual):
         for lang in languages:
             value = getattr(obj, lang)
             if value is None or not value.strip():

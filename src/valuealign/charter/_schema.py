@@ -1,8 +1,9 @@
 """The charter schema: what a value charter may contain, strictly.
 
 Every mapping forbids unknown keys, so a typo (``postions``) is an error, not a silently ignored
-field. Bilingual text is a ``{zh: ..., en: ...}`` mapping; which languages must be filled is
-decided by the charter's own ``languages`` list and checked by the loader.
+field. Bilingual text is a ``{zh: ..., en: ...}`` mapping (:class:`valuealign.lang.Bilingual`);
+which languages must be filled is decided by the charter's own ``languages`` list and checked by
+the loader.
 
 A subdomain may carry a ``lexicon``: terms per language that mark a document as being about
 the subdomain (used by ``valuealign curate``), plus optional ``red_line_terms`` whose presence
@@ -13,30 +14,17 @@ also matches longer words: ``refugee*``); Chinese terms match as plain substring
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-Language = Literal["zh", "en"]
-LANGUAGES: tuple[Language, ...] = ("zh", "en")
+from valuealign.lang import Bilingual, Language
+
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Strict):
-    """One piece of text in each language of the charter."""
-
-    zh: str | None = None
-    en: str | None = None
-
-    def get(self, language: str) -> str:
-        value = getattr(self, language, None)
-        if not value:
-            raise KeyError(f"no {language!r} text")
-        return value
 
 
 def _clean_terms(terms: list[str]) -> list[str]:
@@ -77,18 +65,18 @@ class Lexicon(Terms):
 
 class Subdomain(_Strict):
     id: Slug
-    name: Text
-    description: Text
-    positions: list[Text] = Field(min_length=1)
-    red_lines: list[Text] = Field(min_length=1)
-    example_questions: list[Text] = Field(default_factory=list)
+    name: Bilingual
+    description: Bilingual
+    positions: list[Bilingual] = Field(min_length=1)
+    red_lines: list[Bilingual] = Field(min_length=1)
+    example_questions: list[Bilingual] = Field(default_factory=list)
     # left out of dumps when absent, so charters without a lexicon keep their hash
     lexicon: Lexicon | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class Domain(_Strict):
     id: Slug
-    name: Text
+    name: Bilingual
     subdomains: list[Subdomain] = Field(min_length=1)
 
 
@@ -97,11 +85,11 @@ class Charter(_Strict):
 
     id: Slug
     version: str = Field(min_length=1)
-    title: Text
-    description: Text
+    title: Bilingual
+    description: Bilingual
     languages: list[Language] = Field(min_length=1)
     domains: list[Domain] = Field(min_length=1)
-    rubric: dict[StrictInt, Text]
+    rubric: dict[StrictInt, Bilingual]
     critic_threshold: Annotated[StrictInt, Field(ge=1, le=5)] = 4
 
     @field_validator("languages")
@@ -113,7 +101,7 @@ class Charter(_Strict):
 
     @field_validator("rubric")
     @classmethod
-    def _five_levels(cls, v: dict[int, Text]) -> dict[int, Text]:
+    def _five_levels(cls, v: dict[int, Bilingual]) -> dict[int, Bilingual]:
         if sorted(v) != [1, 2, 3, 4, 5]:
             raise ValueError(f"rubric must have exactly the levels 1, 2, 3, 4, 5 (got {sorted(v)})")
         return v

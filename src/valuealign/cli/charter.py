@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from valuealign.errors import UserError
+from valuealign.lang import LANGS
 
 
 @click.group()
@@ -32,9 +33,7 @@ def validate(source: str) -> None:
 
 @charter.command()
 @click.argument("source", default="builtin:balanced-v1")
-@click.option(
-    "--lang", "language", type=click.Choice(["zh", "en"]), default="en", show_default=True
-)
+@click.option("--lang", "language", type=click.Choice(list(LANGS)), default="en", show_default=True)
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.lang import LANGS
 
 
 @click.command(name="judge-check")
@@ -64,7 +65,7 @@ def judge_check(
     from valuealign.records import write_json_atomic
 
     langs = tuple(x.strip() for x in languages.split(",") if x.strip())
-    if not langs or any(x not in ("zh", "en") for x in langs):
+    if not langs or any(x not in LANGS for x in langs):
         raise UserError(f"bad --languages {languages!r}", fix="use zh,en or one of them")
     kwargs = backend_kwargs(dict(opts))
     report = run_judge_check(

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.lang import LANGS
 
 
 @click.group()
@@ -87,15 +88,15 @@ def make_data(
     from valuealign.visa._values import get_value_detector
 
     langs = [x.strip() for x in languages.split(",") if x.strip()]
-    bad = [x for x in langs if x not in ("en", "zh")]
+    bad = [x for x in langs if x not in LANGS]
     if not langs or bad:
         raise UserError(f"bad --languages {languages!r}", fix="use en, zh or en,zh")
     query_items = None
     if queries is not None:
-        from valuealign.visa._values import language_of
+        from valuealign.lang import language_of
 
         query_items = [
-            QueryItem(it.id, language_of(it.query, it.language), it.query)
+            QueryItem(it.id, language_of(it.query, it.language, strict=False), it.query)
             for it in load_inputs(queries)
         ]
     persona_list = _read_personas(personas) if personas is not None else None

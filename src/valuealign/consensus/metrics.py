@@ -21,14 +21,12 @@ from itertools import combinations, permutations
 
 import numpy as np
 
+from valuealign.backends import capability
 from valuealign.values import LexiconDetector, cosine
 
 
 def _ppl(backend: object, system: str, prompt: str, text: str) -> float | None:
-    fn = getattr(backend, "token_logprobs", None)
-    if fn is None:
-        inner = getattr(backend, "inner", None)
-        fn = getattr(inner, "token_logprobs", None) if inner is not None else None
+    fn = capability(backend, "token_logprobs")
     if fn is None or not text.strip():
         return None
     lps = fn(text, [{"role": "system", "content": system}, {"role": "user", "content": prompt}])

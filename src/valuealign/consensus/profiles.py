@@ -32,8 +32,8 @@ import yaml
 
 from valuealign.consensus.ivs import ZONES
 from valuealign.errors import UserError
+from valuealign.lang import LANGS, fold_language
 
-LANGUAGES = ("zh", "en")
 CARDS_NAME = "culture_cards.yaml"
 COORDINATES_NAME = "ivs_coordinates.json"
 SHARE_TOLERANCE = 0.02
@@ -45,10 +45,7 @@ _CLEAR = 0.75
 
 
 def _language(language: str) -> str:
-    code = str(language).strip().lower().replace("_", "-").split("-")[0]
-    if code not in LANGUAGES:
-        raise UserError(f"unsupported language {language!r}", fix="use 'zh' or 'en'")
-    return code
+    return fold_language(language, strict=True)
 
 
 @dataclass(frozen=True)
@@ -181,13 +178,13 @@ def zone_average() -> tuple[float, float]:
 
 
 def _bilingual(value: object, where: str, *, as_list: bool = False) -> dict:
-    if not isinstance(value, dict) or any(not value.get(lang) for lang in LANGUAGES):
+    if not isinstance(value, dict) or any(not value.get(lang) for lang in LANGS):
         raise UserError(
             f"{CARDS_NAME}: {where} needs non-empty 'zh' and 'en' entries",
             fix="give the text in both Simplified Chinese and English",
         )
     out = {}
-    for lang in LANGUAGES:
+    for lang in LANGS:
         text = value[lang]
         if as_list:
             if not isinstance(text, list) or not all(isinstance(t, str) and t for t in text):

@@ -22,6 +22,7 @@ from pathlib import Path
 from valuealign import __version__
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
 from valuealign.errors import UserError
+from valuealign.lang import LANGS
 from valuealign.records import JsonlWriter, ensure_run_dir, utcnow, write_json_atomic
 
 
@@ -104,7 +105,7 @@ def run_consensus(
             "a negotiation needs at least two --agents",
             fix="e.g. --agents confucian,protestant-europe",
         )
-    if settings.language not in ("zh", "en"):
+    if settings.language not in LANGS:
         raise UserError(
             f"unsupported language {settings.language!r}", fix="use --language en or zh"
         )

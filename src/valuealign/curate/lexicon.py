@@ -42,6 +42,7 @@ from valuealign.charter._schema import Lexicon
 from valuealign.curate.quality import units
 from valuealign.curate.steps import Document, Step
 from valuealign.errors import MissingExtra, UserError
+from valuealign.lang import LANGS
 
 # {subdomain id: {"zh": [...], "en": [...], "red_line_terms": {"zh": [...], "en": [...]}}}
 LexiconSpec = dict[str, dict[str, Any]]
@@ -134,7 +135,7 @@ def merge_lexicons(base: LexiconSpec, extra: LexiconSpec) -> LexiconSpec:
         target = merged.setdefault(
             sub, {"zh": [], "en": [], "red_line_terms": {"zh": [], "en": []}}
         )
-        for lang in ("zh", "en"):
+        for lang in LANGS:
             target[lang] += [t for t in v[lang] if t not in target[lang]]
             red = target["red_line_terms"][lang]
             red += [t for t in v["red_line_terms"][lang] if t not in red]
@@ -181,7 +182,7 @@ class LexiconMatcher:
         entries: dict[str, list[tuple[str, bool, bool, bool]]] = {}
         for sub, v in spec.items():
             for red, lists in ((False, v), (True, v["red_line_terms"])):
-                for lang in ("zh", "en"):
+                for lang in LANGS:
                     for term in lists[lang]:
                         prefix = term.endswith("*")
                         key = term.rstrip("*").lower()

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from valuealign.curate.quality import QualityConfig, check_quality, units
+from valuealign.lang import LANGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +220,7 @@ class LanguageStep(Step):
 
     name = "language"
 
-    def __init__(self, keep: Sequence[str] = ("zh", "en")) -> None:
+    def __init__(self, keep: Sequence[str] = LANGS) -> None:
         super().__init__()
         self.keep = set(keep)
         self.detected: Counter = Counter()

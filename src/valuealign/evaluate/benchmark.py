@@ -18,12 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from valuealign.charter import Charter
 from valuealign.errors import UserError
+from valuealign.lang import LANGS, Bilingual
 from valuealign.records import parse_unique_jsonl
 
 BUILTIN = ("vcbench", "vcbench-benign")
@@ -33,20 +34,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Bilingual(_Strict):
-    zh: str | None = Field(default=None, min_length=1)
-    en: str | None = Field(default=None, min_length=1)
+def _filled(text: Bilingual) -> Bilingual:
+    """A benchmark text may leave a language out, but not give it as an empty string."""
+    for lang in LANGS:
+        if getattr(text, lang) == "":
+            raise ValueError(f"'{lang}' must not be an empty string; leave it out instead")
+    return text
 
-    def get(self, language: str) -> str:
-        value = getattr(self, language, None)
-        if not value:
-            raise KeyError(language)
-        return value
+
+FilledBilingual = Annotated[Bilingual, AfterValidator(_filled)]
 
 
 class Reference(_Strict):
-    score5: Bilingual
-    score1: Bilingual
+    score5: FilledBilingual
+    score1: FilledBilingual
 
 
 class BenchmarkItem(_Strict):
@@ -54,7 +55,7 @@ class BenchmarkItem(_Strict):
     subdomain: str
     kind: Literal["direct", "adversarial", "benign"]
     strategy: str | None = None
-    question: Bilingual
+    question: FilledBilingual
     reference: Reference
 
 

@@ -32,6 +32,7 @@ from statistics import fmean
 from typing import Any
 
 from valuealign.errors import UserError
+from valuealign.lang import LANGS
 
 MIN_AUC = 0.7
 THRESHOLDS = [round(0.05 * k, 2) for k in range(1, 20)]
@@ -80,7 +81,7 @@ def load_known_answers(path: str | Path | None = None) -> list[KnownAnswer]:
                 f"{source}:{n}: not a known answer ({e})",
                 fix="each line: id, item_id, language, label (1 or 5), split, answer",
             ) from None
-        if ka.label not in (1, 5) or ka.language not in ("zh", "en"):
+        if ka.label not in (1, 5) or ka.language not in LANGS:
             raise UserError(f"{source}:{n}: label must be 1 or 5 and language zh or en")
         out.append(ka)
     return out
@@ -168,7 +169,7 @@ def run_judge_check(
     known: str | None = None,
     items_per_language: int | None = None,
     injections: bool = True,
-    languages: tuple[str, ...] = ("zh", "en"),
+    languages: tuple[str, ...] = LANGS,
     backend_options: dict | None = None,
     concurrency: int = 8,
     max_tokens: int = 384,

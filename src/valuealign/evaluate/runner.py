@@ -46,6 +46,7 @@ from valuealign.evaluate.records import (
     judgement_id,
 )
 from valuealign.evaluate.scores import compute_scores
+from valuealign.lang import LANGS
 from valuealign.records import (
     JsonlWriter,
     Provenance,
@@ -66,7 +67,7 @@ class EvalSettings:
     judges: list[str]
     benchmark: str = "builtin:vcbench"
     benign: str | None = "builtin:vcbench-benign"
-    languages: list[str] = field(default_factory=lambda: ["zh", "en"])
+    languages: list[str] = field(default_factory=lambda: list(LANGS))
     charter: str = DEFAULT_CHARTER
     subdomains: list[str] | None = None
     """Only these subdomains (default: all of the charter's)."""
@@ -127,7 +128,7 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
     if settings.subdomains is not None and not settings.subdomains:
         raise UserError("--subdomains is empty", fix="name at least one subdomain, or leave it out")
     for lang in settings.languages:
-        if lang not in ("zh", "en"):
+        if lang not in LANGS:
             raise UserError(
                 f"unsupported language {lang!r}", fix="use --languages zh,en (or one of them)"
             )
@@ -561,7 +562,7 @@ async def _run(
             )
             counts["parse_failures" if r.parse_error else "judgements"] += 1
 
-        check_consistency = settings.consistency and {"zh", "en"} <= set(settings.languages)
+        check_consistency = settings.consistency and set(LANGS) <= set(settings.languages)
         primary = next(iter(judges.values()))
         n_pairs = sum(1 for _ in settings.models for it, _b in plan.items if it.kind != "benign")
         t_cons = bar.add_task("consistency", total=n_pairs if check_consistency else 0, info="")

@@ -20,8 +20,8 @@ from pydantic import ValidationError
 
 from valuealign.backends import ChatBackend, Message
 from valuealign.charter import Charter
-from valuealign.evaluate.judge import _strip_untrusted, ask_until_parsed, nonce_for
 from valuealign.generate.records import CriticScores
+from valuealign.judging import ask_until_parsed, nonce_for, strip_untrusted
 
 CRITIC_TEMPLATE_VERSION = "critic-v1"
 KEYS = ("value_consistency", "factual_accuracy", "helpfulness", "harmlessness", "overall", "reason")
@@ -48,7 +48,7 @@ def parse_critic(
     raw: str, *, untrusted: list[str] = (), tags: list[str] = ()
 ) -> tuple[CriticScores | None, str | None]:
     """The last JSON object with exactly the required keys; else (None, why)."""
-    text = _strip_untrusted(raw, list(untrusted), list(tags))
+    text = strip_untrusted(raw, list(untrusted), list(tags))
     candidates = _OBJECT_RE.findall(text)
     if not candidates:
         return None, "no JSON object in the Critic's reply"

@@ -35,6 +35,7 @@ from valuealign.backends import (
     RequestCache,
     aclose_all,
     describe,
+    forward_capabilities,
     get_backend,
 )
 from valuealign.charter import (
@@ -58,6 +59,7 @@ from valuealign.generate.strategies import (
     load_strategy_file,
     resolve_strategies,
 )
+from valuealign.lang import LANGS
 from valuealign.records import (
     JsonlWriter,
     Provenance,
@@ -78,7 +80,7 @@ class GenerateSettings:
     actor: str
     critic: str
     charter: str = DEFAULT_CHARTER
-    languages: list[str] = field(default_factory=lambda: ["zh", "en"])
+    languages: list[str] = field(default_factory=lambda: list(LANGS))
     strategies: list[str] | None = None
     strategy_files: list[str] = field(default_factory=list)
     seed: int = 0
@@ -105,6 +107,7 @@ class _Limited:
     def __init__(self, inner: ChatBackend, limit: int) -> None:
         self.inner, self.limit = inner, limit
         self.name, self.supports_logprobs = inner.name, inner.supports_logprobs
+        forward_capabilities(self, inner)  # not limited: synchronous local-model calls
         self._sem: asyncio.Semaphore | None = None
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
@@ -132,7 +135,7 @@ def prepare(out: Path, settings: GenerateSettings) -> _Prepared:
         load_strategy_file(path)
     strategies = {s.id: s for s in resolve_strategies(settings.strategies)}
     for lang in settings.languages:
-        if lang not in ("zh", "en") or lang not in charter.languages:
+        if lang not in LANGS or lang not in charter.languages:
             raise UserError(
                 f"language {lang!r} is not available",
                 fix=f"use --languages {','.join(charter.languages)}",

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from valuealign.errors import UserError
+from valuealign.lang import LANGS
 
 __all__ = [
     "ATTACKER_TEMPLATE_VERSION",
@@ -41,7 +42,6 @@ __all__ = [
 
 ATTACKER_TEMPLATE_VERSION = "attacker-v1"
 
-_LANGUAGES = ("zh", "en")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TEXT_FIELDS = ("name", "description", "instruction")
 
@@ -186,10 +186,10 @@ class Strategy:
         reframe: bool = False,
     ) -> str:
         """The full prompt, in ``language``, asking the Attacker for the user message(s)."""
-        if language not in _LANGUAGES:
+        if language not in LANGS:
             raise UserError(
                 f"strategy {self.id!r}: unknown language {language!r}",
-                fix=f"use one of: {', '.join(_LANGUAGES)}",
+                fix=f"use one of: {', '.join(LANGS)}",
             )
         if not str(subdomain_name).strip() or not str(position).strip():
             raise UserError(
@@ -532,7 +532,7 @@ def _validate(strategy: object) -> Strategy:
                 f"got {type(texts).__name__}",
                 fix=f'write {field}={{"zh": "...", "en": "..."}}',
             )
-        for lang in _LANGUAGES:
+        for lang in LANGS:
             text = texts.get(lang)
             if not isinstance(text, str) or not text.strip():
                 raise UserError(

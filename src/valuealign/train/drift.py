@@ -18,7 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-HELDOUT_LANGUAGES = ("zh", "en")
+from valuealign.lang import LANGS
+
+HELDOUT_LANGUAGES = LANGS
 
 
 @cache

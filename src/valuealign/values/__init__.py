@@ -24,11 +24,11 @@ lazily on first access.
 
 from typing import Any
 
+from valuealign.lang import LANGS as LANGUAGES
+from valuealign.lang import cjk_share, detect_language
 from valuealign.values.detector import (
     LexiconDetector,
-    cjk_share,
     cosine,
-    detect_language,
 )
 from valuealign.values.detectors import (
     DETECTOR_SPECS,
@@ -51,7 +51,6 @@ from valuealign.values.metrics import (
     score_detections,
 )
 from valuealign.values.schwartz import (
-    LANGUAGES,
     VALUE_SPECS,
     VALUES,
     Lexicon,

@@ -32,28 +32,11 @@ from functools import cache
 
 import numpy as np
 
-from valuealign.values.schwartz import LANGUAGES, VALUE_SPECS, VALUES, Language
+from valuealign.lang import CJK_RE as _CJK_RE
+from valuealign.lang import language_of
+from valuealign.values.schwartz import VALUE_SPECS, VALUES
 
-_CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")  # runs of letters, CJK included
-
-
-def cjk_share(text: str) -> float:
-    """Share of CJK ideographs among the letters of ``text`` (0.0 when it has no letters)."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return 0.0
-    cjk = sum(1 for ch in letters if _CJK_RE.match(ch))
-    return cjk / len(letters)
-
-
-def detect_language(text: str, threshold: float = 0.3) -> Language:
-    """ "zh" when at least ``threshold`` of the letters are CJK ideographs, else "en".
-
-    Chinese packs a word into one or two characters, so a modest share already means the text
-    is mainly Chinese.
-    """
-    return "zh" if cjk_share(text) >= threshold else "en"
 
 
 def text_length(text: str) -> float:
@@ -134,14 +117,8 @@ class LexiconDetector:
 
     @staticmethod
     def _language(text: str, language: str | None) -> str:
-        if language is None:
-            return detect_language(text)
-        lang = language.lower()
-        if lang.startswith("zh"):
-            return "zh"
-        if lang.startswith("en"):
-            return "en"
-        raise ValueError(f"unsupported language {language!r}; use one of {LANGUAGES} or None")
+        # strict: an unknown tag raises UnsupportedLanguage (a ValueError)
+        return language_of(text, language, strict=True)
 
 
 def cosine(a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float]) -> float | None:

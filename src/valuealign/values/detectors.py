@@ -35,7 +35,8 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from valuealign.errors import MissingExtra, UserError
-from valuealign.values.detector import LexiconDetector, detect_language
+from valuealign.lang import language_of
+from valuealign.values.detector import LexiconDetector
 from valuealign.values.taxonomy import SCHWARTZ10, Taxonomy
 
 __all__ = [
@@ -88,19 +89,8 @@ def normalise_languages(
         given = list(languages)
         if len(given) != n:
             raise ValueError(f"{n} texts but {len(given)} languages")
-    out = []
-    for text, lang in zip(texts, given, strict=True):
-        if lang is None or not str(lang).strip():
-            out.append(detect_language(text))
-            continue
-        low = str(lang).lower()
-        if low.startswith("zh"):
-            out.append("zh")
-        elif low.startswith("en"):
-            out.append("en")
-        else:
-            raise UserError(f"unsupported language {lang!r}", fix="use 'zh', 'en' or None")
-    return out
+    # strict: an unknown tag raises; a missing one is detected
+    return [language_of(text, lang, strict=True) for text, lang in zip(texts, given, strict=True)]
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -39,7 +39,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from valuealign.values.detector import detect_language
+from valuealign.lang import detect_language, fold_language
 
 __all__ = ["FactCheck", "FactReport", "extract_facts", "fact_keeping"]
 
@@ -338,7 +338,7 @@ def extract_facts(text: str, language: str | None = None, *, max_phrases: int = 
 def _language(text: str, language: str | None) -> str:
     if language is None:
         return detect_language(text)
-    return "zh" if language.lower().startswith("zh") else "en"
+    return fold_language(language, strict=False)  # lenient: an unknown tag counts as English
 
 
 def _squash(text: str) -> str:

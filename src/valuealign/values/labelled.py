@@ -36,6 +36,7 @@ from typing import Literal
 import numpy as np
 
 from valuealign.errors import UserError
+from valuealign.lang import UnsupportedLanguage, detect_language, fold_language
 from valuealign.values.taxonomy import Taxonomy, get_taxonomy
 
 __all__ = [
@@ -234,14 +235,15 @@ def _read_file(path: Path, tax: Taxonomy) -> Iterator[tuple[LabelledItem, str]]:
         if not isinstance(body, str) or not body.strip():
             raise UserError(f"{where}: 'text' must be a non-empty string", fix=fix_schema)
         if lang is None:
-            from valuealign.values.detector import detect_language
-
             lang = detect_language(body)
-        if not isinstance(lang, str) or not lang.lower().startswith(("zh", "en")):
+        try:
+            if not isinstance(lang, str):
+                raise UnsupportedLanguage(lang)
+            lang = fold_language(lang, strict=True)
+        except UnsupportedLanguage:
             raise UserError(
                 f"{where}: 'language' must be 'zh' or 'en', not {lang!r}", fix=fix_schema
-            )
-        lang = "zh" if lang.lower().startswith("zh") else "en"
+            ) from None
         values = row["values"]
         if not isinstance(values, dict):
             raise UserError(f"{where}: 'values' must be an object", fix=fix_schema)

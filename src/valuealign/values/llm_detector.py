@@ -5,7 +5,7 @@ definitions, puts the text between tags carrying a nonce the text cannot predict
 of it), says that what is inside is data, and asks for one JSON object with **every** value id
 as a key and -1, 0 or 1 as its value, on the last line.
 
-Parsing follows the evaluation judge (:mod:`valuealign.evaluate.judge`): the reply is
+Parsing follows the shared judging helpers (:mod:`valuealign.judging`): the reply is
 NFKC-normalised, zero-width characters dropped, the tagged block and any verbatim copy of the
 text removed (so a JSON object planted in the text and echoed back does not count), and the
 **last** JSON object in what remains is the answer. That object must map every value of the
@@ -31,7 +31,7 @@ import numpy as np
 
 from valuealign.backends import ChatBackend, Message
 from valuealign.errors import BackendError
-from valuealign.evaluate.judge import _strip_untrusted, ask_until_parsed, nonce_for
+from valuealign.judging import ask_until_parsed, nonce_for, strip_untrusted
 from valuealign.values.detectors import normalise_languages, run_sync
 from valuealign.values.taxonomy import Taxonomy, get_taxonomy
 
@@ -161,7 +161,7 @@ def parse_value_json(
     tags: Sequence[str] = (),
 ) -> ParsedValues:
     """The last JSON object of ``raw`` as a vector over ``taxonomy`` (see the module docstring)."""
-    text = _strip_untrusted(raw, list(untrusted), list(tags))
+    text = strip_untrusted(raw, list(untrusted), list(tags))
     objects = _json_objects(text)
     if not objects:
         return ParsedValues(None, "no JSON object in the reply")

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from valuealign.errors import MissingExtra, UserError
-from valuealign.values.detector import cjk_share
+from valuealign.lang import cjk_share
 
 __all__ = [
     "EmbeddingSimilarity",

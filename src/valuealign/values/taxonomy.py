@@ -32,6 +32,7 @@ from types import MappingProxyType
 import numpy as np
 
 from valuealign.errors import UserError
+from valuealign.lang import fold_language
 from valuealign.values.schwartz import VALUE_SPECS, VALUES
 
 __all__ = [
@@ -185,12 +186,7 @@ class Taxonomy:
 
 
 def _lang(language: str) -> str:
-    lang = (language or "en").lower()
-    if lang.startswith("zh"):
-        return "zh"
-    if lang.startswith("en"):
-        return "en"
-    raise UserError(f"unsupported language {language!r}", fix="use 'zh' or 'en'")
+    return fold_language(language or "en", strict=True)  # strict; a missing tag means English
 
 
 def _freeze(d: Mapping[str, Mapping[str, str]]) -> Mapping[str, Mapping[str, str]]:

@@ -19,7 +19,6 @@ from valuealign.errors import UserError
 from valuealign.values import (
     Taxonomy,
     ValueTarget,
-    detect_language,
     fact_keeping,
     get_detector,
     get_taxonomy,
@@ -35,21 +34,9 @@ __all__ = [
     "common_space",
     "get_taxonomy",
     "get_value_detector",
-    "language_of",
     "parse_target",
     "to_space",
 ]
-
-
-def language_of(text: str, language: str | None = None) -> str:
-    """``language`` folded to "zh"/"en", or the language detected from ``text``."""
-    if language:
-        lang = str(language).lower()
-        if lang.startswith("zh"):
-            return "zh"
-        if lang.startswith("en"):
-            return "en"
-    return detect_language(text or "")
 
 
 class ValueDetectorAdapter:

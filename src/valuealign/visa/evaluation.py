@@ -38,6 +38,7 @@ import numpy as np
 
 from valuealign.backends import ChatBackend, GenerateConfig
 from valuealign.errors import BackendError, UserError
+from valuealign.lang import LANGS
 from valuealign.records import (
     JsonlWriter,
     Provenance,
@@ -196,7 +197,7 @@ def _loop_detector(records: Sequence[RewriteRecord], out_dir: Path) -> str | Non
 
 
 def _check_independent(
-    eval_spec: str, reward_spec: str, allow: bool, languages: Sequence[str] = ("zh", "en")
+    eval_spec: str, reward_spec: str, allow: bool, languages: Sequence[str] = LANGS
 ) -> dict[str, Any]:
     """Are the evaluation and steering detectors different code, language by language? A
     detector that hands a language to another (``lexicon`` scores Chinese with ``keywords``)

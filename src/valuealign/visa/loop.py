@@ -32,6 +32,7 @@ import numpy as np
 
 from valuealign.backends import ChatBackend, GenerateConfig, describe, user
 from valuealign.errors import BackendError, UserError
+from valuealign.lang import language_of
 from valuealign.records import (
     JsonlWriter,
     Provenance,
@@ -42,7 +43,7 @@ from valuealign.records import (
 )
 from valuealign.visa._measure import Measurer, vector_dict
 from valuealign.visa._text import clean_rewrite
-from valuealign.visa._values import ValueTarget, language_of
+from valuealign.visa._values import ValueTarget
 from valuealign.visa.prompts import TEMPLATE_VERSION, rewrite_messages, template_hash
 from valuealign.visa.records import RewriteInput, RewriteRecord, VisaStep
 from valuealign.visa.reward import RewardWeights, VisaReward
@@ -149,7 +150,7 @@ class VisaLoop:
             "taxonomy": self.target.taxonomy.id,
             "persona": self.persona,
         }
-        language = language_of(item.answer or item.query, item.language)
+        language = language_of(item.answer or item.query, item.language, strict=False)
         source = "input"
         original = item.answer
         try:
@@ -167,7 +168,7 @@ class VisaLoop:
                     prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens
                 )
                 original = done.text.strip()
-                language = language_of(original or item.query, item.language)
+                language = language_of(original or item.query, item.language, strict=False)
                 if not original:
                     raise BackendError(
                         "the answerer gave an empty answer", backend=self.answerer.name

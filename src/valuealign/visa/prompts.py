@@ -16,6 +16,7 @@ import hashlib
 import json
 
 from valuealign.backends import Message
+from valuealign.lang import fold_language
 
 __all__ = ["TEMPLATE_VERSION", "persona_messages", "rewrite_messages", "template_hash"]
 
@@ -50,7 +51,7 @@ _T = {
 
 
 def _lang(language: str | None) -> str:
-    return "zh" if str(language or "en").lower().startswith("zh") else "en"
+    return fold_language(language, strict=False)  # lenient: the English prompt otherwise
 
 
 def rewrite_messages(query: str, answer: str, instruction: str, language: str) -> list[Message]:

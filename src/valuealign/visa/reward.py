@@ -54,10 +54,11 @@ from typing import Any
 
 import numpy as np
 
+from valuealign.lang import language_of
 from valuealign.values.detector import text_length
 from valuealign.visa._measure import Measurer, distance, gap_closed, vector_dict
 from valuealign.visa._text import completion_text, find_artifacts
-from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy, language_of
+from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy
 
 __all__ = [
     "RewardBreakdown",
@@ -240,7 +241,9 @@ class VisaReward:
             )
         languages = list(languages) if languages is not None else [None] * n
         raws = list(raws) if raws is not None else [None] * n
-        langs = [language_of(o, lang) for o, lang in zip(originals, languages, strict=True)]
+        langs = [
+            language_of(o, lang, strict=False) for o, lang in zip(originals, languages, strict=True)
+        ]
         tgts = [self.target(t) for t in targets]
         keys = [
             (o or "", r or "", str(t), t.taxonomy.id, lang, raw)

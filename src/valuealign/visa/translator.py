@@ -10,7 +10,7 @@ Two directions, both bilingual (zh/en):
   follow it ("not power or wealth"), and hedges ("somewhat", "有点" -> 0.5). Explicit syntax
   (``tradition=+1,security=+1``) passes straight to :meth:`ValueTarget.parse`.
   :class:`LLMTranslator` asks a backend for a JSON object instead, parses it strictly and re-asks
-  (via :func:`~valuealign.evaluate.judge.ask_until_parsed`) when the reply does not parse.
+  (via :func:`~valuealign.judging.ask_until_parsed`) when the reply does not parse.
 * **Gap -> instruction.** :func:`gap_instruction` turns "target minus detected" on the
   constrained values into one concrete rewrite instruction built from the values' definitions
   ("Rewrite the answer so that it puts more weight on respecting, cherishing and accepting the
@@ -34,7 +34,9 @@ import numpy as np
 
 from valuealign.backends import ChatBackend, Message
 from valuealign.errors import BackendError, UserError
-from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy, language_of
+from valuealign.judging import ask_until_parsed
+from valuealign.lang import cjk_share, fold_language, language_of
+from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy
 
 __all__ = [
     "LLMTranslator",
@@ -172,7 +174,7 @@ def _terms(taxonomy: Taxonomy) -> tuple[_Term, ...]:
     for value in taxonomy.values:
         names = {value, value.replace("-", " "), *taxonomy.names[value].values()}
         for name in names:
-            lang = "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in name) else "en"
+            lang = "zh" if cjk_share(name) > 0 else "en"
             text = name.lower() if lang == "en" else name
             terms.append((lang, text, (value,), 1.0, 0))
     for table, sign in ((_SYNONYMS, 1.0), (_ANTONYMS, -1.0)):
@@ -333,7 +335,7 @@ class LLMTranslator:
         self.max_tokens = max_tokens
 
     def messages(self, persona: str, language: str | None = None) -> list[Message]:
-        lang = language_of(persona, language)
+        lang = language_of(persona, language, strict=False)
         values = "\n".join(
             f"- {v}: {self.taxonomy.definition(v, lang)}" for v in self.taxonomy.values
         )
@@ -355,8 +357,6 @@ class LLMTranslator:
             return e.message
 
     async def translate(self, persona: str, language: str | None = None) -> ValueTarget:
-        from valuealign.evaluate.judge import ask_until_parsed
-
         if is_explicit_target(persona):
             return ValueTarget.parse(persona, self.taxonomy)
         asked = await ask_until_parsed(
@@ -440,7 +440,7 @@ def gap_instruction(
     above 1 in size asks for "much" more or less. None when no value is off by more than
     ``tolerance``.
     """
-    lang = "zh" if str(language).lower().startswith("zh") else "en"
+    lang = fold_language(language, strict=False)  # lenient: English otherwise
     tax = target.taxonomy
     vec = np.asarray(detected, dtype=np.float64)
     gap = np.where(target.mask, target.vector - vec, 0.0)
@@ -469,7 +469,7 @@ def gap_instruction(
 
 def describe_target(target: ValueTarget, language: str = "en") -> str:
     """A persona phrase for a target ("someone who puts more weight on Tradition and ...")."""
-    lang = "zh" if str(language).lower().startswith("zh") else "en"
+    lang = fold_language(language, strict=False)  # lenient: English otherwise
     tax = target.taxonomy
     plus = [tax.name(v, lang) for v, w in target.to_dict().items() if w > 0]
     minus = [tax.name(v, lang) for v, w in target.to_dict().items() if w < 0]
