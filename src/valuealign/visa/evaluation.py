@@ -38,7 +38,7 @@ import numpy as np
 
 from valuealign.backends import ChatBackend, GenerateConfig
 from valuealign.errors import BackendError, UserError
-from valuealign.lang import LANGS
+from valuealign.lang import LANGS, language_of
 from valuealign.records import (
     JsonlWriter,
     Provenance,
@@ -51,7 +51,7 @@ from valuealign.records import (
 )
 from valuealign.visa._measure import Measurer
 from valuealign.visa._text import clean_rewrite
-from valuealign.visa._values import ValueTarget, get_value_detector, language_of
+from valuealign.visa._values import ValueTarget, get_value_detector
 from valuealign.visa.loop import REWRITES_FILE, VisaSettings, arun_rewrite
 from valuealign.visa.prompts import persona_messages, template_hash
 from valuealign.visa.records import BaselineRecord, RewriteRecord, load_inputs
@@ -281,7 +281,7 @@ async def arun_eval_rewrite(
             settings.detector,
             reward_spec,
             settings.allow_same_detector,
-            sorted({language_of(r.original or "", r.language) for r in records} or {"zh", "en"}),
+            sorted({language_of(r.original or "", r.language, strict=False) for r in records} or {"zh", "en"}),
         )
         ensure_run_dir(out_dir)
     else:
@@ -304,7 +304,7 @@ async def arun_eval_rewrite(
             settings.detector,
             reward_spec,
             settings.allow_same_detector,
-            sorted({language_of(it.query, it.language) for it in inputs} or {"zh", "en"}),
+            sorted({language_of(it.query, it.language, strict=False) for it in inputs} or {"zh", "en"}),
         )
         if reward_spec != loop_settings.detector:
             from dataclasses import replace
