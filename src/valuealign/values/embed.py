@@ -137,9 +137,12 @@ def embed(
         {k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items(),
         key=lambda kv: len(kv[1]),
     )
-    if missing:
-        vecs = _compute(model, [t for _, t in missing], batch_size, max_length)
-        for (k, _), vec in zip(missing, vecs, strict=True):
+    # one batch at a time, each written to the cache at once, so an interrupted run keeps
+    # what it computed
+    for start in range(0, len(missing), batch_size):
+        chunk = missing[start : start + batch_size]
+        vecs = _compute(model, [t for _, t in chunk], batch_size, max_length)
+        for (k, _), vec in zip(chunk, vecs, strict=True):
             found[k] = vec
             if cache:
                 path = folder / k[:2] / f"{k}.npy"
