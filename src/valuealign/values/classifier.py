@@ -336,6 +336,58 @@ class ClassifierDetector:
     heads: list[HeadReport] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=dict)
     name: str = "classifier"
+    oof: np.ndarray | None = field(default=None, repr=False)
+    """Out-of-fold head probabilities of the training data (n, 2K); kept in memory only."""
+    oof_targets: np.ndarray | None = field(default=None, repr=False)
+    """The 0/1 head targets matching :attr:`oof`; kept in memory only."""
+
+    def at_precision(self, precision_target: float) -> ClassifierDetector:
+        """The same heads with thresholds re-fitted on the stored out-of-fold probabilities.
+
+        Only for a model fresh from :func:`train_classifier` (a loaded one has no ``oof``).
+        """
+        if self.oof is None or self.oof_targets is None:
+            raise UserError(
+                "this classifier carries no out-of-fold probabilities",
+                fix="train it in this process with train_classifier",
+            )
+        thresholds, heads = [], []
+        for h in range(self.oof.shape[1]):
+            y = self.oof_targets[:, h]
+            t, rule, prec, rec = _choose_threshold(
+                self.oof[:, h], y, precision_target, self.settings.min_precision
+            )
+            thresholds.append(np.nan if t is None else t)
+            heads.append(
+                HeadReport(
+                    value=self.taxonomy.values[h // 2],
+                    direction=1 if h % 2 == 0 else -1,
+                    positives=int(y.sum()),
+                    threshold=t,
+                    rule=rule,
+                    precision=prec,
+                    recall=rec,
+                )
+            )
+        settings = ClassifierSettings(
+            **{**self.settings.__dict__, "precision_target": precision_target}
+        )
+        return ClassifierDetector(
+            taxonomy=self.taxonomy,
+            settings=settings,
+            tfidf=self.tfidf,
+            coef=self.coef,
+            intercept=self.intercept,
+            thresholds=np.asarray(thresholds, dtype=np.float64),
+            heads=heads,
+            training={
+                **self.training,
+                "heads_reaching_target": sum(h.rule.startswith("precision") for h in heads),
+            },
+            name=self.name,
+            oof=self.oof,
+            oof_targets=self.oof_targets,
+        )
 
     def probabilities(
         self, texts: Sequence[str], languages: Sequence[str | None] | str | None = None
@@ -380,7 +432,15 @@ class ClassifierDetector:
             "format": FORMAT_VERSION,
             "taxonomy": self.taxonomy.id,
             "values": list(self.taxonomy.values),
-            "embedding_model": EMBEDDING_MODEL if self.settings.use_embeddings else None,
+            "embedding_model": (
+                (
+                    EMBEDDING_MODEL
+                    if self.settings.embedding == "minilm"
+                    else self.settings.embedding
+                )
+                if self.settings.use_embeddings
+                else None
+            ),
             "settings": self.settings.__dict__,
             "ngram_max": self.tfidf.n_max,
             "vocabulary": vocab,
@@ -549,6 +609,8 @@ def train_classifier(
         thresholds=np.asarray(thresholds, dtype=np.float64),
         heads=heads,
         training=training,
+        oof=oof,
+        oof_targets=np.stack(targets, axis=1),
     )
 
 
