@@ -126,6 +126,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="benchmarks/results/value_detectors.json")
     parser.add_argument("--llm", action="append", default=[], help="provider/model (repeatable)")
+    parser.add_argument("--layer", type=int, default=0, help="-1: last hidden layer; 0: tokens")
+    parser.add_argument("--skip", action="append", default=[], help="detector spec to skip")
     parser.add_argument("--llm-limit", type=int, default=20, help="test items per language")
     args = parser.parse_args()
 
@@ -137,11 +139,18 @@ def main() -> None:
     scores: dict[str, np.ndarray] = {}
     t0 = time.perf_counter()
     for spec in ("keywords", "lexicon", "classifier"):
+        if spec in args.skip:
+            continue
         scores[spec] = get_detector(spec).detect_many(test.texts, test.languages)
-    hp = train_classifier(train, ClassifierSettings(embedding=EMBED_MODEL, precision_target=0.8))
+    settings = ClassifierSettings(
+        embedding=EMBED_MODEL, embedding_layer=args.layer, precision_target=0.8
+    )
+    hp = train_classifier(train, settings)
     learned = {"balanced": hp.at_precision(0.5), "high-precision": hp}
     for point, model in learned.items():
-        scores[f"learned-qwen ({point})"] = model.detect_many(test.texts, test.languages)
+        scores[f"learned-qwen-L{args.layer} ({point})"] = model.detect_many(
+            test.texts, test.languages
+        )
     result: dict = {
         "test_split": {
             "n": len(test),

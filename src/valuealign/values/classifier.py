@@ -83,6 +83,9 @@ MIN_PREDICTED = 3
 MULTILINGUAL = "multilingual"
 """``classifier:multilingual``: Qwen vectors for both languages, trained on train + extra."""
 MULTILINGUAL_EMBEDDING = "qwen2.5-0.5b-instruct"
+MULTILINGUAL_LAYER = 0
+"""Token-embedding pooling: the full last-layer pass over the training set was too slow for the
+two shared CPU cores this was built on (see the README's detector table)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,9 @@ class ClassifierSettings:
     for every text."""
     embedding_weight: float = 1.0
     """Scale of the multilingual embedding block (ignored for MiniLM)."""
+    embedding_layer: int = -1
+    """-1: pool the model's last hidden layer; 0: pool its input token embeddings (no
+    transformer pass; see :func:`valuealign.values.embed.embed`)."""
 
     def check(self) -> None:
         if not 0.0 < self.precision_target <= 1.0:
@@ -206,7 +212,8 @@ def _embed(
     if enabled and settings.embedding != "minilm":
         from valuealign.values.embed import embed
 
-        return embed(list(texts), settings.embedding).astype(np.float64) * settings.embedding_weight
+        vecs = embed(list(texts), settings.embedding, layer=settings.embedding_layer)
+        return vecs.astype(np.float64) * settings.embedding_weight
     out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float64)
     english = [i for i, lang in enumerate(languages) if lang == "en"]
     if enabled and english:
@@ -649,7 +656,9 @@ def load_classifier(
         return ClassifierDetector.load(Path(str(path)).expanduser())
     if multilingual:
         settings = ClassifierSettings(
-            precision_target=precision_target, embedding=MULTILINGUAL_EMBEDDING
+            precision_target=precision_target,
+            embedding=MULTILINGUAL_EMBEDDING,
+            embedding_layer=MULTILINGUAL_LAYER,
         )
         data = training_set(extra=True)
     else:

@@ -60,8 +60,51 @@ def embedding_available(model: str = DEFAULT_EMBED_MODEL) -> bool:
     return name not in MODELS or is_installed(name)
 
 
-def _key(model: str, text: str) -> str:
-    return hashlib.sha256(f"{_model_name(model)}\x00{text}".encode()).hexdigest()
+def _key(model: str, text: str, layer: int = -1) -> str:
+    tag = _model_name(model) if layer == -1 else f"{_model_name(model)}@{layer}"
+    return hashlib.sha256(f"{tag}\x00{text}".encode()).hexdigest()
+
+
+_TOKEN_TABLES: dict[str, tuple[Any, np.ndarray]] = {}
+
+
+def _token_table(model: str) -> tuple[Any, np.ndarray]:
+    """The tokenizer and the input embedding matrix only (no transformer layers loaded)."""
+    name = _model_name(model)
+    with _LOCK:
+        if name not in _TOKEN_TABLES:
+            try:
+                from safetensors import safe_open
+                from transformers import AutoTokenizer
+            except ImportError as exc:
+                raise MissingExtra("transformers", "train", "Multilingual embeddings") from exc
+            from valuealign.backends.hf import resolve_model_path
+
+            folder = resolve_model_path(name)
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+            table = None
+            for file in sorted(folder.glob("*.safetensors")):
+                with safe_open(str(file), framework="np") as f:
+                    for key in f.keys():
+                        if key.endswith("embed_tokens.weight"):
+                            table = f.get_tensor(key).astype(np.float32)
+            if table is None:
+                raise UserError(
+                    f"{folder}: no embed_tokens weight found", fix="re-run `models prepare`"
+                )
+            _TOKEN_TABLES[name] = (tokenizer, table)
+        return _TOKEN_TABLES[name]
+
+
+def _compute_tokens(model: str, texts: list[str], max_length: int) -> np.ndarray:
+    tokenizer, table = _token_table(model)
+    out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+    for i, text in enumerate(texts):
+        ids = tokenizer(text, truncation=True, max_length=max_length)["input_ids"]
+        if ids:
+            out[i] = table[ids].mean(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.maximum(norms, 1e-12)
 
 
 def _load(model: str) -> tuple[Any, Any]:
@@ -114,19 +157,26 @@ def embed(
     batch_size: int = 16,
     max_length: int = 256,
     cache: bool = True,
+    layer: int = -1,
 ) -> np.ndarray:
     """L2-normalised sentence vectors, shape ``(len(texts), hidden)``, float32.
 
     ``model`` is an embedded name or a local folder (``hf/`` prefix allowed). Texts already in
     the disk cache are read back; the rest are computed in batches of ``batch_size`` (sorted by
     length to limit padding) and written to the cache.
+
+    ``layer=-1`` (default) pools the last hidden layer. ``layer=0`` pools the input token
+    embeddings instead: no transformer pass, so it costs a table lookup (a bag of multilingual
+    token vectors, much weaker on meaning; used where the CPU cannot afford the full pass).
     """
+    if layer not in (-1, 0):
+        raise UserError(f"embed: layer must be -1 (last) or 0 (token embeddings), not {layer}")
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise UserError(f"embed: item {i} is {type(text).__name__}, not a string")
     folder = embed_cache_dir(model)
-    keys = [_key(model, t) for t in texts]
+    keys = [_key(model, t, layer) for t in texts]
     found: dict[str, np.ndarray] = {}
     if cache:
         for k in set(keys):
@@ -141,7 +191,12 @@ def embed(
     # what it computed
     for start in range(0, len(missing), batch_size):
         chunk = missing[start : start + batch_size]
-        vecs = _compute(model, [t for _, t in chunk], batch_size, max_length)
+        chunk_texts = [t for _, t in chunk]
+        vecs = (
+            _compute_tokens(model, chunk_texts, max_length)
+            if layer == 0
+            else _compute(model, chunk_texts, batch_size, max_length)
+        )
         for (k, _), vec in zip(chunk, vecs, strict=True):
             found[k] = vec
             if cache:
