@@ -84,3 +84,15 @@ def test_meaning_score_penalises_negation_and_lost_numbers(lang: str) -> None:
 def test_get_similarity_names() -> None:
     assert type(get_similarity("multilingual")).__name__ == "MultilingualSimilarity"
     assert type(get_similarity("tfidf")).__name__ == "TfidfSimilarity"
+
+
+@needs_model
+def test_token_layer_vectors_are_cheap_normalised_and_distinct_from_last_layer() -> None:
+    texts = [PAIRS["en"][0], PAIRS["zh"][0]]
+    tokens = embed(texts, layer=0)
+    last = embed(texts)
+    assert tokens.shape == last.shape
+    np.testing.assert_allclose(np.linalg.norm(tokens, axis=1), 1.0, atol=1e-4)
+    assert not np.allclose(tokens, last)
+    with pytest.raises(Exception, match="layer"):
+        embed(texts, layer=3)
