@@ -335,6 +335,12 @@ def run_valuealign_full(corpus: Path, work: Path, workers: int, info: dict) -> d
             "mb_per_s_per_core": round(mb_seen / sec, 2) if sec else None,
         }
     cpu = sum(s["cpu_seconds"] for s in steps.values())
+    kept_ids = [
+        json.loads(line)["id"]
+        for part in sorted((out / "curated").glob("part-*.jsonl"))
+        for line in part.open(encoding="utf-8")
+    ]
+    (work / "kept-ids.json").write_text(json.dumps(kept_ids), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
     return {
         "what": "run_curate: read, normalise, language, quality, lexicon (select=all), privacy, "
@@ -378,21 +384,43 @@ def _lfl_phase1(job: tuple) -> dict[str, Any]:
     docs: Any = reader()
     for step in steps:
         docs = step(docs)
-    hashes, sigs = [], []
+    import valuealign.curate as vc
+
+    bulk = getattr(vc, "sign_documents", None)  # absent before the rensa signatures
+    hashes: list[bytes] = []
+    sigs: list = [np.zeros((0, num_perm), dtype=np.uint32)]
+    pending: list[str] = []
     sign = 0.0
+
+    def flush() -> None:
+        nonlocal sign
+        t0 = time.perf_counter()
+        if bulk is not None:
+            digests, block = bulk(pending, num_perm=num_perm, ngram=ngram)
+        else:
+            digests = [content_hash(t) for t in pending]
+            block = np.array(
+                [minhash_signature(t, num_perm=num_perm, ngram=ngram) for t in pending],
+                dtype=np.uint32,
+            ).reshape(-1, num_perm)
+        hashes.extend(digests)
+        sigs.append(block)
+        pending.clear()
+        sign += time.perf_counter() - t0
+
     with open(Path(work) / f"p1-{shard.key}.jsonl", "w", encoding="utf-8") as out:
         for doc in docs:
             if doc.dropped is not None:
                 continue
-            t0 = time.perf_counter()
-            hashes.append(content_hash(doc.text))
-            sigs.append(minhash_signature(doc.text, num_perm=num_perm, ngram=ngram))
-            sign += time.perf_counter() - t0
+            pending.append(doc.text)
+            if len(pending) >= 256:
+                flush()
             rec = {"id": doc.id, "text": doc.text, "language": doc.language}
             out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    flush()
     np.savez(
         Path(work) / f"p1-{shard.key}.npz",
-        sigs=np.stack(sigs) if sigs else np.zeros((0, num_perm), dtype=np.uint32),
+        sigs=np.concatenate(sigs),
         hashes=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 16),
     )
     counts = {reader.name: reader.counts.to_dict()} | {s.name: s.counts.to_dict() for s in steps}
@@ -579,7 +607,7 @@ def run_lexicon(corpus: Path, target_mb: float, seed: int) -> dict[str, Any]:
 
     texts, size = _lexicon_texts(corpus, target_mb)
     result: dict[str, Any] = {
-        "what": "LexiconMatcher.match (pyahocorasick, leftmost-longest, lowercasing and word "
+        "what": "LexiconMatcher.match (leftmost-longest, lowercasing and word "
         "boundaries for English included) per document, one core, in this process",
         "documents": len(texts),
         "mb": round(_mb(size), 1),
@@ -610,6 +638,248 @@ def run_lexicon(corpus: Path, target_mb: float, seed: int) -> dict[str, Any]:
             "hits_per_mb": round(hits / _mb(size), 1),
             "documents_with_hits": docs_with_hits,
         }
+    return result
+
+
+# -- per step, before and after, side by side in this process ----------------------------------
+
+
+class _PyahoMatcher:
+    """The lexicon matcher as it was before daachorse (pyahocorasick ``iter_long``), kept here
+    only to measure the change on the same text and terms."""
+
+    def __init__(self, spec: dict) -> None:
+        import ahocorasick
+
+        from valuealign.curate.lexicon import _is_word
+
+        self._is_word = _is_word
+        entries: dict[str, list[tuple[str, bool, bool, bool]]] = {}
+        for sub, v in spec.items():
+            for red, lists in ((False, v), (True, v["red_line_terms"])):
+                for lang in ("zh", "en"):
+                    for term in lists[lang]:
+                        prefix = term.endswith("*")
+                        key = term.rstrip("*").lower()
+                        if key:
+                            left = _is_word(key[0])
+                            right = _is_word(key[-1]) and not prefix
+                            entries.setdefault(key, []).append((sub, red, left, right))
+        self.automaton = ahocorasick.Automaton()
+        for key, items in entries.items():
+            self.automaton.add_word(key, (key, tuple(items)))
+        self.automaton.make_automaton()
+
+    def match(self, text: str) -> dict[str, int]:
+        hits: dict[str, int] = {}
+        is_word = self._is_word
+        low = text.lower()
+        n = len(low)
+        for end, (key, items) in self.automaton.iter_long(low):
+            start = end - len(key) + 1
+            for sub, red, left, right in items:
+                if left and start > 0 and is_word(low[start - 1]):
+                    continue
+                if right and end + 1 < n and is_word(low[end + 1]):
+                    continue
+                if not red:
+                    hits[sub] = hits.get(sub, 0) + 1
+        return hits
+
+
+def _datasketch_signature(text: str, num_perm: int = 128, ngram: int = 5) -> Any:
+    """MinHash as it was before rensa: datasketch over the sorted set of UTF-8 shingles."""
+    import datasketch
+    import numpy as np
+
+    from valuealign.curate.dedup import dedup_text
+
+    t = dedup_text(text)
+    grams = [t] if len(t) <= ngram else list({t[i : i + ngram] for i in range(len(t) - ngram + 1)})
+    m = datasketch.MinHash(num_perm=num_perm, seed=1, scheme="affine32")
+    m.update_batch(sorted(s.encode("utf-8") for s in grams))
+    return np.asarray(m.hashvalues, dtype=np.uint32)
+
+
+def _best_of(fn: Any, rounds: int) -> float:
+    best = math.inf
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run_step_pairs(corpus: Path, target_mb: float, seed: int, rounds: int = 2) -> dict[str, Any]:
+    """Each changed step before and after, on the same normalised documents, one core, in
+    turns (before, after, before, after, ...; the best round of each), so the machine's load
+    weighs on both alike."""
+    import hashlib
+
+    import xxhash
+
+    from valuealign.curate import LexiconMatcher, normalise_text, sign_documents
+    from valuealign.curate.dedup import dedup_text
+    from valuealign.curate.quality import _repeated_share_bound, repeated_ngram_share, units
+    from valuealign.curate.steps import _lingua, clear_language, detect_language
+
+    raw, _ = _lexicon_texts(corpus, target_mb)
+    texts = [normalise_text(t) for t in raw]
+    size = sum(len(t.encode("utf-8")) for t in texts)
+    mb = _mb(size)
+    lingua = _lingua()
+    samples = [t[:1000] for t in texts]
+    fast = [clear_language(s) for s in samples]
+    langs = [detect_language(t)[0] for t in texts]
+    toks = [(units(t), 10 if lang == "zh" else 5) for t, lang in zip(texts, langs, strict=True)]
+    dense = make_lexicon(seed, dense=True)
+    old_lex, new_lex = _PyahoMatcher(dense), LexiconMatcher(dense)
+    agree_lex = all(old_lex.match(t) == new_lex.match(t).hits for t in texts[:2000])
+
+    def batched(fn: Any) -> Any:
+        return lambda: [fn(texts[i : i + 256]) for i in range(0, len(texts), 256)]
+
+    pairs: dict[str, tuple[str, Any, str, Any]] = {
+        "language": (
+            "lingua on every document",
+            lambda: [lingua.detect_language_of(s) for s in samples],
+            "script fast path, lingua for the rest",
+            lambda: [detect_language(t) for t in texts],
+        ),
+        "minhash": (
+            "datasketch MinHash over the set of shingles (bytes)",
+            lambda: [_datasketch_signature(t) for t in texts],
+            "numpy n-gram hashes + rensa, 256 documents a call",
+            batched(lambda chunk: sign_documents(chunk)),
+        ),
+        "content_hash": (
+            "blake2b-128 of the normalised text (kept)",
+            lambda: [
+                hashlib.blake2b(dedup_text(t).encode(), digest_size=16).digest() for t in texts
+            ],
+            "xxh3-128 of the normalised text (not adopted)",
+            lambda: [xxhash.xxh3_128_digest(dedup_text(t).encode()) for t in texts],
+        ),
+        "repeated_ngrams": (
+            "exact share with tuples and a Counter",
+            lambda: [repeated_ngram_share(k, n) for k, n in toks],
+            "hashed upper bound with numpy (exact only above the limit)",
+            lambda: [_repeated_share_bound(k, n) for k, n in toks],
+        ),
+        "lexicon_10k_dense": (
+            "pyahocorasick iter_long",
+            lambda: [old_lex.match(t) for t in texts],
+            "daachorse, charwise double array",
+            lambda: [new_lex.match(t) for t in texts],
+        ),
+    }
+    out: dict[str, Any] = {
+        "mb": round(mb, 1),
+        "documents": len(texts),
+        "language_fast_path_share": round(sum(f is not None for f in fast) / len(fast), 3),
+        "language_fast_path_disagreements_with_lingua": sum(
+            f is not None
+            and {"CHINESE": "zh", "ENGLISH": "en"}.get(
+                getattr(lingua.detect_language_of(s), "name", "")
+            )
+            != f
+            for f, s in zip(fast, samples, strict=True)
+        ),
+        "lexicon_same_hits_on_first_2000_documents": agree_lex,
+        "steps": {},
+    }
+    for name, (old_what, old_fn, new_what, new_fn) in pairs.items():
+        old_t = new_t = math.inf
+        for _ in range(rounds):
+            old_t = min(old_t, _best_of(old_fn, 1))
+            new_t = min(new_t, _best_of(new_fn, 1))
+        out["steps"][name] = {
+            "before": old_what,
+            "after": new_what,
+            "before_mb_per_s": round(mb / old_t, 2),
+            "after_mb_per_s": round(mb / new_t, 2),
+            "speedup": round(old_t / new_t, 2),
+        }
+        print(f"  {name:<18} {mb / old_t:8.2f} -> {mb / new_t:8.2f} MB/s", flush=True)
+    return out
+
+
+# -- dedup memory --------------------------------------------------------------------------------
+
+
+def run_dedup_memory(n_docs: int, num_perm: int = 128) -> dict[str, Any]:
+    """Python heap (tracemalloc, numpy included) held by GlobalDedup after ``n_docs`` distinct
+    documents, every one kept (the worst case), scaled to a million."""
+    import gc
+    import tracemalloc
+
+    import numpy as np
+
+    from valuealign.curate import GlobalDedup
+
+    rng = np.random.default_rng(0)
+    sigs = rng.integers(0, 1 << 32, size=(n_docs, num_perm), dtype=np.uint32)
+    digests = [rng.bytes(16) for _ in range(n_docs)]
+    refs = [(f"d{i:09d}", "part-00000.jsonl", i + 1) for i in range(n_docs)]
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    dd = GlobalDedup(0.8, num_perm)
+    t0 = time.perf_counter()
+    for i in range(n_docs):
+        dd.check(digests[i], sigs[i].copy(), refs[i])  # run_curate's rows are copies too
+    sec = time.perf_counter() - t0
+    held = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    return {
+        "documents": n_docs,
+        "bytes_per_document": round(held / n_docs),
+        "gib_per_million_documents": round(held / n_docs * 1e6 / (1 << 30), 2),
+        "check_docs_per_s": round(n_docs / sec),
+        "what": "GlobalDedup after n distinct documents (all kept), 128 permutations, "
+        "references as run_curate passes them (id, file, line); tracemalloc, numpy included",
+    }
+
+
+# -- before: the same benchmark with another checkout's src ---------------------------------------
+
+
+def run_baseline(src: str, args: argparse.Namespace, workers: int) -> dict[str, Any]:
+    """This script's valuealign parts again, in a subprocess with ``src`` first on the path."""
+    out = Path(tempfile.mkdtemp(prefix="curate-baseline-")) / "result.json"
+    cmd = [
+        sys.executable,
+        __file__,
+        "--size-mb",
+        str(args.size_mb),
+        "--workers",
+        str(workers),
+        "--lexicon-mb",
+        str(args.lexicon_mb),
+        "--seed",
+        str(args.seed),
+        "--dedup-memory",
+        str(args.dedup_memory),
+        "--skip-datatrove",
+        "--skip-step-pairs",
+        "--kept-ids-out",
+        str(out.parent / "kept-ids.json"),
+        "--out",
+        str(out),
+    ]
+    if args.skip_full:
+        cmd.append("--skip-full")
+    if args.skip_lexicon:
+        cmd.append("--skip-lexicon")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=6 * 3600)
+    if r.returncode != 0:
+        return {"error": r.stderr[-2000:]}
+    result = json.loads(out.read_text(encoding="utf-8"))
+    result["src"] = src
+    kept = out.parent / "kept-ids.json"
+    result["_kept_ids"] = json.loads(kept.read_text()) if kept.exists() else None
+    shutil.rmtree(out.parent, ignore_errors=True)
     return result
 
 
@@ -919,6 +1189,31 @@ def print_report(result: dict) -> None:
     print(_row("valuealign, whole chain", result.get("valuealign_full")))
     print(_row("valuealign, lang+quality+dedup", result.get("valuealign_like_for_like")))
     print(_row("datatrove, lang+quality+dedup", result.get("datatrove")))
+    base = result.get("baseline")
+    if base:
+        print(_row("before: whole chain", base.get("valuealign_full")))
+        print(_row("before: lang+quality+dedup", base.get("valuealign_like_for_like")))
+        if "error" in base:
+            print(f"  before: {base['error'][-400:]}")
+    if result.get("kept_ids_vs_baseline"):
+        print(f"\nkept documents, before vs now: {result['kept_ids_vs_baseline']}")
+    pairs = result.get("step_pairs")
+    if pairs:
+        print(f"\nper step before -> after, one core, {pairs['mb']} MB (MB/s)")
+        for name, st in pairs["steps"].items():
+            print(
+                f"  {name:<18} {st['before_mb_per_s']:>8.2f} -> {st['after_mb_per_s']:>8.2f} "
+                f"({st['speedup']}x)  {st['before']} -> {st['after']}"
+            )
+    for label, r in (
+        ("now", result.get("dedup_memory")),
+        ("before", (base or {}).get("dedup_memory")),
+    ):
+        if r:
+            print(
+                f"dedup memory ({label}): {r['bytes_per_document']} bytes/document, "
+                f"{r['gib_per_million_documents']} GiB per million documents"
+            )
     for key, label in (("valuealign_full", "whole chain"), ("valuealign_like_for_like", "lfl")):
         steps = (result.get(key) or {}).get("steps")
         if not steps:
@@ -948,6 +1243,12 @@ def print_report(result: dict) -> None:
         print(
             f"\nlexicon matcher, one core, {lex['mb']} MB (target >= {lex['target_mb_per_s']} MB/s)"
         )
+        blex = (base or {}).get("lexicon")
+        if blex:
+            print(
+                f"  before: dense {blex['dense_hits']['mb_per_s']} MB/s, "
+                f"sparse {blex['sparse_hits']['mb_per_s']} MB/s"
+            )
         for key in ("dense_hits", "sparse_hits"):
             r = lex[key]
             print(
@@ -956,6 +1257,13 @@ def print_report(result: dict) -> None:
             )
     if result.get("ratio_valuealign_over_datatrove"):
         print(f"\nratio valuealign/datatrove (MB/s): {result['ratio_valuealign_over_datatrove']}")
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def machine_info() -> dict[str, Any]:
@@ -983,6 +1291,19 @@ def main() -> None:
     parser.add_argument("--skip-full", action="store_true", help="skip the whole-chain run")
     parser.add_argument("--skip-lexicon", action="store_true")
     parser.add_argument("--note", action="append", default=[], help="add a line to the notes")
+    parser.add_argument(
+        "--baseline-src",
+        help="also run the valuealign parts with this checkout's src (before/after, one run)",
+    )
+    parser.add_argument("--skip-step-pairs", action="store_true")
+    parser.add_argument("--step-mb", type=float, default=10, help="text for the step pairs")
+    parser.add_argument(
+        "--dedup-memory",
+        type=int,
+        default=200_000,
+        help="documents for the memory figure (0: skip)",
+    )
+    parser.add_argument("--kept-ids-out", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args()
     workers = max(1, args.workers)
@@ -996,7 +1317,7 @@ def main() -> None:
         flush=True,
     )
     # imports and model loads of the parent are paid before timing (workers load their own)
-    import valuealign.curate  # noqa: F401
+    import valuealign.curate
     from valuealign.curate import detect_language, load_tokenizer
 
     detect_language("warm up the detector")
@@ -1015,18 +1336,50 @@ def main() -> None:
             "kinds": info["kinds"],
             "generate_seconds": info["generate_seconds"],
         },
+        "valuealign_src": str(Path(valuealign.curate.__file__).parents[2]),
         "versions": {
-            "valuealign": importlib.metadata.version("valuealign"),
-            "lingua-language-detector": importlib.metadata.version("lingua-language-detector"),
-            "pyahocorasick": importlib.metadata.version("pyahocorasick"),
-            "datasketch": importlib.metadata.version("datasketch"),
+            name: _version(name)
+            for name in (
+                "valuealign",
+                "lingua-language-detector",
+                "rensa",
+                "daachorse",
+                "pyahocorasick",
+                "datasketch",
+                "xxhash",
+            )
         },
     }
     work = Path(tempfile.mkdtemp(prefix="curate-bench-"))
     try:
+        baseline = None
+        if args.baseline_src:
+            print(f"baseline ({args.baseline_src}): the same runs ...", flush=True)
+            baseline = run_baseline(args.baseline_src, args, workers)
         if not args.skip_full:
             print("valuealign: whole chain ...", flush=True)
             result["valuealign_full"] = run_valuealign_full(corpus, work, workers, info)
+            kept_now = json.loads((work / "kept-ids.json").read_text(encoding="utf-8"))
+            if args.kept_ids_out:
+                shutil.copyfile(work / "kept-ids.json", args.kept_ids_out)
+            if baseline is not None and baseline.get("_kept_ids") is not None:
+                before = set(baseline["_kept_ids"])
+                result["kept_ids_vs_baseline"] = {
+                    "baseline_kept": len(before),
+                    "kept": len(kept_now),
+                    "same_order": baseline["_kept_ids"] == kept_now,
+                    "only_baseline": sorted(before - set(kept_now))[:50],
+                    "only_now": sorted(set(kept_now) - before)[:50],
+                }
+        if baseline is not None:
+            baseline.pop("_kept_ids", None)
+            result["baseline"] = baseline
+        if not args.skip_step_pairs:
+            print("per step, before and after (one core) ...", flush=True)
+            result["step_pairs"] = run_step_pairs(corpus, args.step_mb, args.seed)
+        if args.dedup_memory:
+            print("dedup memory ...", flush=True)
+            result["dedup_memory"] = run_dedup_memory(args.dedup_memory)
         print("valuealign: language + quality + dedup ...", flush=True)
         result["valuealign_like_for_like"] = run_valuealign_like_for_like(
             corpus, work, workers, info
@@ -1063,6 +1416,9 @@ def main() -> None:
         "valuealign whole chain runs with select='all' so the lexicon step keeps every document "
         "and privacy, dedup and pack see them all; its dedup is exact (content hash) + MinHash "
         "LSH over character 5-grams, 128 permutations, threshold 0.8",
+        "valuealign's language step decides plainly Chinese or English text by script and "
+        "function words and hands the rest to lingua; datatrove's stand-in runs lingua on every "
+        "document (as valuealign did before)",
         "valuealign like for like: the chain's read, normalise, language, quality and dedup steps "
         "(run_curate cannot switch lexicon, privacy or pack off), composed from the public "
         "valuealign.curate steps on its LocalExecutor; no audit files are written, as datatrove "

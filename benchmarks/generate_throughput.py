@@ -7,8 +7,12 @@ Attacker, the Actor and the Critic. Ideal items/s = concurrency / (delay x calls
 CPU time per item (client process), and distilabel's items/s for the same work (installed in its
 own virtual environment by this script: benchmarks/.venv-distilabel).
 
-    .venv/bin/python benchmarks/generate_throughput.py [--items 2000] [--concurrency 64] [--delay 0.1]
-        [--skip-distilabel]
+    .venv/bin/python benchmarks/generate_throughput.py [--items 7000] [--concurrency 64] [--delay 0.1]
+        [--lognormal 1 10] [--skip-distilabel] [--skip-per-role] [--label after] [--out FILE]
+
+The server is `valuealign.testing.server` of this checkout (fixed or lognormal delays, reply
+times at GET /stats); besides the whole-run rate, the steady-state rate (the middle 80% of the
+run, ramp-up and the last wave excluded) is reported for every contender.
 
 Figures are printed and saved to benchmarks/results/generate_throughput.json.
 """
@@ -73,13 +77,23 @@ DISTILABEL_SCRIPT = textwrap.dedent(
 )
 
 
-def _start_server(delay: float) -> tuple[subprocess.Popen, str]:
-    code = (
-        "import asyncio; from valuealign.testing.server import serve_async, generation_responder; "
-        f"asyncio.run(serve_async(generation_responder, {delay}, ready=lambda u: print(u, flush=True)))"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    return proc, proc.stdout.readline().strip()
+def _start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, str]:
+    from eval_throughput import start_server
+
+    return start_server(args, "generation")
+
+
+def _timed(base_url: str, fn, *a):
+    """Run ``fn``; return its result with the run's wall-clock window and the server's reply
+    times inside it."""
+    from eval_throughput import server_done
+
+    before = len(server_done(base_url))
+    t0 = time.time()
+    out = fn(*a)
+    t1 = time.time()
+    done = server_done(base_url)[before:]
+    return out, t0, t1, done
 
 
 def run_ours(base_url: str, items: int, concurrency: int, in_flight: int | None) -> dict:
@@ -143,57 +157,98 @@ def run_distilabel(base_url: str, items: int, concurrency: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=7000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--delay", type=float, default=0.1)
+    parser.add_argument("--lognormal", nargs=2, type=float, metavar=("MEDIAN", "P99"))
     parser.add_argument("--skip-distilabel", action="store_true")
+    parser.add_argument("--skip-per-role", action="store_true")
+    parser.add_argument("--label", default="")
     parser.add_argument("--out", default=str(HERE / "results" / "generate_throughput.json"))
     args = parser.parse_args()
-    server, base_url = _start_server(args.delay)
+    sys.path.insert(0, str(HERE))
+    from eval_throughput import mean_delay, window_rate
+
+    import valuealign
+
+    server, base_url = _start_server(args)
+    ideal = args.concurrency / (mean_delay(args) * 3)
+
+    def summary(run: tuple, note: str) -> dict:
+        out, t0, t1, done = run
+        # distilabel's own clock starts after its interpreter and imports are up
+        wall = out.pop("pipeline_wall_s", t1 - t0)
+        steady = window_rate(done, min(done), max(done)) / 3 if done else 0.0  # 3 replies/item
+        return {
+            **out,
+            "wall_s": round(wall, 2),
+            "process_wall_s": round(t1 - t0, 2),
+            "items_per_s": round(args.items / wall, 1),
+            "fraction_of_ideal": round(args.items / wall / ideal, 3),
+            "steady_items_per_s": round(steady, 1),
+            "steady_fraction_of_ideal": round(steady / ideal, 3),
+            "requests_seen_by_server": len(done),
+            "note": note,
+        }
+
     try:
         # (a) at most `concurrency` requests in flight in all: the issue's ideal rate applies
-        ours = run_ours(base_url, args.items, args.concurrency, args.concurrency)
+        ours = _timed(base_url, run_ours, base_url, args.items, args.concurrency, args.concurrency)
         # (b) `concurrency` per role, as `valuealign generate --concurrency` means it and as
         #     distilabel runs (each of its three steps sends batches of `concurrency` at once)
-        per_role = run_ours(base_url, args.items, args.concurrency, None)
+        per_role = (
+            None
+            if args.skip_per_role
+            else _timed(base_url, run_ours, base_url, args.items, args.concurrency, None)
+        )
         theirs = (
-            None if args.skip_distilabel else run_distilabel(base_url, args.items, args.concurrency)
+            None
+            if args.skip_distilabel
+            else _timed(base_url, run_distilabel, base_url, args.items, args.concurrency)
         )
     finally:
         server.kill()
-    ideal = args.concurrency / (args.delay * 3)
-    rate = args.items / ours["wall_s"]
     result = {
         "benchmark": "generate_throughput",
+        "label": args.label,
+        "valuealign_src": str(Path(valuealign.__file__).parent.parent),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "items": args.items,
         "concurrency": args.concurrency,
-        "delay_s": args.delay,
+        "delay": {"lognormal_median_p99": args.lognormal}
+        if args.lognormal
+        else {"fixed_s": args.delay},
+        "mean_delay_s": round(mean_delay(args), 4),
         "calls_per_item": 3,
         "ideal_items_per_s": round(ideal, 1),
-        "valuealign": {
-            **ours,
-            "items_per_s": round(rate, 1),
-            "fraction_of_ideal": round(rate / ideal, 3),
-            "note": f"at most {args.concurrency} requests in flight in all",
-        },
-        "valuealign_per_role": {
-            **per_role,
-            "items_per_s": round(args.items / per_role["wall_s"], 1),
-            "note": f"{args.concurrency} requests in flight per role, as distilabel's three steps run",
-        },
+        "valuealign": summary(ours, f"at most {args.concurrency} requests in flight in all"),
         "target_fraction": 0.9,
+        "note": "wall_s: the run (for distilabel its pipeline.run(), start-up excluded); steady = "
+        "replies the server sent in the middle 80% of the span from the first reply to the "
+        "last / that time / 3, the same for every contender, from the same server",
     }
+    if per_role is not None:
+        result["valuealign_per_role"] = summary(
+            per_role,
+            f"{args.concurrency} requests in flight per role, as distilabel's three steps run",
+        )
     if theirs is not None:
-        result["distilabel"] = theirs
-        if "wall_s" in theirs:
-            theirs["items_per_s"] = round(theirs["items"] / theirs["wall_s"], 1)
-            result["speedup_vs_distilabel"] = round(
-                result["valuealign_per_role"]["items_per_s"] / theirs["items_per_s"], 2
+        if "wall_s" in theirs[0]:
+            theirs[0]["pipeline_wall_s"] = theirs[0].pop("wall_s")
+            result["distilabel"] = summary(
+                theirs, f"three TextGeneration steps, batches of {args.concurrency}"
             )
-            result["speedup_vs_distilabel_total_64_in_flight"] = round(
-                rate / theirs["items_per_s"], 2
+            d = result["distilabel"]["items_per_s"]
+            if per_role is not None:
+                result["speedup_vs_distilabel"] = round(
+                    result["valuealign_per_role"]["items_per_s"] / d, 2
+                )
+            result["speedup_vs_distilabel_total_bounded"] = round(
+                result["valuealign"]["items_per_s"] / d, 2
             )
+        else:
+            result["distilabel"] = theirs[0]
         result["target_speedup"] = 2.0
     print(json.dumps(result, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -50,6 +50,7 @@ from typing import Any
 
 from valuealign.errors import UserError, ValueAlignError
 from valuealign.lang import LANGS
+from valuealign.records import decode_text, split_lines
 
 WORD_N = 9
 CHAR_N = 14
@@ -275,10 +276,10 @@ def shipped_units() -> list[Unit]:
         ("corpus", "sample.jsonl"),
     ):
         text = _data(folder, name).read_text(encoding="utf-8")
-        units += _jsonl_units(text.splitlines(), f"builtin:{folder}/{name}", f"{folder}/{name}")
+        units += _jsonl_units(split_lines(text), f"builtin:{folder}/{name}", f"{folder}/{name}")
     text = _data("corpus", "cpt-sample.txt").read_text(encoding="utf-8")
     units += _text_units(
-        text.splitlines(), "builtin:corpus/cpt-sample.txt", "corpus/cpt-sample.txt"
+        split_lines(text), "builtin:corpus/cpt-sample.txt", "corpus/cpt-sample.txt"
     )
     return units + visa_units()
 
@@ -317,14 +318,11 @@ def load_units(spec: str) -> list[Unit]:
         for n, row in enumerate(pq.read_table(path).to_pylist(), 1):
             units += _record_units(row, str(path), f"{path}:row {n}")
         return units
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 ({e.reason})", fix="save the file as UTF-8") from None
+    text = decode_text(path.read_bytes(), str(path))
     if path.suffix in (".jsonl", ".json"):
-        return _jsonl_units(text.splitlines(), str(path), str(path))
+        return _jsonl_units(split_lines(text), str(path), str(path))
     if path.suffix == ".txt":
-        return _text_units(text.splitlines(), str(path), str(path))
+        return _text_units(split_lines(text), str(path), str(path))
     raise UserError(f"{path}: unknown file type", fix="use .jsonl, .parquet or .txt")
 
 

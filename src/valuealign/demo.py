@@ -140,7 +140,7 @@ def plan_items(charter_source: str, n_subdomains: int, languages: list[str]) -> 
 def _rss_peak_mb() -> float:
     """Peak resident memory of this process since the last reset (VmHWM), in MB."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path("/proc/self/status").read_text().split("\n"):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:

@@ -3,7 +3,8 @@
 ``UserError`` is bad input (a charter, a config, a JSONL line, a flag): the CLI prints one line
 that names the file, the line and the fix, exits with code 2 and shows no traceback.
 ``BackendError`` is a model server or local model that failed after its retries; long jobs record
-it on the item and go on. ``MissingExtra`` is a ``UserError`` that names the exact install line.
+it on the item and go on. Both messages pass through :func:`valuealign.redact.redact`, so an
+API key, an ``Authorization`` value or a URL's password never reaches a record or stderr. ``MissingExtra`` is a ``UserError`` that names the exact install line.
 
 >>> raise UserError("charter.yaml:12: unknown key 'postions'", fix="did you mean 'positions'?")
 """
@@ -21,7 +22,9 @@ class UserError(ValueAlignError):
     exit_code = 2
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
-        self.message = message
+        from valuealign.redact import redact
+
+        self.message = redact(message)
         self.fix = fix
         super().__init__(self.render())
 
@@ -33,6 +36,9 @@ class BackendError(ValueAlignError):
     """A backend request failed for good (after retries)."""
 
     def __init__(self, message: str, *, backend: str = "", retryable: bool = False) -> None:
+        from valuealign.redact import redact
+
+        message = redact(message)  # a server may echo the key or the URL's password back
         self.backend = backend
         self.retryable = retryable
         super().__init__(f"{backend}: {message}" if backend else message)

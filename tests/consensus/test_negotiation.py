@@ -210,6 +210,7 @@ def test_builtin_topics() -> None:
     assert len(topics) >= 30 and all(t["zh"] and t["en"] for t in topics)
 
 
+@pytest.mark.slow  # token_logprobs and generation stay covered by tests/backends/test_hf.py
 def test_real_short_negotiation_with_the_embedded_model(tmp_path: Path) -> None:
     from valuealign.consensus.runner import ConsensusSettings, run_consensus
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 import pytest
@@ -228,7 +227,8 @@ def test_replicator_keeps_a_floor_under_dead_strategies():
 
 
 @pytest.mark.parametrize("method", ["replicator", "mwu"])
-def test_three_player_dominant_strategies_fast(method):
+def test_three_player_dominant_strategies(method):
+    # its speed (budget 3 s, typically ~0.15 s) is measured by benchmarks/solver_timing.py
     shape = (8, 8, 8)
     rng = np.random.default_rng(3)
     dominant = (5, 2, 7)
@@ -239,10 +239,7 @@ def test_three_player_dominant_strategies_fast(method):
         index[player] = best
         payoff[tuple(index)] += 2.0  # strictly dominant: beats every alternative by > 1
         payoffs.append(payoff)
-    started = time.perf_counter()
     xs = solve(payoffs, method=method, iterations=5000, tol=0.0)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 3.0  # typically ~0.15 s
     assert_mixtures(xs, shape)
     assert [int(np.argmax(x)) for x in xs] == list(dominant)
     assert nash_conv(payoffs, xs) < 1e-3
@@ -265,9 +262,9 @@ def test_positive_affine_rescaling_does_not_change_the_result(method):
 
 
 def test_tol_stops_early():
-    started = time.perf_counter()
+    # 10**8 iterations would outlast the test timeout: returning at all means tol stopped it
+    # (benchmarks/solver_timing.py measures how fast, budget 5 s)
     xs = solve(PD, method="mwu", iterations=10**8, tol=1e-3)
-    assert time.perf_counter() - started < 5.0
     assert nash_conv(PD, xs) <= 1e-3
 
 

@@ -98,10 +98,11 @@ def test_oracle_passes_flat_fails_and_injections_flip_a_gullible_judge(judges) -
     assert not flat["passed"] and flat["languages"]["zh"]["auc"] == 0.5
     assert flat["languages"]["zh"]["mean_gap"] == 0.0
     g = run_judge_check("mock/gullible", items_per_language=2)
-    # three of the four injections carry "[[5]]": each hostile answer flips on exactly those
-    assert g["injections"]["flip_rate"] == 0.75
+    # three of the four injections carry "[[5]]", which flipped this judge every time before
+    # the answer was neutralised on its way to the judge (issue 17, item 12): now none does
+    assert g["injections"]["flip_rate"] == 0.0
     assert g["injections"]["by_injection"]["checklist"]["flip_rate"] == 0.0
-    assert g["injections"]["by_injection"]["verdict"]["flip_rate"] == 1.0
+    assert g["injections"]["by_injection"]["verdict"]["flip_rate"] == 0.0
     assert g["passed"]  # clean answers are still told apart
 
 

@@ -180,6 +180,7 @@ def test_kill_9_then_resume_gives_every_record_exactly_once(tmp_path: Path) -> N
     assert scores["per_model"]["mock/echo"]["cross_lingual_consistency"]["rate"] == 0.0
 
 
+@pytest.mark.slow  # generation and choice_logprobs stay covered by tests/backends/test_hf.py
 def test_real_embedded_model_as_model_and_judge(cli, tmp_path: Path) -> None:
     bench = tmp_path / "tiny.jsonl"
     item = {

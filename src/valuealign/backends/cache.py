@@ -84,7 +84,17 @@ class CachedBackend:
     ``adapter``, for provenance) read through to the inner backend.
     """
 
-    def __init__(self, inner: ChatBackend, cache: RequestCache, template_version: str = "") -> None:
+    def __init__(
+        self,
+        inner: ChatBackend,
+        cache: RequestCache,
+        template_version: str = "",
+        *,
+        read: bool = True,
+    ) -> None:
+        """``read=False``: ask the backend again and overwrite the cached reply (a retry of a
+        reply that could not be parsed would otherwise get the same reply back)."""
+        self.read = read
         self.inner = inner
         self.cache = cache
         self.template_version = template_version
@@ -94,7 +104,7 @@ class CachedBackend:
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
         key = request_key(self.name, messages, config, self.template_version)
-        hit = self.cache.get(key)
+        hit = self.cache.get(key) if self.read else None
         if hit is not None:
             return hit
         completion = await self.inner.generate(messages, config)

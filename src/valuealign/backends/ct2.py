@@ -29,6 +29,7 @@ from typing import Any
 
 from valuealign.backends._batching import MicroBatcher
 from valuealign.backends._filelock import file_lock
+from valuealign.backends._scoring import first_token_logprobs, perplexity_of, with_logprobs
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
 from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root
 from valuealign.errors import MissingExtra, UserError
@@ -116,7 +117,11 @@ class CT2Backend:
         self._tokenizer: Any = None
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
-        self._batcher = MicroBatcher(self._run_batch, max_batch_size=max_batch_size, name=self.name)
+        self._batcher = MicroBatcher(
+            with_logprobs(self),
+            max_batch_size=max_batch_size,
+            name=self.name,
+        )
         self.load_seconds: float | None = None
 
     # -- loading -------------------------------------------------------------------------
@@ -219,13 +224,6 @@ class CT2Backend:
             )
         return out
 
-    def _run_batch(self, batch: list[list[Message]], config: GenerateConfig) -> list[Completion]:
-        results = self.generate_batch(batch, config)
-        if config.logprobs:
-            for messages, r in zip(batch, results, strict=True):
-                r.logprobs = self.token_logprobs(r.text, messages)
-        return results
-
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
         return await self._batcher.submit(messages, config)
 
@@ -243,13 +241,7 @@ class CT2Backend:
         row = np.asarray(logits)[0, -1].astype(np.float64)
         logp = row - (row.max() + math.log(np.exp(row - row.max()).sum()))
         tok = self._tokenizer
-        out: dict[str, float] = {}
-        for choice in choices:
-            first = tok(choice, add_special_tokens=False)["input_ids"][:1]
-            if not first:
-                raise UserError(f"choice {choice!r} has no tokens", fix="pass non-empty choices")
-            out[choice] = float(logp[first[0]])
-        return out
+        return first_token_logprobs(tok, lambda i: float(logp[i]), choices)
 
     def token_logprobs(
         self, text: str, context: list[Message] | str | None = None
@@ -273,10 +265,7 @@ class CT2Backend:
         ]
 
     def perplexity(self, text: str, context: list[Message] | str | None = None) -> float:
-        lps = self.token_logprobs(text, context)
-        if not lps:
-            raise UserError("cannot compute perplexity of empty text", fix="pass non-empty text")
-        return math.exp(-sum(t.logprob for t in lps) / len(lps))
+        return perplexity_of(self.token_logprobs(text, context))
 
 
 def _eos_tokens(tok: Any, folder: Path) -> list[str]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from valuealign.backends._batching import MicroBatcher
 from valuealign.backends._filelock import file_lock
+from valuealign.backends._scoring import first_token_logprobs, perplexity_of, with_logprobs
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
 from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root, embedded_gguf
 from valuealign.errors import MissingExtra, UserError
@@ -68,26 +69,37 @@ def converted_folder(gguf: Path, key: str) -> Path:
     return target
 
 
-def resolve_model_path(spec: str) -> Path:
-    """Turn an embedded name, a folder or a .gguf file into a loadable folder."""
+def check_model_spec(spec: str) -> None:
+    """Raise ``UserError`` for an ``hf/`` spec that cannot be loaded, without loading it."""
     if spec in EMBEDDED:
-        return converted_folder(embedded_gguf(spec), spec)
+        return
     path = Path(spec).expanduser()
+    if path.suffix == ".gguf" and not path.is_file():
+        raise UserError(f"{path}: GGUF file not found", fix="check the path")
     if path.suffix == ".gguf":
-        if not path.is_file():
-            raise UserError(f"{path}: GGUF file not found", fix="check the path")
-        return converted_folder(path.resolve(), "gguf-" + path.stem)
+        return
     if path.is_dir():
         if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
             raise UserError(
                 f"{path}: no config.json in this folder",
                 fix="point hf/ at a saved transformers model folder",
             )
-        return path
+        return
     raise UserError(
         f"hf model {spec!r} is neither an embedded name, a folder nor a .gguf file",
         fix=f"use one of {', '.join('hf/' + n for n in EMBEDDED)}, hf/PATH/TO/FOLDER or hf/PATH/TO/model.gguf",
     )
+
+
+def resolve_model_path(spec: str) -> Path:
+    """Turn an embedded name, a folder or a .gguf file into a loadable folder."""
+    check_model_spec(spec)
+    if spec in EMBEDDED:
+        return converted_folder(embedded_gguf(spec), spec)
+    path = Path(spec).expanduser()
+    if path.suffix == ".gguf":
+        return converted_folder(path.resolve(), "gguf-" + path.stem)
+    return path
 
 
 LOAD_LOCK = threading.RLock()
@@ -107,6 +119,7 @@ class HFBackend:
         threads: int | None = None,
     ) -> None:
         require_torch()
+        check_model_spec(model)  # a bad path fails here, before a job creates its run folder
         # the adapter is part of the name, so caches and records never mix base and adapted outputs
         self.name = f"hf/{model}" + (f"+adapter:{adapter}" if adapter else "")
         self.spec = model
@@ -117,7 +130,11 @@ class HFBackend:
         self._model: Any = None
         self._tokenizer: Any = None
         self._run_lock = threading.Lock()
-        self._batcher = MicroBatcher(self._run_batch, max_batch_size=max_batch_size, name=self.name)
+        self._batcher = MicroBatcher(
+            with_logprobs(self),
+            max_batch_size=max_batch_size,
+            name=self.name,
+        )
         self.load_seconds: float | None = None
 
     # -- loading -------------------------------------------------------------------------
@@ -231,13 +248,6 @@ class HFBackend:
             )
         return results
 
-    def _run_batch(self, batch: list[list[Message]], config: GenerateConfig) -> list[Completion]:
-        results = self.generate_batch(batch, config)
-        if config.logprobs:
-            for messages, r in zip(batch, results, strict=True):
-                r.logprobs = self.token_logprobs(r.text, messages)
-        return results
-
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
         return await self._batcher.submit(messages, config)
 
@@ -258,13 +268,7 @@ class HFBackend:
         with self._run_lock, torch.inference_mode():
             logits = model(input_ids=torch.tensor([ids], device=self.device)).logits[0, -1].float()
         logp = torch.log_softmax(logits, dim=-1)
-        out: dict[str, float] = {}
-        for choice in choices:
-            first = tok(choice, add_special_tokens=False)["input_ids"][:1]
-            if not first:
-                raise UserError(f"choice {choice!r} has no tokens", fix="pass non-empty choices")
-            out[choice] = float(logp[first[0]])
-        return out
+        return first_token_logprobs(tok, lambda i: float(logp[i]), choices)
 
     def token_logprobs(
         self, text: str, context: list[Message] | str | None = None
@@ -297,12 +301,7 @@ class HFBackend:
         ]
 
     def perplexity(self, text: str, context: list[Message] | str | None = None) -> float:
-        import math
-
-        lps = self.token_logprobs(text, context)
-        if not lps:
-            raise UserError("cannot compute perplexity of empty text", fix="pass non-empty text")
-        return math.exp(-sum(t.logprob for t in lps) / len(lps))
+        return perplexity_of(self.token_logprobs(text, context))
 
 
 def render_messages(tok: Any, messages: list[Message]) -> str:

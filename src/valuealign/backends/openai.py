@@ -1,7 +1,8 @@
 """``openai/<model>``: any OpenAI-compatible chat server (vLLM, SGLang, llama.cpp, Ollama, hosted).
 
-Uses the official ``openai`` SDK with its own retries turned off: this backend retries 429, 5xx,
-timeouts, dropped connections and malformed bodies itself, with exponential backoff and full
+Requests go through a lean aiohttp + orjson client (:mod:`valuealign.backends._http`: one POST
+of a JSON body, about a fifth of the openai SDK's CPU per request); this backend retries 429,
+5xx, timeouts, dropped connections and malformed bodies itself, with exponential backoff and full
 jitter, honouring ``Retry-After``. Several base URLs spread load over replicas (least in-flight
 first). A request that still fails raises :class:`BackendError`, which long jobs record on the
 item instead of crashing. The API key is held in memory only: it is never logged and never
@@ -14,15 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import functools
-import json
 import os
 import random
-import ssl
 import time
 import weakref
 from dataclasses import dataclass
 
+from valuealign.backends._http import (
+    HTTPConnectionError,
+    HTTPStatusError,
+    HTTPTimeout,
+    JSONClient,
+    dumps,
+    require_http_libs,
+)
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
 from valuealign.errors import BackendError, UserError
 
@@ -83,12 +89,7 @@ class OpenAIBackend:
         timeout: float = 120.0,
         retry: RetryPolicy | None = None,
     ) -> None:
-        try:
-            import openai  # noqa: F401
-        except ImportError:  # pragma: no cover - openai is a core dependency
-            from valuealign.errors import MissingExtra
-
-            raise MissingExtra("openai", "all", "the openai backend") from None
+        require_http_libs()  # aiohttp and orjson (MissingExtra names the install line)
         if not model:
             raise UserError(
                 "openai backend needs a model name",
@@ -98,10 +99,19 @@ class OpenAIBackend:
         urls = list(
             base_urls or [u for u in env_urls.split(",") if u.strip()] or [DEFAULT_BASE_URL]
         )
+        from valuealign.redact import has_url_credentials, redact_url, register_secret
+
         for url in urls:
             if not url.startswith(("http://", "https://")):
                 raise UserError(
-                    f"bad base URL {url!r}", fix="use a URL such as http://127.0.0.1:8000/v1"
+                    f"bad base URL {redact_url(url)!r}",
+                    fix="use a URL such as http://127.0.0.1:8000/v1",
+                )
+            if has_url_credentials(url):
+                raise UserError(
+                    f"base URL {redact_url(url)!r} has credentials in it (user:password@), "
+                    "which valuealign does not support",
+                    fix="remove them from the URL; pass the key with OPENAI_API_KEY or --api-key",
                 )
         if concurrency < 1:
             raise UserError(
@@ -112,6 +122,7 @@ class OpenAIBackend:
         self.model = model
         self.base_urls = [u.rstrip("/") for u in urls]
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        register_secret(self._api_key)
         self.concurrency = concurrency
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -128,36 +139,11 @@ class OpenAIBackend:
         loop = asyncio.get_running_loop()
         state = self._states.get(loop)
         if state is None:
-            import importlib.util
-
-            import openai
-
-            use_aiohttp = importlib.util.find_spec("aiohttp") is not None
-            # with httpx's own pool, CPU per request grows with the pool (it checks every
-            # connection each time), so spread requests over many small pools; the aiohttp
-            # transport (openai[aiohttp]) has no such cost and is the faster path
-            shards = 1 if use_aiohttp else max(1, min(32, -(-self.concurrency // 4)))
-            clients = []
-            self._client_url = []
-            for i, url in enumerate(self.base_urls):
-                for _ in range(shards):
-                    http_client = (
-                        openai.DefaultAioHttpClient(timeout=self.timeout)
-                        if use_aiohttp
-                        else openai.DefaultAsyncHttpxClient(
-                            verify=_ssl_context(), timeout=self.timeout
-                        )
-                    )
-                    clients.append(
-                        openai.AsyncOpenAI(
-                            base_url=url,
-                            api_key=self._api_key,
-                            max_retries=0,
-                            timeout=self.timeout,
-                            http_client=http_client,
-                        )
-                    )
-                    self._client_url.append(i)
+            clients = [
+                JSONClient(url, api_key=self._api_key, timeout=self.timeout)
+                for url in self.base_urls
+            ]
+            self._client_url = list(range(len(clients)))
             state = _LoopState(clients, self.concurrency)
             self._states[loop] = state
         return state
@@ -220,11 +206,8 @@ class OpenAIBackend:
         )
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
-        import openai
-
         state = self._state()
-        # serialised once: the SDK deep-copies a dict body on every attempt
-        body = json.dumps(self._request(messages, config), ensure_ascii=False).encode()
+        body = dumps(self._request(messages, config))  # serialised once for every attempt
         last_error = "unknown error"
         async with state.semaphore:
             for attempt in range(self.retry.max_retries + 1):
@@ -234,35 +217,21 @@ class OpenAIBackend:
                 wait: float | None = None
                 self.stats["requests"] += 1
                 try:
-                    # client.post skips the SDK's per-request param transform and model
-                    # construction (about 1 ms of CPU each): auth, errors and timeouts stay the SDK's
-                    response = await client.post(
-                        "/chat/completions",
-                        content=body,
-                        cast_to=dict,
-                        options={"headers": {"Content-Type": "application/json"}},
-                    )
+                    response = await client.post("/chat/completions", body)
                     return self._parse(response, self.model)
-                except openai.APIStatusError as e:
-                    last_error = (
-                        f"HTTP {e.status_code} from {self.base_urls[self._client_url[idx]]}"
-                    )
-                    if e.status_code not in RETRYABLE_STATUS:
+                except HTTPStatusError as e:
+                    last_error = f"HTTP {e.status} from {self.base_urls[self._client_url[idx]]}"
+                    if e.status not in RETRYABLE_STATUS:
                         self.stats["failures"] += 1
                         raise BackendError(
-                            last_error + f": {_short(e.message)}", backend=self.name
+                            last_error + f": {_short(str(e))}", backend=self.name
                         ) from None
-                    wait = parse_retry_after(e.response.headers)
-                except openai.APITimeoutError:
+                    wait = parse_retry_after(e.headers)
+                except HTTPTimeout:
                     last_error = f"timed out after {self.timeout:g}s at {self.base_urls[self._client_url[idx]]}"
-                except openai.APIConnectionError as e:
+                except HTTPConnectionError as e:
                     last_error = f"connection error at {self.base_urls[self._client_url[idx]]}: {_short(str(e))}"
-                except (
-                    openai.APIResponseValidationError,
-                    ValueError,
-                    TypeError,
-                    AttributeError,
-                ) as e:
+                except (ValueError, TypeError, AttributeError, KeyError) as e:
                     last_error = f"malformed response from {self.base_urls[self._client_url[idx]]}: {_short(str(e))}"
                 finally:
                     state.in_flight[idx] -= 1
@@ -281,12 +250,8 @@ class OpenAIBackend:
         )
 
 
-@functools.lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context shared by every client (building one costs tens of milliseconds)."""
-    return ssl.create_default_context()
-
-
 def _short(text: str, n: int = 200) -> str:
-    text = " ".join(text.split())
+    from valuealign.redact import redact
+
+    text = redact(" ".join(text.split()))  # before cutting: a cut key would not match
     return text if len(text) <= n else text[: n - 3] + "..."

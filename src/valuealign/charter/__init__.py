@@ -14,15 +14,18 @@ from valuealign.charter._loader import (
     parse_charter,
 )
 from valuealign.charter._prompt import ACTOR_TEMPLATE_VERSION, actor_system_prompt, template_hash
-from valuealign.charter._schema import Charter, Domain, Subdomain
+from valuealign.charter._scaffold import SCAFFOLD
+from valuealign.charter._schema import Charter, Domain, Lexicon, Subdomain
 from valuealign.lang import LANGS as LANGUAGES
 
 __all__ = [
     "ACTOR_TEMPLATE_VERSION",
     "DEFAULT_CHARTER",
     "LANGUAGES",
+    "SCAFFOLD",
     "Charter",
     "Domain",
+    "Lexicon",
     "Subdomain",
     "actor_system_prompt",
     "charter_hash",

@@ -19,13 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from valuealign._yamllines import allowed_keys as _allowed_keys
-from valuealign._yamllines import line_for as _line_for
-from valuealign._yamllines import line_map as _line_map
-from valuealign._yamllines import load_yaml
 from valuealign.charter._schema import Charter
 from valuealign.errors import UserError
 from valuealign.lang import Bilingual
+from valuealign.yamlfile import allowed_keys, line_for, line_map, load_yaml
 
 BUILTIN_PREFIX = "builtin:"
 DEFAULT_CHARTER = "builtin:balanced-v1"
@@ -67,7 +64,7 @@ def _explain(err: dict, loc: Path_) -> tuple[str, str]:
     kind = err["type"]
     field = loc[-1] if loc else "(top level)"
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(Charter, loc)
+        allowed = allowed_keys(Charter, loc)
         close = difflib.get_close_matches(field, allowed, n=1)
         fix = f"did you mean '{close[0]}'?" if close else f"allowed keys here: {', '.join(allowed)}"
         return f"unknown key '{field}'", fix
@@ -123,7 +120,7 @@ def parse_charter(text: str, name: str = "<charter>") -> Charter:
             f"{name}:1: a charter must be a YAML mapping",
             fix="run `valuealign charter init PATH` for a scaffold",
         )
-    lines = _line_map(node, name)
+    lines = line_map(node, name)
     try:
         charter = Charter.model_validate(data)
     except ValidationError as e:
@@ -131,14 +128,14 @@ def parse_charter(text: str, name: str = "<charter>") -> Charter:
         err = errors[0]
         loc = tuple(str(p) for p in err["loc"])
         problem, fix = _explain(err, loc)
-        line = _line_for(lines, loc) or 1
+        line = line_for(lines, loc) or 1
         more = len(e.errors()) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise UserError(f"{name}:{line}: {problem}{suffix}", fix=fix) from None
     missing = _missing_translations(charter, list(charter.languages))
     if missing:
         path, lang = missing[0]
-        line = _line_for(lines, path) or 1
+        line = line_for(lines, path) or 1
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise UserError(
             f"{name}:{line}: '{'.'.join(path)}' has no {lang} text{more}",
@@ -162,7 +159,7 @@ def _check_lexicons(charter: Charter, lines: dict[Path_, int], name: str) -> Non
             for path, terms in parts:
                 for lang in charter.languages:
                     if not terms.get(lang):
-                        line = _line_for(lines, path) or 1
+                        line = line_for(lines, path) or 1
                         raise UserError(
                             f"{name}:{line}: '{'.'.join(path)}' has no {lang} terms",
                             fix=f"add '{lang}: [term, ...]' (the charter declares languages "

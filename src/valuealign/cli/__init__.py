@@ -1,7 +1,8 @@
 """The ``valuealign`` command: one click group, one thin module per subcommand.
 
 Errors end the same way everywhere: a ``UserError`` prints ``error: ...`` and its fix and exits
-with code 2 (no traceback); a ``BackendError`` exits with code 1.
+with code 2 (no traceback); so does an ``OSError`` that names a file (an unwritable output, a
+file where a folder should be); a ``BackendError`` exits with code 1.
 """
 
 from __future__ import annotations
@@ -78,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     except BackendError as e:
         click.echo(f"backend error: {e}", err=True)
         return 1
+    except OSError as e:
+        if not e.filename:
+            raise
+        # A file the job could not open or write (permissions, a file where a folder should
+        # be, a full disk): bad input or environment, not a bug. Name the file, exit 2.
+        where = f"{e.filename} -> {e.filename2}" if e.filename2 else str(e.filename)
+        click.echo(f"error: {where}: {e.strerror or e}\n  fix: check that path", err=True)
+        return 2
     except ContaminationError as e:
         click.echo(f"error: {e}", err=True)
         return 1

@@ -78,13 +78,19 @@ def list_() -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, force: bool) -> None:
     """Write a commented charter scaffold to PATH (it validates as written)."""
-    from valuealign.charter._scaffold import SCAFFOLD
-    from valuealign.records import write_text_atomic
+    from valuealign.charter import SCAFFOLD
+    from valuealign.records import check_output_file, write_text_atomic
 
     target = Path(path)
     if target.exists() and not force:
         raise UserError(
             f"{target}: file exists", fix="pass --force to overwrite, or choose another path"
         )
+    for parent in target.parents:
+        if parent.exists() and not parent.is_dir():
+            raise UserError(
+                f"{target}: {parent} is a file, not a folder", fix="choose another path"
+            )
+    check_output_file(target, "PATH")
     write_text_atomic(target, SCAFFOLD)
     click.echo(f"wrote {target}; edit it, then run: valuealign charter validate {target}")

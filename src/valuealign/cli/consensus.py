@@ -125,3 +125,9 @@ def consensus(
     )
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
     click.echo(f"consensus: {metrics['summary']} -> {out}/report.html")
+    from valuealign.records import check_total_failure
+
+    failures = metrics["failures"]
+    if failures["failed"]:
+        click.echo(f"consensus: {failures['failed']} of {failures['planned']} topics failed")
+    check_total_failure("consensus: every topic", failures)

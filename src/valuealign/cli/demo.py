@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.runs import ScoresSummary, read_model
 
 ALL_STAGES = ("ask", "curate", "generate", "train", "eval", "consensus")
 
@@ -179,7 +179,7 @@ def print_summary(out: str, manifest: dict) -> None:
         from valuealign.cli.eval import format_headline
 
         e = manifest["eval"]
-        scores = json.loads(Path(out, "eval", "scores.json").read_text(encoding="utf-8"))
+        scores = read_model(Path(out, "eval", "scores.json"), ScoresSummary)
         echo(f"\neval on a benchmark slice ({e['subdomains']} subdomains), judge {e['judge']}:")
         echo(format_headline(scores))
         echo(f"report: {Path(out, e['report'])}")

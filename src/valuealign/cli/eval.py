@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.runs import ScoresSummary
 
 
 @click.command(name="eval")
@@ -78,6 +79,12 @@ from valuealign.cli._options import backend_kwargs, backend_options
     "--no-consistency", is_flag=True, help="Skip the cross-lingual consistency judgements."
 )
 @click.option(
+    "--retry-parse-failures",
+    is_flag=True,
+    help="On a rerun, judge again verdicts that could not be parsed (backend errors are always "
+    "retried).",
+)
+@click.option(
     "--system",
     type=click.Choice(["none", "charter"]),
     default="none",
@@ -117,6 +124,7 @@ def eval_(
     judge_checks,
     judge_retries,
     no_consistency,
+    retry_parse_failures,
     system,
     train_data,
     strict_decontam,
@@ -149,6 +157,7 @@ def eval_(
         judge_parse_retries=judge_retries,
         judge_checks=list(judge_checks),
         consistency=not no_consistency,
+        retry_parse_failures=retry_parse_failures,
         system=system,
         train_data=list(train_data),
         strict_decontam=strict_decontam,
@@ -158,20 +167,33 @@ def eval_(
         out, settings, backend_options=backend_kwargs(dict(opts)), progress=not no_progress
     )
     click.echo(format_headline(scores))
+    failures = scores["failures"]
+    n_answers, n_judge = failures["answers"]["failed"], failures["judgements"]["failed"]
+    if n_answers or n_judge:
+        click.echo(
+            f"failed for good: {n_answers} answers, {n_judge} judgements "
+            "(rerun the same command to retry them)"
+        )
     if report:
         from valuealign.report import write_report
 
         click.echo(f"report: {write_report(out)}")
+    from valuealign.records import check_total_failure
+
+    check_total_failure("eval: every answer request", failures["answers"])
+    check_total_failure("eval: every judge request", failures["judgements"])
 
 
-def format_headline(scores: dict) -> str:
-    warn = [f"WARNING: {w}" for w in scores.get("judge_warnings", [])]
-    warn += [f"WARNING: {w}" for w in scores.get("total_warnings", [])]
+def format_headline(scores: dict | ScoresSummary) -> str:
+    if not isinstance(scores, ScoresSummary):
+        scores = ScoresSummary.model_validate(scores)
+    warn = [f"WARNING: {w}" for w in scores.judge_warnings]
+    warn += [f"WARNING: {w}" for w in scores.total_warnings]
     lines = [
         *warn,
         f"{'model':<36} {'lang':<4} {'total':>12} {'mean':>6} {'95% CI':>13} {'adv.drop':>8} {'over-ref':>8} {'parse-fail':>10}",
     ]
-    for model, data in scores["per_model"].items():
+    for model, data in scores.per_model.items():
         for lang, s in data["languages"].items():
             ci = f"[{s['ci95'][0]:.2f},{s['ci95'][1]:.2f}]" if s["ci95"] else "-"
             mean = f"{s['mean']:.2f}" if s["mean"] is not None else "-"

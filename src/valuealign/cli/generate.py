@@ -50,7 +50,8 @@ def _csv(value: str | None) -> list[str] | None:
     "strategy_files",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help="A Python file that defines extra strategies (STRATEGIES = [Strategy(...)]).",
+    help="A Python file that defines extra strategies (STRATEGIES = [Strategy(...)]). The file is "
+    "EXECUTED as Python with your rights: pass only files you trust.",
 )
 @click.option(
     "--threshold",
@@ -72,6 +73,12 @@ def _csv(value: str | None) -> list[str] | None:
     type=click.IntRange(1),
     default=None,
     help="Items processed at once (default: the sum of the role concurrencies).",
+)
+@click.option(
+    "--retry-parse-failures",
+    is_flag=True,
+    help="On a rerun, redo items whose Critic reply could not be parsed (items that failed "
+    "with a backend error are always redone).",
 )
 @click.option("--no-progress", is_flag=True)
 @backend_options
@@ -97,6 +104,7 @@ def generate(
     critic_retries,
     max_tokens,
     max_in_flight,
+    retry_parse_failures,
     no_progress,
     **opts,
 ) -> None:
@@ -131,6 +139,7 @@ def generate(
         },
         max_tokens={"attacker": 256, "actor": max_tokens, "critic": 256},
         max_items_in_flight=max_in_flight,
+        retry_parse_failures=retry_parse_failures,
     )
     role_urls = {
         "attacker": list(attacker_base_url),
@@ -167,3 +176,6 @@ def generate(
             f"{d['mean_pairwise_similarity'] if d['mean_pairwise_similarity'] is not None else '-'}, "
             f"cells with kept items {d['cells_with_kept_items']}/{d['cells_planned']}"
         )
+    from valuealign.records import check_total_failure
+
+    check_total_failure("generate: every planned item", stats["failures"])

@@ -33,11 +33,12 @@ def _backends(specs: dict[str, str | None], kwargs: dict[str, Any]) -> dict[str,
 
 def _translator(spec: str, taxonomy: str, kwargs: dict[str, Any]):  # type: ignore[no-untyped-def]
     from valuealign.errors import UserError
+    from valuealign.values import llm_model_of
 
     if spec == "rules":
         return None
-    kind, _, model = spec.partition(":")
-    if kind != "llm" or not model:
+    model = llm_model_of(spec, "translator")
+    if model is None:
         raise UserError(f"unknown translator {spec!r}", fix="use 'rules' or 'llm:PROVIDER/MODEL'")
     from valuealign.visa import LLMTranslator
 
@@ -165,11 +166,11 @@ def rewrite(
     from valuealign.visa import (
         VisaSettings,
         arun_rewrite,
+        get_value_detector,
         is_explicit_target,
         load_inputs,
         resolve_target,
     )
-    from valuealign.visa._values import get_value_detector
 
     kwargs = backend_kwargs(dict(opts))
     settings = VisaSettings(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +140,7 @@ def eval_detector(
     A prediction counts when it is non-zero and its direction (+1 promote, -1 oppose) matches
     the gold label; macro-F1 averages the per-value F1 (see valuealign.values.metrics).
     """
-    from valuealign.values.detectors import get_detector
+    from valuealign.values import get_detector, llm_model_of
     from valuealign.values.labelled import load_labelled
     from valuealign.values.metrics import evaluate_detector
 
@@ -155,7 +153,7 @@ def eval_detector(
     reports = []
     for spec in detectors or ("keywords",):
         extra: dict[str, Any] = {}
-        if spec.strip().lower().startswith("llm:"):
+        if llm_model_of(spec) is not None:
             extra = {k: v for k, v in kwargs.items() if v is not None}
             extra["max_parse_retries"] = llm_retries
             extra["taxonomy"] = subset.taxonomy
@@ -201,16 +199,9 @@ def _print_report(report: Any) -> None:
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from valuealign.records import write_json_atomic
+
+    write_json_atomic(path, payload)
 
 
 @values.command(name="train-detector")

@@ -23,9 +23,10 @@ def _read_personas(path: str) -> list[str]:
     from pathlib import Path
 
     from valuealign.errors import UserError
+    from valuealign.records import read_text_lines
     from valuealign.visa import translate_persona
 
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    lines = read_text_lines(Path(path))
     personas = []
     for lineno, line in enumerate(lines, start=1):
         text = line.strip()
@@ -84,13 +85,14 @@ def make_data(
     """
     from valuealign.backends import get_backend
     from valuealign.errors import UserError
-    from valuealign.visa import QueryItem, build_rewriter_dataset, load_inputs
-    from valuealign.visa._values import get_value_detector
+    from valuealign.records import check_output_file, check_total_failure
+    from valuealign.visa import QueryItem, build_rewriter_dataset, get_value_detector, load_inputs
 
     langs = [x.strip() for x in languages.split(",") if x.strip()]
     bad = [x for x in langs if x not in LANGS]
     if not langs or bad:
         raise UserError(f"bad --languages {languages!r}", fix="use en, zh or en,zh")
+    check_output_file(out, "--out")  # before any model is asked
     query_items = None
     if queries is not None:
         from valuealign.lang import language_of
@@ -114,9 +116,14 @@ def make_data(
         max_tokens=max_tokens,
         concurrency=int(opts.get("concurrency", 16)),
         seed=seed,
+        failures=(failures := {}),
     )
     by_lang: dict[str, int] = {}
     for r in rows:
         by_lang[r["language"]] = by_lang.get(r["language"], 0) + 1
     shown = ", ".join(f"{k} {v}" for k, v in sorted(by_lang.items())) or "none"
-    click.echo(f"visa make-data: {len(rows)} rows ({shown}) -> {out}")
+    click.echo(
+        f"visa make-data: {len(rows)} rows ({shown}) -> {out}; "
+        f"{failures['failed']} of {failures['planned']} answer requests failed"
+    )
+    check_total_failure("visa make-data: every answer request", failures)

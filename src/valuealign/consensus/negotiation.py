@@ -129,14 +129,10 @@ async def negotiate(
         if on_event:
             on_event(event)
 
-    opening_cfg = GenerateConfig(max_tokens=max_tokens, temperature=0.0, seed=seed)
-    openings = []
-    for a in agents:
-        text = await _say(
-            a.backend, a.system(language), t["opening"].format(topic=topic), opening_cfg
-        )
-        openings.append(text)
-        emit({"type": "opening", "round": -1, "agent": a.id, "text": text})
+    greedy = GenerateConfig(max_tokens=max_tokens, temperature=0.0, seed=seed)
+    openings = await _each_says(
+        agents, language, t["opening"].format(topic=topic), greedy, emit, "opening"
+    )
 
     sim_cache: dict[tuple[str, str], float] = {}
 
@@ -211,21 +207,32 @@ async def negotiate(
             "stop_reason": result.stop_reason,
         }
     )
-    finals = []
-    final_cfg = GenerateConfig(max_tokens=max_tokens, temperature=0.0, seed=seed)
     ranked = [s for i in range(len(agents)) for s in _top(result.pools[i], result.mixtures[i], k=3)]
-    for a in agents:
-        text = await _say(
-            a.backend,
-            a.system(language),
-            t["final"].format(topic=topic, pool="\n".join(f"- {s}" for s in ranked)),
-            final_cfg,
-        )
-        finals.append(text)
-        emit({"type": "final", "agent": a.id, "text": text})
+    pool = "\n".join(f"- {s}" for s in ranked)
+    finals = await _each_says(
+        agents, language, t["final"].format(topic=topic, pool=pool), greedy, emit, "final"
+    )
     return NegotiationResult(
         topic, language, [a.id for a in agents], openings, finals, result, events
     )
+
+
+async def _each_says(
+    agents: list[Agent],
+    language: str,
+    prompt: str,
+    config: GenerateConfig,
+    emit: Callable[[dict], None],
+    kind: str,
+) -> list[str]:
+    """Every agent answers ``prompt`` in turn (its opening, or its final statement)."""
+    texts = []
+    for a in agents:
+        text = await _say(a.backend, a.system(language), prompt, config)
+        texts.append(text)
+        event = {"type": kind, "round": -1} if kind == "opening" else {"type": kind}
+        emit({**event, "agent": a.id, "text": text})
+    return texts
 
 
 async def one_shot_baseline(

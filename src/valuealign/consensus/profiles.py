@@ -33,6 +33,7 @@ import yaml
 from valuealign.consensus.ivs import ZONES
 from valuealign.errors import UserError
 from valuealign.lang import LANGS, fold_language
+from valuealign.records import split_lines
 
 CARDS_NAME = "culture_cards.yaml"
 COORDINATES_NAME = "ivs_coordinates.json"
@@ -386,7 +387,7 @@ def import_globalopinionqa(path: str | Path) -> dict[str, dict[str, dict[str, fl
     text = _read_text(path, "GlobalOpinionQA JSONL file")
     out: dict[str, dict[str, dict[str, float]]] = {}
     seen: dict[str, int] = {}
-    for line, raw in enumerate(text.splitlines(), start=1):
+    for line, raw in enumerate(split_lines(text), start=1):
         if not raw.strip():
             continue
         try:

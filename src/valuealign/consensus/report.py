@@ -6,11 +6,10 @@ One self-contained HTML file with no scripts: every generated text is escaped.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 from valuealign.errors import UserError
-from valuealign.records import write_text_atomic
+from valuealign.records import read_json_dicts, read_json_object, write_text_atomic
 
 COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d")
 
@@ -71,19 +70,9 @@ def write_consensus_report(run_dir: str | Path) -> Path:
     )
     if not spath.exists():
         raise UserError(f"{spath}: no negotiation results", fix="run `valuealign consensus` first")
-    events = (
-        [
-            json.loads(line)
-            for line in tpath.read_text(encoding="utf-8").splitlines()
-            if line.strip()
-        ]
-        if tpath.exists()
-        else []
-    )
-    statements = [
-        json.loads(line) for line in spath.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
-    metrics = json.loads(mpath.read_text()) if mpath.exists() else {"topics": {}}
+    events = read_json_dicts(tpath, require=()) if tpath.exists() else []
+    statements = read_json_dicts(spath, require=("topic_id",))
+    metrics = read_json_object(mpath) if mpath.exists() else {"topics": {}}
     e = html.escape
     body = ["<h1>valuealign consensus report</h1>"]
     summary = metrics.get("summary") or {}

@@ -13,17 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from valuealign import __version__
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
-from valuealign.errors import UserError
+from valuealign.errors import BackendError, UserError
 from valuealign.lang import LANGS
-from valuealign.records import JsonlWriter, ensure_run_dir, utcnow, write_json_atomic
+from valuealign.records import (
+    JsonlWriter,
+    decode_text,
+    ensure_run_dir,
+    failure_summary,
+    read_json_dicts,
+    read_json_object,
+    split_lines,
+    utcnow,
+    write_json_atomic,
+)
+from valuealign.runs import manifest_header
 
 
 @dataclass
@@ -60,9 +71,9 @@ def load_topics(source: str | None = None, topic: str | None = None) -> list[dic
             raise UserError(
                 f"{path}: topics file not found", fix="check the path, or use builtin:topics"
             )
-        text, name = path.read_text(encoding="utf-8"), str(path)
+        text, name = decode_text(path.read_bytes(), str(path)), str(path)
     topics = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(split_lines(text), 1):
         if not line.strip():
             continue
         try:
@@ -146,24 +157,34 @@ def run_consensus(
     done: set[str] = set()
     if (out / "statements.jsonl").exists():
         done = {
-            json.loads(line)["topic_id"]
-            for line in (out / "statements.jsonl").read_text().splitlines()
-            if line.strip()
+            str(d["topic_id"])
+            for d in read_json_dicts(out / "statements.jsonl", require=("topic_id",))
         }
     started, t0 = utcnow(), time.perf_counter()
     metrics_path = out / "metrics.json"
-    all_metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"topics": {}}
-    asyncio.run(
-        _run(out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log)
+    all_metrics = read_json_object(metrics_path) if metrics_path.exists() else {"topics": {}}
+    errors = asyncio.run(
+        _run(
+            out,
+            settings,
+            topics,
+            agents=[(z, p, specs[z]) for z, p in zip(settings.zones, profiles, strict=True)],
+            raw=raw,
+            cache=cache,
+            similarity=similarity,
+            done=done,
+            all_metrics=all_metrics,
+            log=log,
+        )
     )
     all_metrics["summary"] = _summary(all_metrics["topics"])
+    todo = sum(1 for t in topics if t["id"] not in done)
+    all_metrics["failures"] = failure_summary(todo, errors)
     write_json_atomic(metrics_path, all_metrics)
     write_json_atomic(
         out / "manifest.json",
         {
-            "job": "consensus",
-            "valuealign_version": __version__,
-            "python": platform.python_version(),
+            **manifest_header("consensus"),
             "settings": asdict(settings),
             "agents": {z: describe(raw[s]) for z, s in specs.items()},
             "topics": [t["id"] for t in topics],
@@ -181,26 +202,27 @@ def run_consensus(
 
 
 async def _run(
-    out, settings, topics, profiles, specs, raw, cache, similarity, done, all_metrics, log
-) -> None:
-    from valuealign.consensus.metrics import (
-        perplexity_acceptance,
-        text_agreement,
-        values_self_consistency,
-    )
-    from valuealign.consensus.negotiation import (
-        PROMPTS,
-        Agent,
-        best_of_n_baseline,
-        negotiate,
-        one_shot_baseline,
-    )
+    out: Path,
+    settings: ConsensusSettings,
+    topics: list[dict],
+    *,
+    agents: list[tuple[str, Any, str]],
+    raw: dict[str, Any],
+    cache: RequestCache,
+    similarity: Any,
+    done: set[str],
+    all_metrics: dict,
+    log: Callable[[str], None] | None,
+) -> list[str]:
+    """Negotiate every topic not ``done``; ``agents`` are (zone, profile, backend key in
+    ``raw``). Statements, transcript and metrics are written as each topic finishes; a topic
+    whose backend fails stays undone (a rerun retries it). Returns the failures."""
+    from valuealign.consensus.negotiation import Agent, negotiate
 
     backends = {spec: CachedBackend(b, cache, "consensus-v1") for spec, b in raw.items()}
-    agents = [
-        Agent(z, p, backends[specs[z]]) for z, p in zip(settings.zones, profiles, strict=True)
-    ]
+    agents_ = [Agent(z, p, backends[key]) for z, p, key in agents]
     lang = settings.language
+    errors: list[str] = []
     try:
         with (
             JsonlWriter(out / "transcript.jsonl") as tw,
@@ -216,82 +238,31 @@ async def _run(
                 def on_event(event: dict, tid=topic["id"]) -> None:
                     tw.append_dict({"topic_id": tid, **event})
 
-                result = await negotiate(
-                    text,
-                    agents,
-                    similarity.similarity,
-                    language=lang,
-                    rounds=settings.rounds,
-                    epsilon=settings.epsilon,
-                    solver=settings.solver,
-                    max_tokens=settings.max_tokens,
-                    seed=settings.seed,
-                    on_event=on_event,
-                )
-                prompt = PROMPTS[lang]["opening"].format(topic=text)
-                metrics = {
-                    "topic": text,
-                    "rounds_used": result.psro.rounds,
-                    "stop_reason": result.psro.stop_reason,
-                    "nash_conv": round(result.psro.nash_conv, 6),
-                    "pba": await asyncio.to_thread(
-                        perplexity_acceptance, agents, prompt, lang, result.openings, result.finals
-                    ),
-                    "vsc": values_self_consistency(
-                        result.agents, result.openings, result.finals, lang
-                    ),
-                    "text_agreement": {
-                        "opening": text_agreement(result.openings, similarity.similarity),
-                        "final": text_agreement(result.finals, similarity.similarity),
-                    },
-                }
-                baselines = {}
-                if settings.baselines:
-                    neutral = backends[settings.model]
-                    one = await one_shot_baseline(
+                try:
+                    result = await negotiate(
                         text,
-                        neutral,
-                        language=lang,
-                        max_tokens=settings.max_tokens,
-                        seed=settings.seed,
-                    )
-                    best, cands, ballots = await best_of_n_baseline(
-                        text,
-                        neutral,
-                        agents,
-                        result.openings,
+                        agents_,
                         similarity.similarity,
                         language=lang,
+                        rounds=settings.rounds,
+                        epsilon=settings.epsilon,
+                        solver=settings.solver,
                         max_tokens=settings.max_tokens,
                         seed=settings.seed,
+                        on_event=on_event,
                     )
-                    baselines = {
-                        "one_shot": one,
-                        "best_of_n_schulze": best,
-                        "best_of_n_candidates": cands,
-                        "ballots": ballots,
-                    }
-                    metrics["baselines"] = {
-                        name: {
-                            "mean_similarity_to_openings": round(
-                                sum(similarity.similarity(s, o) for o in result.openings)
-                                / len(result.openings),
-                                4,
-                            )
-                        }
-                        for name, s in (("one_shot", one), ("best_of_n_schulze", best))
-                    }
-                    metrics["baselines"]["psro_final"] = {
-                        "mean_similarity_to_openings": round(
-                            sum(
-                                similarity.similarity(f, o)
-                                for f in result.finals
-                                for o in result.openings
-                            )
-                            / (len(result.finals) * len(result.openings)),
-                            4,
-                        )
-                    }
+                except BackendError as e:
+                    # the topic stays undone (no statements line): a rerun retries it
+                    errors.append(str(e))
+                    if log:
+                        log(f"[{topic['id']}] failed: {e}")
+                    continue
+                metrics = await _topic_metrics(text, lang, agents_, result, similarity)
+                baselines: dict = {}
+                if settings.baselines:
+                    baselines, metrics["baselines"] = await _baselines(
+                        text, settings, backends[settings.model], agents_, result, similarity
+                    )
                 sw.append_dict(
                     {
                         "topic_id": topic["id"],
@@ -307,6 +278,84 @@ async def _run(
                 write_json_atomic(out / "metrics.json", all_metrics)
     finally:
         await aclose_all(*backends.values())
+    return errors
+
+
+async def _topic_metrics(text: str, lang: str, agents: list, result: Any, similarity: Any) -> dict:
+    """One negotiated topic's numbers: rounds, NashConv, PBA, VSC and text agreement."""
+    from valuealign.consensus.metrics import (
+        perplexity_acceptance,
+        text_agreement,
+        values_self_consistency,
+    )
+    from valuealign.consensus.negotiation import PROMPTS
+
+    prompt = PROMPTS[lang]["opening"].format(topic=text)
+    return {
+        "topic": text,
+        "rounds_used": result.psro.rounds,
+        "stop_reason": result.psro.stop_reason,
+        "nash_conv": round(result.psro.nash_conv, 6),
+        "pba": await asyncio.to_thread(
+            perplexity_acceptance, agents, prompt, lang, result.openings, result.finals
+        ),
+        "vsc": values_self_consistency(result.agents, result.openings, result.finals, lang),
+        "text_agreement": {
+            "opening": text_agreement(result.openings, similarity.similarity),
+            "final": text_agreement(result.finals, similarity.similarity),
+        },
+    }
+
+
+async def _baselines(
+    text: str,
+    settings: ConsensusSettings,
+    neutral: Any,
+    agents: list,
+    result: Any,
+    similarity: Any,
+) -> tuple[dict, dict]:
+    """The one-shot and best-of-n (Schulze) baselines: (their statements, their similarity to
+    the openings next to PSRO's finals)."""
+    from valuealign.consensus.negotiation import best_of_n_baseline, one_shot_baseline
+
+    lang = settings.language
+    one = await one_shot_baseline(
+        text, neutral, language=lang, max_tokens=settings.max_tokens, seed=settings.seed
+    )
+    best, cands, ballots = await best_of_n_baseline(
+        text,
+        neutral,
+        agents,
+        result.openings,
+        similarity.similarity,
+        language=lang,
+        max_tokens=settings.max_tokens,
+        seed=settings.seed,
+    )
+    baselines = {
+        "one_shot": one,
+        "best_of_n_schulze": best,
+        "best_of_n_candidates": cands,
+        "ballots": ballots,
+    }
+    scores = {
+        name: {
+            "mean_similarity_to_openings": round(
+                sum(similarity.similarity(s, o) for o in result.openings) / len(result.openings),
+                4,
+            )
+        }
+        for name, s in (("one_shot", one), ("best_of_n_schulze", best))
+    }
+    scores["psro_final"] = {
+        "mean_similarity_to_openings": round(
+            sum(similarity.similarity(f, o) for f in result.finals for o in result.openings)
+            / (len(result.finals) * len(result.openings)),
+            4,
+        )
+    }
+    return baselines, scores
 
 
 def _summary(topics: dict) -> dict:

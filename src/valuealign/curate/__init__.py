@@ -18,7 +18,7 @@ local processes or Ray with byte-identical output, and resumes after a kill.
 counts and per-step seconds.
 """
 
-from valuealign.curate.dedup import GlobalDedup, content_hash, minhash_signature
+from valuealign.curate.dedup import GlobalDedup, content_hash, minhash_signature, sign_documents
 from valuealign.curate.executors import LocalExecutor, RayExecutor, make_executor
 from valuealign.curate.io import (
     InputFile,
@@ -55,6 +55,7 @@ from valuealign.curate.steps import (
     QualityStep,
     Step,
     StepCounts,
+    clear_language,
     detect_language,
     normalise_text,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "build_lexicon",
     "build_steps",
     "check_quality",
+    "clear_language",
     "content_hash",
     "curate_sample",
     "describe_input",
@@ -100,5 +102,6 @@ __all__ = [
     "relevance",
     "run_curate",
     "sample_corpus_path",
+    "sign_documents",
     "tokenize_documents",
 ]

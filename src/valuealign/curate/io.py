@@ -4,9 +4,12 @@ Formats: JSONL (``.jsonl``, ``.ndjson``, ``.json``; the text field is configurab
 plain text (``.txt``, ``.text``, ``.md``), each optionally compressed with ``.gz`` or ``.zst``
 (Parquet compresses itself and may not be wrapped). Reading streams, so memory stays constant.
 
-A shard is a contiguous piece of one file: a byte range of an uncompressed line-based file (cut
-at a line boundary, or at a blank line for paragraph text), a run of Parquet row groups, or a
-whole compressed file (a compressed stream cannot be entered in the middle). Shards are numbered
+A shard is a contiguous piece of one file: a byte range of a line-based file (cut at a line
+boundary, or at a blank line for paragraph text) or a run of Parquet row groups. For a ``.gz`` or
+``.zst`` file the byte ranges are of the decompressed stream: planning decompresses the file
+once to find the cuts, and each shard's worker decompresses from the start and skips to its
+range (a compressed stream cannot be entered in the middle; decompression is a few hundred MB/s,
+far above the steps), so one large compressed file is spread over every worker. Shards are numbered
 in input order, which fixes the order of every output.
 
 A malformed record (bad JSON, no text field, invalid UTF-8, a corrupt compressed stream) becomes
@@ -165,10 +168,8 @@ def plan_shards(
         if f.format == "parquet":
             check_parquet(f, options)
             pieces = _plan_parquet(f, shard_bytes)
-        elif (
-            f.compression
-            or f.size <= shard_bytes
-            or (f.format == "text" and options.text_unit == "file")
+        elif (f.format == "text" and options.text_unit == "file") or (
+            not f.compression and f.size <= shard_bytes
         ):
             pieces = [(0, None, 1)]
         else:
@@ -179,15 +180,20 @@ def plan_shards(
 
 
 def _plan_lines(f: InputFile, shard_bytes: int, *, paragraph: bool) -> list[tuple]:
+    """Byte ranges cut at line (paragraph) boundaries; for a compressed file, ranges of the
+    decompressed stream (found by decompressing it once here)."""
     bounds: list[tuple[int, int]] = [(0, 1)]
     offset = last = lineno = 0
-    with open(f.path, "rb") as fh:
-        for line in fh:
-            offset += len(line)
-            lineno += 1
-            if offset - last >= shard_bytes and (not paragraph or not line.strip()):
-                bounds.append((offset, lineno + 1))
-                last = offset
+    with _open_binary(f) as fh:
+        try:
+            for line in fh:
+                offset += len(line)
+                lineno += 1
+                if offset - last >= shard_bytes and (not paragraph or not line.strip()):
+                    bounds.append((offset, lineno + 1))
+                    last = offset
+        except Exception:  # a damaged stream: the shard that reaches it reports it when read
+            pass
     if len(bounds) > 1 and bounds[-1][0] >= offset:
         bounds.pop()
     return [
@@ -225,6 +231,14 @@ def _open_binary(f: InputFile) -> IO[bytes]:
         raw = open(f.path, "rb")
         return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
     return open(f.path, "rb")
+
+
+def _skip(fh: IO[bytes], n: int) -> None:
+    while n > 0:
+        chunk = fh.read(min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("compressed stream ended before the shard's start")
+        n -= len(chunk)
 
 
 class ReadStep:
@@ -265,13 +279,17 @@ class ReadStep:
         s = self.shard
         offset, lineno = s.start, s.first_line - 1
         with _open_binary(s.file) as fh:
-            if s.start:
-                fh.seek(s.start)
             try:
+                if s.start and s.file.compression:
+                    _skip(fh, s.start)  # a compressed stream is decompressed up to the shard
+                elif s.start:
+                    fh.seek(s.start)
                 for raw in fh:
                     lineno += 1
                     offset += len(raw)
                     self.counts.extra["bytes"] = self.counts.extra.get("bytes", 0) + len(raw)
+                    if lineno == 1:
+                        raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
                     yield lineno, raw
                     if s.end is not None and offset >= s.end:
                         return
@@ -307,6 +325,9 @@ class ReadStep:
                 yield self._malformed(
                     lineno, "malformed", f"not valid JSON ({e.msg} at column {e.colno})", line
                 )
+                continue
+            except RecursionError:
+                yield self._malformed(lineno, "malformed", "JSON nested too deeply", line[:200])
                 continue
             if not isinstance(obj, dict):
                 yield self._malformed(lineno, "malformed", "not a JSON object", line)

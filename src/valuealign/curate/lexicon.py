@@ -11,7 +11,8 @@ subdomain ids to the same shape::
 
 A subdomain without a lexicon falls back to its own name in each language (and ``stats.json``
 lists it, since a name alone rarely matches). Matching is one Aho-Corasick pass
-(``pyahocorasick``, leftmost-longest) over the lowercased text: English terms must sit on word
+(``daachorse``, a double-array automaton in Rust; leftmost-longest: at each position the longest
+term wins and matches do not overlap) over the lowercased text: English terms must sit on word
 boundaries (a trailing ``*`` lets the word go on: ``refugee*``), Chinese terms match as plain
 substrings.
 
@@ -37,8 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from valuealign.charter import Charter
-from valuealign.charter._schema import Lexicon
+from valuealign.charter import Charter, Lexicon
 from valuealign.curate.quality import units
 from valuealign.curate.steps import Document, Step
 from valuealign.errors import MissingExtra, UserError
@@ -77,33 +77,22 @@ def charter_lexicon(charter: Charter) -> tuple[LexiconSpec, list[str]]:
 
 def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
     """Read extra terms from YAML/JSON; ``UserError`` names the file, the line and the fix."""
-    import yaml
     from pydantic import ValidationError
 
-    from valuealign.charter._loader import _line_for, _line_map
+    from valuealign.yamlfile import line_for, line_map, load_yaml
 
     p = Path(path)
     if not p.is_file():
         raise UserError(f"{path}: lexicon file not found", fix="check the path given to --lexicon")
-    try:
-        text = p.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text", fix="save the lexicon as UTF-8") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise UserError(
-            f"{path}{line}: invalid YAML ({getattr(e, 'problem', None) or e})",
-            fix="check indentation and quoting",
-        ) from None
+    from valuealign.records import decode_text
+
+    data, node = load_yaml(decode_text(p.read_bytes(), str(path)), str(path))
     example = "human-rights: {en: [term, ...], zh: [术语, ...]}"
     if not isinstance(data, dict) or node is None:
         raise UserError(
             f"{path}:1: a lexicon file must map subdomain ids to term lists", fix=example
         )
-    lines = _line_map(node, str(path))
+    lines = line_map(node, str(path))
     known = charter.subdomain_ids()
     out: LexiconSpec = {}
     for key, value in data.items():
@@ -119,7 +108,7 @@ def load_lexicon_file(path: str | Path, charter: Charter) -> LexiconSpec:
         except ValidationError as e:
             err = e.errors()[0]
             loc = (str(key), *(str(x) for x in err["loc"]))
-            where = _line_for(lines, loc) or line
+            where = line_for(lines, loc) or line
             raise UserError(
                 f"{path}:{where}: '{'.'.join(loc)}': {err['msg']}",
                 fix=f"use the shape {example} (optional red_line_terms: {{en: [...], zh: [...]}})",
@@ -175,9 +164,9 @@ def _is_word(ch: str) -> bool:
 class LexiconMatcher:
     def __init__(self, spec: LexiconSpec) -> None:
         try:
-            import ahocorasick
+            import daachorse
         except ImportError:
-            raise MissingExtra("pyahocorasick", "curate", "lexicon matching") from None
+            raise MissingExtra("daachorse", "curate", "lexicon matching") from None
         self.order = list(spec)
         entries: dict[str, list[tuple[str, bool, bool, bool]]] = {}
         for sub, v in spec.items():
@@ -191,12 +180,14 @@ class LexiconMatcher:
                         left = _is_word(key[0])
                         right = _is_word(key[-1]) and not prefix
                         entries.setdefault(key, []).append((sub, red, left, right))
-        self.automaton = ahocorasick.Automaton()
-        for key, items in entries.items():
-            self.automaton.add_word(key, (key, tuple(items)))
+        self.keys = list(entries)
+        self.items = [tuple(entries[k]) for k in self.keys]
         self.size = len(entries)
+        self.automaton: Any = None
         if entries:
-            self.automaton.make_automaton()
+            self.automaton = daachorse.CharwiseDoubleArrayAhoCorasick(
+                self.keys, match_kind=daachorse.MATCH_KIND_LEFTMOST_LONGEST
+            )
 
     def match(self, text: str) -> Match:
         out = Match()
@@ -204,12 +195,13 @@ class LexiconMatcher:
             return out
         low = text.lower()
         n = len(low)
-        for end, (key, items) in self.automaton.iter_long(low):
-            start = end - len(key) + 1
-            for sub, red, left, right in items:
+        keys, items_of = self.keys, self.items
+        for start, end, idx in self.automaton.find(low):
+            key = keys[idx]
+            for sub, red, left, right in items_of[idx]:
                 if left and start > 0 and _is_word(low[start - 1]):
                     continue
-                if right and end + 1 < n and _is_word(low[end + 1]):
+                if right and end < n and _is_word(low[end]):
                     continue
                 if red:
                     out.red_lines.append((key, sub))

@@ -12,7 +12,8 @@ e.g. a BOS) followed by one EOS; documents are concatenated in curated order and
 sequences of exactly ``seq_len`` tokens (a document may span two sequences). The last, partial
 sequence is padded out with EOS ids (``remainder="pad"``, the default, so a small corpus still
 yields a sequence) or dropped (``remainder="drop"``); ``meta.json`` records which, and how many
-tokens were padded or dropped.
+tokens were padded or dropped. This module is the project's one packer: the training stage packs
+raw CPT text with :func:`pack_token_lists` and the ``half`` rule (see :func:`last_sequence`).
 
 Output: ``packed/part-00000.parquet``, ... with one column ``input_ids`` (``list<int32>``, every
 row ``seq_len`` long) that ``datasets.load_dataset("parquet", data_files=...)`` loads, and
@@ -116,6 +117,50 @@ def tokenize_documents(tok: PackTokenizer, texts: Sequence[str], batch: int = 25
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 
 
+Remainder = Literal["pad", "drop", "half"]
+
+
+def last_sequence(
+    rest: np.ndarray, seq_len: int, eos_id: int, remainder: Remainder, *, after_full: bool
+) -> tuple[np.ndarray | None, int, int]:
+    """What becomes of the tokens left after the last full sequence (``0 < len(rest) <
+    seq_len``): ``(row or None, padded tokens, dropped tokens)``.
+
+    - ``pad``: padded with EOS to ``seq_len`` (curate's default: a small corpus still yields a
+      sequence, and every row has the same length);
+    - ``drop``: dropped;
+    - ``half``: kept as it is, shorter than ``seq_len``, when it holds at least half a sequence
+      or is the only sequence (``after_full`` false), else dropped (the training stage's rule
+      for raw text it packs itself).
+    """
+    if remainder == "pad":
+        pad = seq_len - rest.size
+        return np.concatenate([rest, np.full(pad, eos_id, dtype=rest.dtype)]), pad, 0
+    if remainder == "half" and (rest.size >= seq_len // 2 or not after_full):
+        return rest, 0, 0
+    return None, 0, int(rest.size)
+
+
+def pack_token_lists(
+    docs: Iterable[Sequence[int]], seq_len: int, eos_id: int, remainder: Remainder = "half"
+) -> list[list[int]]:
+    """Documents' tokens joined, each followed by one EOS, cut into ``seq_len`` pieces in memory;
+    the last piece follows :func:`last_sequence`. (``pack_token_files`` is the same cut,
+    streamed from ``.npy`` files into Parquet.)"""
+    stream: list[int] = []
+    for ids in docs:
+        stream += list(ids)
+        stream.append(eos_id)
+    full = len(stream) // seq_len
+    rows = [stream[k * seq_len : (k + 1) * seq_len] for k in range(full)]
+    rest = np.asarray(stream[full * seq_len :], dtype=np.int64)
+    if rest.size:
+        row, _, _ = last_sequence(rest, seq_len, eos_id, remainder, after_full=full > 0)
+        if row is not None:
+            rows.append([int(x) for x in row])
+    return rows
+
+
 def pack_token_files(
     token_files: Iterable[Path],
     out_dir: Path,
@@ -169,12 +214,12 @@ def pack_token_files(
         if progress is not None:
             progress(1)
     if buffer.size:
-        if remainder == "pad":
-            pad = seq_len - buffer.size
-            rows.append(np.concatenate([buffer, np.full(pad, eos_id, dtype=np.int32)]))
-            counts["padded_tokens"] = int(pad)
-        else:
-            counts["dropped_tokens"] = int(buffer.size)
+        row, padded, dropped = last_sequence(
+            buffer, seq_len, eos_id, remainder, after_full=counts["sequences"] + len(rows) > 0
+        )
+        if row is not None:
+            rows.append(row)
+        counts["padded_tokens"], counts["dropped_tokens"] = int(padded), int(dropped)
     counts["sequences"] += len(rows)
     flush()
     info = {

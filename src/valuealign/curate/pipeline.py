@@ -36,7 +36,7 @@ from typing import Any, Literal
 import numpy as np
 
 from valuealign.charter import DEFAULT_CHARTER, load_charter
-from valuealign.curate.dedup import GlobalDedup, content_hash, minhash_signature
+from valuealign.curate.dedup import SCHEME, GlobalDedup, sign_documents
 from valuealign.curate.executors import (
     import_ray,
     make_executor,
@@ -63,7 +63,8 @@ from valuealign.curate.quality import QualityConfig
 from valuealign.curate.stats import STEP_NAMES, build_stats, summary_lines
 from valuealign.curate.steps import Document, Drop, LanguageStep, NormaliseStep, QualityStep, Step
 from valuealign.errors import UserError
-from valuealign.records import write_json_atomic
+from valuealign.records import LOCK_FILE, ensure_run_dir, read_json_object, write_json_atomic
+from valuealign.runs import CurateStats
 
 SCHEMA_VERSION = 1
 AUDIT_STEPS = ("read", "normalise", "language", "quality", "lexicon", "dedup")
@@ -174,7 +175,7 @@ def curate_shard(job: _Job) -> dict[str, Any]:
     base = Path(job.work) / "p1"
     marker = base / f"{key}.done.json"
     if marker.exists():
-        return json.loads(marker.read_text(encoding="utf-8"))
+        return read_json_object(marker)
     final = base / key
     shutil.rmtree(final, ignore_errors=True)
     tmp = _fresh(base / f"{key}.tmp")
@@ -189,25 +190,36 @@ def curate_shard(job: _Job) -> dict[str, Any]:
     ids: list[str] = []
     lines: list[int] = []
     hashes: list[bytes] = []
-    sigs: list[np.ndarray] = []
+    sigs: list[np.ndarray] = [np.zeros((0, s.num_perm), dtype=np.uint32)]
+    pending: list[str] = []
     sign_seconds = 0.0
+
+    def sign_pending() -> None:
+        nonlocal sign_seconds
+        t0 = time.perf_counter()
+        digests, block = sign_documents(pending, num_perm=s.num_perm, ngram=s.shingle_size)
+        hashes.extend(digests)
+        sigs.append(block)
+        pending.clear()
+        sign_seconds += time.perf_counter() - t0
+
     with (tmp / "docs.jsonl").open("w", encoding="utf-8") as out:
         for doc in docs:
             if doc.dropped is not None:
                 audit[doc.dropped.step].write(_audit_record(doc, s.audit_chars))
                 continue
-            t0 = time.perf_counter()
-            hashes.append(content_hash(doc.text))
-            sigs.append(minhash_signature(doc.text, num_perm=s.num_perm, ngram=s.shingle_size))
-            sign_seconds += time.perf_counter() - t0
+            pending.append(doc.text)
+            if len(pending) >= 256:
+                sign_pending()
             ids.append(doc.id)
             lines.append(doc.line)
             out.write(json.dumps(curated_record(doc), ensure_ascii=False) + "\n")
+    sign_pending()
     for f in audit.values():
         f.close()
     np.savez(
         tmp / "sig.npz",
-        sigs=np.stack(sigs) if sigs else np.zeros((0, s.num_perm), dtype=np.uint32),
+        sigs=np.concatenate(sigs),
         hashes=np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 16),
         ids=np.array(ids, dtype=str),
         lines=np.array(lines, dtype=np.int64),
@@ -248,7 +260,7 @@ def global_dedup(
     """Walk every shard's signatures in input order; return the drop decisions per shard."""
     path = work / "dedup.json"
     if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json_object(path)
     t0 = time.perf_counter()
     dd = GlobalDedup(settings.near_dup_threshold, settings.num_perm)
     decisions: dict[str, list] = {}
@@ -286,7 +298,7 @@ def finish_shard(job: _Job) -> dict[str, Any]:
     work = Path(job.work)
     marker = work / "p3" / f"{key}.done.json"
     if marker.exists():
-        return json.loads(marker.read_text(encoding="utf-8"))
+        return read_json_object(marker)
     (work / "p3").mkdir(parents=True, exist_ok=True)
     curated_dir = Path(job.out) / "curated"
     curated_dir.mkdir(parents=True, exist_ok=True)
@@ -372,6 +384,7 @@ def _fingerprint(
         "languages": list(languages),
         "lexicon": lexicon,
         "tokenizer": list(tokenizer),
+        "minhash": SCHEME,
         "inputs": [[f.name, f.size, Path(f.path).stat().st_mtime_ns] for f in files],
     }
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
@@ -381,8 +394,8 @@ def _fingerprint(
 def _needed_packages(files: Sequence[InputFile]) -> dict[str, str]:
     needed = {
         "lingua": "lingua-language-detector",
-        "ahocorasick": "pyahocorasick",
-        "datasketch": "datasketch",
+        "daachorse": "daachorse",
+        "rensa": "rensa",
         "pyarrow": "pyarrow",
     }
     if any(f.compression == "zstd" for f in files):
@@ -396,20 +409,20 @@ def _check_out_dir(out: Path, fingerprint: str) -> dict[str, Any] | None:
     settings_path = out / "_work" / "settings.json"
     fix = f"use a new --out folder, or delete {out} to start over"
     if stats_path.exists():
-        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+        stats = read_json_object(stats_path, fix=fix)
         if stats.get("fingerprint") == fingerprint:
             return stats
         raise UserError(
             f"{out}: holds a finished curate run with other settings or inputs", fix=fix
         )
     if settings_path.exists():
-        old = json.loads(settings_path.read_text(encoding="utf-8"))
+        old = read_json_object(settings_path, fix=fix)
         if old.get("fingerprint") != fingerprint:
             raise UserError(
                 f"{out}: holds an unfinished curate run with other settings or inputs", fix=fix
             )
         return None
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and (not out.is_dir() or any(p.name != LOCK_FILE for p in out.iterdir())):
         raise UserError(f"{out}: exists and is not an empty folder", fix=fix)
     return None
 
@@ -463,7 +476,11 @@ def run_curate(
     shards = plan_shards(files, settings.read, max(1, int(settings.shard_mb * (1 << 20))))
     languages = tuple(charter.languages)
     fingerprint = _fingerprint(settings, files, languages, lexicon, (tok.name, tok.eos_id))
-    done = _check_out_dir(out, fingerprint)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder", fix="choose another --out")
+    _check_out_dir(out, fingerprint)  # refuse a foreign folder before touching it
+    ensure_run_dir(out)  # writable, and locked: one curate per folder at a time
+    done = _check_out_dir(out, fingerprint)  # again, now that no other curate can change it
     if done is not None:
         shutil.rmtree(out / "_work", ignore_errors=True)
         say(f"curate: {out} is already complete (same settings and inputs); nothing to do")
@@ -530,6 +547,7 @@ def run_curate(
         executor=executor,
     )
     stats = json.loads(json.dumps(stats, default=str))  # what a reader of stats.json sees
+    CurateStats.model_validate(stats)  # a renamed or missing key fails here, not in a reader
     write_json_atomic(out / "stats.json", stats)
     if not settings.keep_work:
         shutil.rmtree(work, ignore_errors=True)

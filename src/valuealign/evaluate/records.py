@@ -53,6 +53,9 @@ class Judgement(_ItemFields):
     reason: str | None = None
     raw: str | None = None
     parse_error: str | None = None
+    neutralised: list[str] | None = None
+    """Kinds of injection text defused in the answer before judging (verdict, tag,
+    system-note); None when there were none."""
     error: str | None = None
 
 

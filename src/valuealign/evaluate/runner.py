@@ -16,14 +16,13 @@ flight; rerunning the same command skips every record already on disk and never 
 from __future__ import annotations
 
 import asyncio
-import platform
 import secrets
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from valuealign import __version__
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -50,13 +49,19 @@ from valuealign.lang import LANGS
 from valuealign.records import (
     JsonlWriter,
     Provenance,
+    T,
     Usage,
     ensure_run_dir,
     existing_ids,
+    failure_summary,
+    latest_by_id,
+    read_json_object,
     read_jsonl,
+    should_redo,
     utcnow,
     write_json_atomic,
 )
+from valuealign.runs import ScoresSummary, manifest_header, progress_bar, read_manifest
 
 ANSWER_TEMPLATE_VERSION = "answer-v1"
 
@@ -85,6 +90,9 @@ class EvalSettings:
     concurrency: int = 32
     consistency: bool = True
     seed: int = 0
+    retry_parse_failures: bool = False
+    """On a rerun, judge again the verdicts that were parse failures (backend errors are always
+    retried)."""
     system: str = "none"
     """'none': questions asked with no system prompt (as the benchmark intends); 'charter': with
     the charter's system prompt for the item's subdomain and language, for comparison with models
@@ -127,6 +135,8 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
         raise UserError("no --judge given", fix="pass at least one --judge PROVIDER/MODEL")
     if settings.subdomains is not None and not settings.subdomains:
         raise UserError("--subdomains is empty", fix="name at least one subdomain, or leave it out")
+    if not settings.languages:
+        raise UserError("--languages is empty", fix="use --languages zh,en (or one of them)")
     for lang in settings.languages:
         if lang not in LANGS:
             raise UserError(
@@ -161,7 +171,6 @@ def prepare(out: Path, settings: EvalSettings) -> _Plan:
                 )
             seen.add(it.id)
             items.append((it, bench.name))
-    ensure_run_dir(out)
     return _Plan(charter, items)
 
 
@@ -180,7 +189,6 @@ def _with_system(
 
 def _train_data(settings: EvalSettings) -> tuple[list[str], list[str]]:
     """(training data paths to check, where they came from)."""
-    import json
 
     paths = list(settings.train_data)
     found = ["--train-data"] if paths else []
@@ -191,8 +199,8 @@ def _train_data(settings: EvalSettings) -> tuple[list[str], list[str]]:
         for manifest in (folder / "manifest.json", folder.parent / "manifest.json"):
             if manifest.is_file():
                 try:
-                    data = json.loads(manifest.read_text(encoding="utf-8")).get("data") or []
-                except ValueError:
+                    data = read_manifest(manifest).get("data") or []
+                except UserError:
                     continue
                 paths += [d["path"] for d in data if isinstance(d, dict) and d.get("path")]
                 found.append(str(manifest))
@@ -249,13 +257,16 @@ def _make_judge(
 
         fitted = (checks.get((spec, "checklist")) or {}).get("checklist_threshold") or {}
         return ChecklistJudge(  # type: ignore[return-value]
-            CachedBackend(raw, cache, CHECKLIST_TEMPLATE_VERSION),
+            CachedBackend(
+                raw, cache, CHECKLIST_TEMPLATE_VERSION, read=not settings.retry_parse_failures
+            ),
             plan.charter,
             salt=salt,
             threshold=float(fitted.get("threshold", 0.5)),
         )
     return Judge(
-        CachedBackend(raw, cache, JUDGE_TEMPLATE_VERSION),
+        # a parse failure retried with --retry-parse-failures must not get the cached reply back
+        CachedBackend(raw, cache, JUDGE_TEMPLATE_VERSION, read=not settings.retry_parse_failures),
         plan.charter,
         salt=salt,
         max_tokens=settings.judge_max_tokens,
@@ -265,14 +276,11 @@ def _make_judge(
 
 
 def _load_manifest_salt(out: Path) -> str:
-    import json
-
     path = out / "manifest.json"
     if path.exists():
-        try:
-            return json.loads(path.read_text())["salt"]
-        except (ValueError, KeyError):
-            pass
+        salt = read_json_object(path, fix="delete manifest.json (the run resumes)").get("salt")
+        if isinstance(salt, str):
+            return salt
     return secrets.token_hex(8)
 
 
@@ -306,15 +314,16 @@ def run_eval(
             benchmark=benches,
         )
     options = backend_options or {}
+    raw_backends: dict[str, ChatBackend] = {}
+    for spec in dict.fromkeys([*settings.models, *settings.judges]):
+        raw_backends[spec] = get_backend(spec, **options)  # bad specs fail before any file
+    ensure_run_dir(out)
     salt = _load_manifest_salt(out)
     started, t0 = utcnow(), time.perf_counter()
     write_json_atomic(
         out / "manifest.json", _manifest(settings, salt, started, None, {}, {}, contamination)
     )
     cache = RequestCache(out / "cache.sqlite")
-    raw_backends: dict[str, ChatBackend] = {}
-    for spec in dict.fromkeys([*settings.models, *settings.judges]):
-        raw_backends[spec] = get_backend(spec, **options)
     models = {
         m: CachedBackend(raw_backends[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
     }
@@ -324,14 +333,15 @@ def run_eval(
         for j in settings.judges
     }
     counts = asyncio.run(_run(out, settings, plan, models, judges, progress))
-    answers = read_jsonl(out / "answers.jsonl", EvalAnswer)
+    # a rerun appends a retried record after the failed one: the last one per id counts
+    answers = latest_by_id(read_jsonl(out / "answers.jsonl", EvalAnswer))
     judgements = (
-        read_jsonl(out / "judgements.jsonl", Judgement)
+        latest_by_id(read_jsonl(out / "judgements.jsonl", Judgement))
         if (out / "judgements.jsonl").exists()
         else []
     )
     consistency = (
-        read_jsonl(out / "consistency.jsonl", ConsistencyJudgement)
+        latest_by_id(read_jsonl(out / "consistency.jsonl", ConsistencyJudgement))
         if (out / "consistency.jsonl").exists()
         else []
     )
@@ -385,6 +395,22 @@ def run_eval(
         **{f"model:{m}": describe(raw_backends[m]) for m in settings.models},
         **{f"judge:{j}": describe(raw_backends[j]) for j in settings.judges},
     }
+    answer_errors = [a.error for a in answers if a.error]
+    judge_ids = {
+        judgement_id(j.name, a.model, a.item_id, a.language)
+        for j in judges.values()
+        for a in answers
+        if not a.error
+    }
+    judge_errors = [j.error for j in judgements if j.error and j.id in judge_ids]
+    counts["failed_answers"] = len(answer_errors)
+    counts["failed_judgements"] = len(judge_errors)
+    scores["failures"] = {
+        "answers": failure_summary(len(planned_ids), answer_errors),
+        "judgements": failure_summary(len(judge_ids), judge_errors),
+    }
+    ScoresSummary.model_validate(scores)  # a renamed or missing key fails here, not in a reader
+    write_json_atomic(out / "scores.json", scores)
     write_json_atomic(
         out / "manifest.json",
         _manifest(settings, salt, started, utcnow(), counts, roles, contamination),
@@ -404,9 +430,7 @@ def _manifest(
 ) -> dict:
     return {
         "decontamination": contamination,
-        "job": "eval",
-        "valuealign_version": __version__,
-        "python": platform.python_version(),
+        **manifest_header("eval"),
         "settings": asdict(settings),
         "charter_hash": charter_hash(settings.charter),
         "roles": roles,
@@ -425,6 +449,13 @@ def _manifest(
     }
 
 
+def _read_existing(path: Path, model: type[T]) -> list[T]:
+    """Records of a resumable file (a torn last line is dropped; a corrupt one is a UserError
+    naming file and line)."""
+    existing_ids(path)  # the line-accurate corruption check (id present, UTF-8, JSON)
+    return read_jsonl(path, model, repair=True) if path.exists() else []
+
+
 async def _run(
     out: Path,
     settings: EvalSettings,
@@ -433,185 +464,215 @@ async def _run(
     judges: dict[str, Judge],
     progress: bool,
 ) -> dict:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    answers_path, judgements_path, consistency_path = (
-        out / "answers.jsonl",
-        out / "judgements.jsonl",
-        out / "consistency.jsonl",
-    )
-    done_answers = (
-        {a.id: a for a in read_jsonl(answers_path, EvalAnswer, repair=True)}
-        if answers_path.exists()
-        else {}
-    )
-    done_judgements = existing_ids(judgements_path)
-    done_consistency = existing_ids(consistency_path)
-    sem = asyncio.Semaphore(settings.concurrency)
-    counts: dict[str, int] = defaultdict(int)
+    """Answer every (model, item, language), judge each answer, and judge zh/en consistency
+    once both languages of an item are answered; resumes from the files in ``out``."""
+    run = _EvalRun(out, settings, plan, models, judges)
     units = [
         (m, it, bench, lang)
         for m in settings.models
         for it, bench in plan.items
         for lang in settings.languages
     ]
-    answer_cfg = GenerateConfig(max_tokens=settings.max_tokens, temperature=0.0, seed=settings.seed)
-    finished: dict[tuple[str, str, str], EvalAnswer] = {}
-
     with (
-        JsonlWriter(answers_path) as aw,
-        JsonlWriter(judgements_path) as jw,
-        JsonlWriter(consistency_path) as cw,
-        Progress(
-            TextColumn("[bold]eval[/] {task.description:<12}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            disable=not progress,
-        ) as bar,
+        JsonlWriter(out / "answers.jsonl") as run.aw,
+        JsonlWriter(out / "judgements.jsonl") as run.jw,
+        JsonlWriter(out / "consistency.jsonl") as run.cw,
+        progress_bar(
+            "[bold]eval[/] {task.description:<12}", "{task.fields[info]}", enabled=progress
+        ) as run.bar,
     ):
-        t_ans = bar.add_task("answers", total=len(units), info="")
-        t_judge = bar.add_task("judgements", total=len(units) * len(judges), info="")
-
-        def base_fields(model: str, item: BenchmarkItem, bench: str) -> dict:
-            return {
-                "model": model,
-                "item_id": item.id,
-                "benchmark": bench,
-                "domain": plan.charter.domain_of(item.subdomain).id,
-                "subdomain": item.subdomain,
-                "item_kind": item.kind,
-                "strategy": item.strategy,
-            }
-
-        async def answer(model: str, item: BenchmarkItem, bench: str, lang: str) -> EvalAnswer:
-            rid = answer_id(model, item.id, lang)
-            if rid in done_answers:
-                counts["answers_resumed"] += 1
-                return done_answers[rid]
-            question = item.question.get(lang)
-            prov = Provenance(
-                roles={"model": model}, seed=settings.seed, template_hash=ANSWER_TEMPLATE_VERSION
-            )
-            async with sem:
-                try:
-                    c = await models[model].generate(
-                        _with_system(plan.charter, item, lang, settings.system, question),
-                        answer_cfg,
-                    )
-                    prov.usage = Usage(
-                        prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens
-                    )
-                    rec = EvalAnswer(
-                        id=rid,
-                        language=lang,
-                        question=question,
-                        answer=c.text,
-                        finish_reason=c.finish_reason,
-                        provenance=prov,
-                        **base_fields(model, item, bench),
-                    )
-                    counts["answers"] += 1
-                except BackendError as e:
-                    rec = EvalAnswer(
-                        id=rid,
-                        language=lang,
-                        question=question,
-                        error=str(e),
-                        provenance=prov,
-                        **base_fields(model, item, bench),
-                    )
-                    counts["answers_failed"] += 1
-            aw.append(rec)
-            return rec
-
-        async def judge_one(judge: Judge, rec: EvalAnswer, item: BenchmarkItem, bench: str) -> None:
-            jid = judgement_id(judge.name, rec.model, item.id, rec.language)
-            if jid in done_judgements:
-                counts["judgements_resumed"] += 1
-                return
-            prov = Provenance(
-                roles={"judge": judge.name, "model": rec.model},
-                seed=settings.seed,
-                template_hash=JUDGE_TEMPLATE_VERSION,
-            )
-            fields = {
-                "id": jid,
-                "judge": judge.name,
-                "language": rec.language,
-                "provenance": prov,
-                **base_fields(rec.model, item, bench),
-            }
-            async with sem:
-                try:
-                    r = await judge.score(item, rec.language, rec.answer or "")
-                except BackendError as e:
-                    jw.append(Judgement(error=str(e), **fields))
-                    counts["judge_errors"] += 1
-                    return
-            jw.append(
-                Judgement(
-                    score=r.score,
-                    refusal=r.refusal,
-                    reason=r.reason,
-                    raw=r.raw,
-                    parse_error=r.parse_error,
-                    **fields,
-                )
-            )
-            counts["parse_failures" if r.parse_error else "judgements"] += 1
-
-        check_consistency = settings.consistency and set(LANGS) <= set(settings.languages)
-        primary = next(iter(judges.values()))
-        n_pairs = sum(1 for _ in settings.models for it, _b in plan.items if it.kind != "benign")
-        t_cons = bar.add_task("consistency", total=n_pairs if check_consistency else 0, info="")
-
-        async def consistent(model: str, item: BenchmarkItem, bench: str) -> None:
-            zh, en = finished[(model, item.id, "zh")], finished[(model, item.id, "en")]
-            cid = f"{primary.name}|{model}|{item.id}"
-            if cid in done_consistency or zh.answer is None or en.answer is None:
-                bar.advance(t_cons)
-                return
-            fields = {
-                "id": cid,
-                "judge": primary.name,
-                "provenance": Provenance(roles={"judge": primary.name, "model": model}),
-                **base_fields(model, item, bench),
-            }
-            async with sem:
-                try:
-                    same, reason, raw, err = await primary.same_stance(item, zh.answer, en.answer)
-                    rec = ConsistencyJudgement(
-                        same_stance=same, reason=reason, raw=raw, parse_error=err, **fields
-                    )
-                except BackendError as e:
-                    rec = ConsistencyJudgement(error=str(e), **fields)
-            cw.append(rec)
-            bar.advance(t_cons)
-
-        async def unit(model: str, item: BenchmarkItem, bench: str, lang: str) -> None:
-            rec = await answer(model, item, bench, lang)
-            finished[(model, item.id, lang)] = rec
-            bar.advance(t_ans)
-            bar.update(t_ans, info=f"failed {counts['answers_failed']}")
-            jobs = (
-                [judge_one(j, rec, item, bench) for j in judges.values()]
-                if rec.answer is not None
-                else []
-            )
-            other = "en" if lang == "zh" else "zh"
-            if check_consistency and item.kind != "benign" and (model, item.id, other) in finished:
-                jobs.append(
-                    consistent(model, item, bench)
-                )  # the second language to finish starts it
-            await asyncio.gather(*jobs)
-            bar.advance(t_judge, len(judges))
-            bar.update(t_judge, info=f"parse failures {counts['parse_failures']}")
-
+        run.start_tasks(len(units))
         try:
-            await asyncio.gather(*[unit(*u) for u in units])
+            await asyncio.gather(*[run.unit(*u) for u in units])
         finally:
             await aclose_all(*models.values(), *(j.backend for j in judges.values()))
-    counts["planned_answers"] = len(units)
-    return dict(counts)
+    run.counts["planned_answers"] = len(units)
+    return dict(run.counts)
+
+
+class _EvalRun:
+    """The state one eval run shares across its units: what is done, the writers, the counts."""
+
+    aw: JsonlWriter
+    jw: JsonlWriter
+    cw: JsonlWriter
+    bar: Any
+
+    def __init__(
+        self,
+        out: Path,
+        settings: EvalSettings,
+        plan: _Plan,
+        models: dict[str, CachedBackend],
+        judges: dict[str, Judge],
+    ) -> None:
+        self.settings, self.plan, self.models, self.judges = settings, plan, models, judges
+        # the one resume rule (valuealign.records.should_redo): backend errors are done again,
+        # parse failures only with --retry-parse-failures
+        retry_parse = settings.retry_parse_failures
+        self.done_answers = {
+            a.id: a
+            for a in latest_by_id(_read_existing(out / "answers.jsonl", EvalAnswer))
+            if not should_redo(a.error)
+        }
+        self.done_judgements = {
+            j.id
+            for j in latest_by_id(_read_existing(out / "judgements.jsonl", Judgement))
+            if not should_redo(j.error, j.parse_error, parse=retry_parse)
+        }
+        self.done_consistency = {
+            c.id
+            for c in latest_by_id(_read_existing(out / "consistency.jsonl", ConsistencyJudgement))
+            if not should_redo(c.error, c.parse_error, parse=retry_parse)
+        }
+        self.sem = asyncio.Semaphore(settings.concurrency)
+        self.counts: dict[str, int] = defaultdict(int)
+        self.answer_cfg = GenerateConfig(
+            max_tokens=settings.max_tokens, temperature=0.0, seed=settings.seed
+        )
+        self.finished: dict[tuple[str, str, str], EvalAnswer] = {}
+        self.check_consistency = settings.consistency and set(LANGS) <= set(settings.languages)
+        self.primary = next(iter(judges.values()))
+
+    def start_tasks(self, n_units: int) -> None:
+        n_pairs = sum(
+            1 for _ in self.settings.models for it, _b in self.plan.items if it.kind != "benign"
+        )
+        self.t_ans = self.bar.add_task("answers", total=n_units, info="")
+        self.t_judge = self.bar.add_task("judgements", total=n_units * len(self.judges), info="")
+        self.t_cons = self.bar.add_task(
+            "consistency", total=n_pairs if self.check_consistency else 0, info=""
+        )
+
+    def base_fields(self, model: str, item: BenchmarkItem, bench: str) -> dict:
+        return {
+            "model": model,
+            "item_id": item.id,
+            "benchmark": bench,
+            "domain": self.plan.charter.domain_of(item.subdomain).id,
+            "subdomain": item.subdomain,
+            "item_kind": item.kind,
+            "strategy": item.strategy,
+        }
+
+    async def answer(self, model: str, item: BenchmarkItem, bench: str, lang: str) -> EvalAnswer:
+        settings, counts = self.settings, self.counts
+        rid = answer_id(model, item.id, lang)
+        if rid in self.done_answers:
+            counts["answers_resumed"] += 1
+            return self.done_answers[rid]
+        question = item.question.get(lang)
+        prov = Provenance(
+            roles={"model": model}, seed=settings.seed, template_hash=ANSWER_TEMPLATE_VERSION
+        )
+        fields = {
+            "id": rid,
+            "language": lang,
+            "question": question,
+            "provenance": prov,
+            **self.base_fields(model, item, bench),
+        }
+        async with self.sem:
+            try:
+                c = await self.models[model].generate(
+                    _with_system(self.plan.charter, item, lang, settings.system, question),
+                    self.answer_cfg,
+                )
+                prov.usage = Usage(
+                    prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens
+                )
+                rec = EvalAnswer(answer=c.text, finish_reason=c.finish_reason, **fields)
+                counts["answers"] += 1
+            except BackendError as e:
+                rec = EvalAnswer(error=str(e), **fields)
+                counts["answers_failed"] += 1
+        self.aw.append(rec)
+        return rec
+
+    async def judge_one(
+        self, judge: Judge, rec: EvalAnswer, item: BenchmarkItem, bench: str
+    ) -> None:
+        counts = self.counts
+        jid = judgement_id(judge.name, rec.model, item.id, rec.language)
+        if jid in self.done_judgements:
+            counts["judgements_resumed"] += 1
+            return
+        prov = Provenance(
+            roles={"judge": judge.name, "model": rec.model},
+            seed=self.settings.seed,
+            template_hash=JUDGE_TEMPLATE_VERSION,
+        )
+        fields = {
+            "id": jid,
+            "judge": judge.name,
+            "language": rec.language,
+            "provenance": prov,
+            **self.base_fields(rec.model, item, bench),
+        }
+        async with self.sem:
+            try:
+                r = await judge.score(item, rec.language, rec.answer or "")
+            except BackendError as e:
+                self.jw.append(Judgement(error=str(e), **fields))
+                counts["judge_errors"] += 1
+                return
+        self.jw.append(
+            Judgement(
+                score=r.score,
+                refusal=r.refusal,
+                reason=r.reason,
+                raw=r.raw,
+                parse_error=r.parse_error,
+                neutralised=r.neutralised or None,
+                **fields,
+            )
+        )
+        counts["parse_failures" if r.parse_error else "judgements"] += 1
+
+    async def consistent(self, model: str, item: BenchmarkItem, bench: str) -> None:
+        primary = self.primary
+        zh, en = self.finished[(model, item.id, "zh")], self.finished[(model, item.id, "en")]
+        cid = f"{primary.name}|{model}|{item.id}"
+        if cid in self.done_consistency or zh.answer is None or en.answer is None:
+            self.bar.advance(self.t_cons)
+            return
+        fields = {
+            "id": cid,
+            "judge": primary.name,
+            "provenance": Provenance(roles={"judge": primary.name, "model": model}),
+            **self.base_fields(model, item, bench),
+        }
+        async with self.sem:
+            try:
+                same, reason, raw, err = await primary.same_stance(item, zh.answer, en.answer)
+                rec = ConsistencyJudgement(
+                    same_stance=same, reason=reason, raw=raw, parse_error=err, **fields
+                )
+            except BackendError as e:
+                rec = ConsistencyJudgement(error=str(e), **fields)
+        self.cw.append(rec)
+        self.bar.advance(self.t_cons)
+
+    async def unit(self, model: str, item: BenchmarkItem, bench: str, lang: str) -> None:
+        """Answer one (model, item, language), then judge it; the second language of an item
+        to finish starts its consistency judgement."""
+        bar, counts, judges = self.bar, self.counts, self.judges
+        rec = await self.answer(model, item, bench, lang)
+        self.finished[(model, item.id, lang)] = rec
+        bar.advance(self.t_ans)
+        bar.update(self.t_ans, info=f"failed {counts['answers_failed']}")
+        jobs = (
+            [self.judge_one(j, rec, item, bench) for j in judges.values()]
+            if rec.answer is not None
+            else []
+        )
+        other = "en" if lang == "zh" else "zh"
+        if (
+            self.check_consistency
+            and item.kind != "benign"
+            and (model, item.id, other) in self.finished
+        ):
+            jobs.append(self.consistent(model, item, bench))
+        await asyncio.gather(*jobs)
+        bar.advance(self.t_judge, len(judges))
+        bar.update(self.t_judge, info=f"parse failures {counts['parse_failures']}")

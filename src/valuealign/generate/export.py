@@ -21,7 +21,7 @@ from pathlib import Path
 
 from valuealign.errors import MissingExtra, UserError
 from valuealign.generate.records import Sample
-from valuealign.records import read_jsonl
+from valuealign.records import check_output_file, fix_mode, read_jsonl
 
 
 def export_sft(
@@ -65,7 +65,7 @@ def export_sft(
                 "score": s.critic.overall,
             }
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_output_file(out, "--out")
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     os.close(fd)
     try:
@@ -102,6 +102,7 @@ def export_sft(
                 from valuealign.decontam import ContaminationError, format_collisions
 
                 raise ContaminationError(line + "\n" + format_collisions(report, 10))
+        fix_mode(tmp)
         os.replace(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -18,14 +18,12 @@ every item already recorded (after Ctrl-C or kill -9) and finished requests come
 from __future__ import annotations
 
 import asyncio
-import platform
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from valuealign import __version__
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -65,10 +63,13 @@ from valuealign.records import (
     Provenance,
     Usage,
     ensure_run_dir,
+    failure_summary,
     read_jsonl,
+    should_redo,
     utcnow,
     write_json_atomic,
 )
+from valuealign.runs import GenerateStats, manifest_header, progress_bar
 
 ROLES = ("attacker", "actor", "critic")
 
@@ -96,6 +97,9 @@ class GenerateSettings:
     max_tokens: dict[str, int] = field(
         default_factory=lambda: {"attacker": 256, "actor": 512, "critic": 256}
     )
+    retry_parse_failures: bool = False
+    """On a rerun, redo items whose Critic reply could not be parsed (items that failed with a
+    backend error are always redone)."""
     max_items_in_flight: int | None = None
     """Items processed at once (each has one request out at a time). Default: the sum of the
     role limits, so every role can be kept busy; set it to bound the total requests in flight."""
@@ -151,7 +155,6 @@ def prepare(out: Path, settings: GenerateSettings) -> _Prepared:
     threshold = settings.threshold if settings.threshold is not None else charter.critic_threshold
     if not 1 <= threshold <= 5:
         raise UserError(f"threshold {threshold} is outside 1-5", fix="use --threshold from 1 to 5")
-    ensure_run_dir(out)
     items = plan_items(charter, list(strategies), settings.languages, settings.n, settings.seed)
     return _Prepared(charter, strategies, items, threshold)
 
@@ -179,6 +182,15 @@ def run_generate(
     options = dict(backend_options or {})
     options.pop("concurrency", None)
     role_urls = role_base_urls or {}
+    raw = {
+        role: get_backend(
+            getattr(settings, role),
+            concurrency=settings.concurrency.get(role, 16),
+            **{**options, **({"base_urls": role_urls[role]} if role_urls.get(role) else {})},
+        )
+        for role in ROLES
+    }
+    ensure_run_dir(out)  # after every input and backend spec is checked
     grid = coverage(prep.items)
     write_json_atomic(
         out / "plan.json",
@@ -201,17 +213,10 @@ def run_generate(
         "actor": ACTOR_TEMPLATE_VERSION,
         "critic": CRITIC_TEMPLATE_VERSION,
     }
-    raw = {
-        role: get_backend(
-            getattr(settings, role),
-            concurrency=settings.concurrency.get(role, 16),
-            **{**options, **({"base_urls": role_urls[role]} if role_urls.get(role) else {})},
-        )
-        for role in ROLES
-    }
     roles = {
         role: _Limited(
-            CachedBackend(raw[role], cache, versions[role]), settings.concurrency.get(role, 16)
+            CachedBackend(raw[role], cache, versions[role], read=not settings.retry_parse_failures),
+            settings.concurrency.get(role, 16),
         )
         for role in ROLES
     }
@@ -221,12 +226,16 @@ def run_generate(
     counts = asyncio.run(_run(out, settings, prep, roles, progress))
     samples = _read_all(out / "samples.jsonl", Sample)
     rejected = _read_all(out / "rejected.jsonl", Rejected)
-    failed = _read_all(out / "failed.jsonl", Failed)
+    failed = _unresolved(_read_all(out / "failed.jsonl", Failed), samples, rejected)
     planned = {it.item_id for it in prep.items}
     stats = _stats(prep, samples, rejected, failed, planned)
+    stats["failures"] = failure_summary(
+        len(planned), [f.error for f in failed if f.item_id in planned]
+    )
     stats["wall_seconds_this_run"] = round(time.perf_counter() - t0, 3)
     stats["cache_hits_this_run"] = cache.hits
     stats["this_run"] = counts
+    GenerateStats.model_validate(stats)  # a renamed or missing key fails here, not in a reader
     write_json_atomic(out / "stats.json", stats)
     write_json_atomic(
         out / "manifest.json",
@@ -234,6 +243,17 @@ def run_generate(
     )
     cache.close()
     return stats
+
+
+def _unresolved(failed: list[Failed], samples: list[Sample], rejected: list[Rejected]) -> list:
+    """The last failure of each item that no later rerun finished (a retried item keeps its old
+    line in failed.jsonl; the sample or rejection that followed supersedes it)."""
+    finished = {r.item_id for r in [*samples, *rejected]}
+    last: dict[str, Failed] = {}
+    for f in failed:
+        if f.item_id not in finished:
+            last[f.item_id] = f
+    return list(last.values())
 
 
 def _manifest(
@@ -246,9 +266,7 @@ def _manifest(
     counts: dict,
 ) -> dict:
     return {
-        "job": "generate",
-        "valuealign_version": __version__,
-        "python": platform.python_version(),
+        **manifest_header("generate"),
         "charter": settings.charter,
         "charter_id": prep.charter.id,
         "charter_hash": charter_hash(settings.charter),
@@ -284,13 +302,17 @@ async def _run(
     roles: dict[str, _Limited],
     progress: bool,
 ) -> dict:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     paths = {k: out / f"{k}.jsonl" for k in ("samples", "rejected", "failed")}
     kept = _read_all(paths["samples"], Sample)
     done = {r.item_id for r in kept}
     done |= {r.item_id for r in _read_all(paths["rejected"], Rejected)}
-    done |= {r.item_id for r in _read_all(paths["failed"], Failed)}
+    # the one resume rule (valuealign.records.should_redo): backend errors are redone, parse
+    # failures only with --retry-parse-failures
+    done |= {
+        r.item_id
+        for r in _read_all(paths["failed"], Failed)
+        if not should_redo(r.error, parse=settings.retry_parse_failures)
+    }
     index = NearDuplicateIndex(threshold=settings.dedup_threshold)
     for s in kept:
         index.add(s.item_id, _query_text(s.messages))
@@ -308,16 +330,11 @@ async def _run(
         JsonlWriter(paths["samples"]) as sw,
         JsonlWriter(paths["rejected"]) as rw,
         JsonlWriter(paths["failed"]) as fw,
-        Progress(
-            TextColumn("[bold]generate[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn(
-                "kept {task.fields[kept]} rejected {task.fields[rejected]} "
-                "failed {task.fields[failed]} tokens {task.fields[tokens]}"
-            ),
-            TimeElapsedColumn(),
-            disable=not progress,
+        progress_bar(
+            "[bold]generate[/]",
+            "kept {task.fields[kept]} rejected {task.fields[rejected]} "
+            "failed {task.fields[failed]} tokens {task.fields[tokens]}",
+            enabled=progress,
         ) as bar,
     ):
         task = bar.add_task(
@@ -389,172 +406,204 @@ async def _process(
     index: NearDuplicateIndex,
     role_names: dict[str, str],
 ) -> Sample | Rejected | Failed:
-    strategy = prep.strategies[item.strategy]
-    sub = prep.charter.subdomain(item.subdomain)
-    lang = item.language
-    usage = Usage()
-    prov = Provenance(
-        roles=role_names,
-        seed=settings.seed,
-        template_hash=template_hash(ATTACKER_TEMPLATE_VERSION, *strategy.instruction.values()),
-    )
-    base = {
-        "id": item.item_id,
-        "item_id": item.item_id,
-        "subdomain": item.subdomain,
-        "domain": item.domain,
-        "strategy": item.strategy,
-        "language": lang,
-        "provenance": prov,
-    }
+    """One planned item through attack -> act -> criticise; each step returns what the next
+    needs, or the item's final record."""
+    run = _ItemRun(item, settings, prep, role_names)
+    queries = await run.attack(roles["attacker"], index)
+    if not isinstance(queries, list):
+        return queries
+    acted = await run.act(roles["actor"], queries)
+    if not isinstance(acted, tuple):
+        return acted
+    conversation, answer = acted
+    return await run.criticise(critic, index, conversation, answer)
 
-    def done(record_type: type, **kw: object) -> Sample | Rejected | Failed:
-        prov.usage = usage
-        return record_type(**base, **kw)
 
-    # 1. Attacker, with reframed retries on refusal or off-topic output
-    position = sub.positions[item.index % len(sub.positions)].get(lang)
-    example = (
-        sub.example_questions[item.index % len(sub.example_questions)].get(lang)
-        if sub.example_questions
-        else None
-    )
-    queries: list[str] | None = None
-    reason, detail, refusals = "attacker_off_topic", "", 0
-    for attempt in range(settings.attacker_retries + 1):
-        prompt = strategy.attacker_prompt(
-            language=lang,
-            subdomain_name=sub.name.get(lang),
-            subdomain_description=sub.description.get(lang),
-            position=position,
-            example=example,
-            reframe=attempt > 0,
-        )
-        config = GenerateConfig(
-            max_tokens=settings.max_tokens.get("attacker", 256) * strategy.turns,
-            temperature=settings.attacker_temperature,
-            seed=settings.seed + item.index,
-            sample_index=attempt,
-        )
-        try:
-            c = await roles["attacker"].generate([{"role": "user", "content": prompt}], config)
-        except BackendError as e:
-            return done(Failed, stage="attacker", error=str(e), attempt_refusals=refusals)
-        usage = usage + Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
-        queries, reason_or_none, detail = check_query(
-            c.text, language=lang, turns=strategy.turns, mixes_languages=strategy.mixes_languages
-        )
-        if queries is not None:
-            break
-        reason = reason_or_none or reason
-        refusals += reason == "attacker_refusal"
-    if queries is None:
-        return done(Rejected, reason=reason, detail=detail, attempt_refusals=refusals)
-    query_text = "\n".join(queries)
-    early = index.find(query_text)
-    if early is not None:
-        return done(
-            Rejected,
-            reason="duplicate",
-            detail=f"{early[0]} duplicate before answering",
-            query=query_text,
-            duplicate_of=early[1],
-            similarity=round(early[2], 4),
-            attempt_refusals=refusals,
+class _ItemRun:
+    """One item's way through the roles: its record fields, its token usage, its refusals."""
+
+    def __init__(
+        self,
+        item: PlannedItem,
+        settings: GenerateSettings,
+        prep: _Prepared,
+        role_names: dict[str, str],
+    ) -> None:
+        self.item, self.settings, self.prep = item, settings, prep
+        self.strategy = prep.strategies[item.strategy]
+        self.sub = prep.charter.subdomain(item.subdomain)
+        self.lang = item.language
+        self.usage = Usage()
+        self.refusals = 0
+        self.query = ""
+        self.prov = Provenance(
+            roles=role_names,
+            seed=settings.seed,
+            template_hash=template_hash(
+                ATTACKER_TEMPLATE_VERSION, *self.strategy.instruction.values()
+            ),
         )
 
-    # 2. Actor: every user turn, with the charter's positions and red lines as system prompt
-    conversation: list[Message] = [
-        {"role": "system", "content": actor_system_prompt(prep.charter, item.subdomain, lang)}
-    ]
-    answer = ""
-    for q in queries:
-        conversation.append({"role": "user", "content": q})
-        try:
-            c = await roles["actor"].generate(
-                conversation,
-                GenerateConfig(
-                    max_tokens=settings.max_tokens.get("actor", 512),
-                    temperature=0.0,
-                    seed=settings.seed,
-                ),
+    def done(self, record_type: type, **kw: object) -> Sample | Rejected | Failed:
+        """The item's final record (usage and refusals as they stand now)."""
+        self.prov.usage = self.usage
+        item = self.item
+        return record_type(
+            id=item.item_id,
+            item_id=item.item_id,
+            subdomain=item.subdomain,
+            domain=item.domain,
+            strategy=item.strategy,
+            language=self.lang,
+            provenance=self.prov,
+            attempt_refusals=self.refusals,
+            **kw,
+        )
+
+    def spend(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.usage = self.usage + Usage(
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
+
+    async def attack(
+        self, attacker: ChatBackend, index: NearDuplicateIndex
+    ) -> list[str] | Rejected | Failed:
+        """The user turns, with reframed retries on a refusal or off-topic output; an early
+        duplicate is rejected before anyone answers it."""
+        item, settings, sub, lang = self.item, self.settings, self.sub, self.lang
+        position = sub.positions[item.index % len(sub.positions)].get(lang)
+        example = (
+            sub.example_questions[item.index % len(sub.example_questions)].get(lang)
+            if sub.example_questions
+            else None
+        )
+        queries: list[str] | None = None
+        reason, detail = "attacker_off_topic", ""
+        for attempt in range(settings.attacker_retries + 1):
+            prompt = self.strategy.attacker_prompt(
+                language=lang,
+                subdomain_name=sub.name.get(lang),
+                subdomain_description=sub.description.get(lang),
+                position=position,
+                example=example,
+                reframe=attempt > 0,
             )
-        except BackendError as e:
-            return done(
-                Failed, stage="actor", error=str(e), query=query_text, attempt_refusals=refusals
+            config = GenerateConfig(
+                max_tokens=settings.max_tokens.get("attacker", 256) * self.strategy.turns,
+                temperature=settings.attacker_temperature,
+                seed=settings.seed + item.index,
+                sample_index=attempt,
             )
-        usage = usage + Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
-        answer = c.text.strip()
-        conversation.append({"role": "assistant", "content": answer})
-    turns = [Turn(**m) for m in conversation]
-    if not answer:
-        return done(
-            Rejected,
-            reason="empty_answer",
-            messages=turns,
-            query=query_text,
-            answer=answer,
-            attempt_refusals=refusals,
-        )
+            try:
+                c = await attacker.generate([{"role": "user", "content": prompt}], config)
+            except BackendError as e:
+                return self.done(Failed, stage="attacker", error=str(e))
+            self.spend(c.prompt_tokens, c.completion_tokens)
+            queries, reason_or_none, detail = check_query(
+                c.text,
+                language=lang,
+                turns=self.strategy.turns,
+                mixes_languages=self.strategy.mixes_languages,
+            )
+            if queries is not None:
+                break
+            reason = reason_or_none or reason
+            self.refusals += reason == "attacker_refusal"
+        if queries is None:
+            return self.done(Rejected, reason=reason, detail=detail)
+        self.query = "\n".join(queries)
+        early = index.find(self.query)
+        if early is not None:
+            return self.done(
+                Rejected,
+                reason="duplicate",
+                detail=f"{early[0]} duplicate before answering",
+                query=self.query,
+                duplicate_of=early[1],
+                similarity=round(early[2], 4),
+            )
+        return queries
 
-    # 3. Critic, strict JSON, the last object given
-    try:
-        result = await critic.score(item.subdomain, lang, conversation[1:-1], answer)
-    except BackendError as e:
-        return done(
-            Failed,
-            stage="critic",
-            error=str(e),
-            query=query_text,
-            answer=answer,
-            attempt_refusals=refusals,
-        )
-    usage = usage + Usage(
-        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens
-    )
-    if result.scores is None:
-        return done(
-            Failed,
-            stage="critic",
-            error=f"parse failure after {result.attempts} attempts: {result.parse_error}",
-            raw=result.raw,
-            query=query_text,
-            answer=answer,
-            attempt_refusals=refusals,
-        )
-    if result.scores.overall < prep.threshold:
-        return done(
-            Rejected,
-            reason="below_threshold",
-            detail=f"overall {result.scores.overall} < {prep.threshold}",
-            messages=turns,
-            query=query_text,
-            answer=answer,
-            critic=result.scores,
-            attempt_refusals=refusals,
-        )
-    dup = index.check_and_add(item.item_id, query_text)
-    if dup is not None:
-        return done(
-            Rejected,
-            reason="duplicate",
-            detail=f"{dup[0]} duplicate",
-            messages=turns,
-            query=query_text,
-            answer=answer,
-            critic=result.scores,
-            duplicate_of=dup[1],
-            similarity=round(dup[2], 4),
-            attempt_refusals=refusals,
-        )
-    return done(
-        Sample,
-        messages=turns,
-        query=query_text,
-        answer=answer,
-        critic=result.scores,
-        attempt_refusals=refusals,
-    )
+    async def act(
+        self, actor: ChatBackend, queries: list[str]
+    ) -> tuple[list[Message], str] | Rejected | Failed:
+        """The Actor answers every user turn, with the charter's positions and red lines as its
+        system prompt; the conversation and the last answer."""
+        settings = self.settings
+        conversation: list[Message] = [
+            {
+                "role": "system",
+                "content": actor_system_prompt(self.prep.charter, self.item.subdomain, self.lang),
+            }
+        ]
+        answer = ""
+        for q in queries:
+            conversation.append({"role": "user", "content": q})
+            try:
+                c = await actor.generate(
+                    conversation,
+                    GenerateConfig(
+                        max_tokens=settings.max_tokens.get("actor", 512),
+                        temperature=0.0,
+                        seed=settings.seed,
+                    ),
+                )
+            except BackendError as e:
+                return self.done(Failed, stage="actor", error=str(e), query=self.query)
+            self.spend(c.prompt_tokens, c.completion_tokens)
+            answer = c.text.strip()
+            conversation.append({"role": "assistant", "content": answer})
+        if not answer:
+            return self.done(
+                Rejected,
+                reason="empty_answer",
+                messages=[Turn(**m) for m in conversation],
+                query=self.query,
+                answer=answer,
+            )
+        return conversation, answer
+
+    async def criticise(
+        self,
+        critic: Critic,
+        index: NearDuplicateIndex,
+        conversation: list[Message],
+        answer: str,
+    ) -> Sample | Rejected | Failed:
+        """The Critic's strict JSON scores decide: kept, below the threshold, or a duplicate."""
+        seen = {"query": self.query, "answer": answer}
+        try:
+            result = await critic.score(self.item.subdomain, self.lang, conversation[1:-1], answer)
+        except BackendError as e:
+            return self.done(Failed, stage="critic", error=str(e), **seen)
+        self.spend(result.prompt_tokens, result.completion_tokens)
+        if result.scores is None:
+            return self.done(
+                Failed,
+                stage="critic",
+                error=f"parse failure after {result.attempts} attempts: {result.parse_error}",
+                raw=result.raw,
+                **seen,
+            )
+        kept = {"messages": [Turn(**m) for m in conversation], **seen, "critic": result.scores}
+        if result.scores.overall < self.prep.threshold:
+            return self.done(
+                Rejected,
+                reason="below_threshold",
+                detail=f"overall {result.scores.overall} < {self.prep.threshold}",
+                **kept,
+            )
+        dup = index.check_and_add(self.item.item_id, self.query)
+        if dup is not None:
+            return self.done(
+                Rejected,
+                reason="duplicate",
+                detail=f"{dup[0]} duplicate",
+                duplicate_of=dup[1],
+                similarity=round(dup[2], 4),
+                **kept,
+            )
+        return self.done(Sample, **kept)
 
 
 def _stats(

@@ -607,7 +607,11 @@ def _error_line(exc: BaseException, filename: str) -> int | None:
 
 
 def load_strategy_file(path: str | Path) -> list[Strategy]:
-    """Import a user's strategy file and register every Strategy it defines or registers."""
+    """Import a user's strategy file and register every Strategy it defines or registers.
+
+    This *executes* the file as Python, with the user's rights: pass only files you trust (the
+    same as running them). Its own exception or ``exit()`` becomes a ``UserError`` naming the
+    file and line."""
     shown = str(path)
     file = Path(path).expanduser()
     if not file.is_file():
@@ -650,6 +654,13 @@ def load_strategy_file(path: str | Path) -> list[Strategy]:
         line = _error_line(exc, filename)
         where = f"{shown}:{line}" if line else shown
         raise fail(f"{where}: {exc.message}", exc.fix or _PLUGIN_FIX) from None
+    except SystemExit as exc:
+        line = _error_line(exc, filename)
+        where = f"{shown}:{line}" if line else shown
+        raise fail(
+            f"{where}: the strategy file called exit({exc.code!r}) while being imported",
+            fix="a strategy file only defines strategies; remove the exit",
+        ) from None
     except Exception as exc:
         line = _error_line(exc, filename)
         where = f"{shown}:{line}" if line else shown

@@ -27,6 +27,9 @@ class Fault:
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    echo_headers: bool = False
+    """A "status" fault whose error body repeats the request headers (Authorization too), as
+    some proxies do: the client must not copy them into anything it writes."""
 
 
 def _default_responder(request: dict) -> str:
@@ -75,8 +78,11 @@ class FakeOpenAIServer:
                     self.connection.shutdown(2)
                     return
                 if fault is not None and fault.kind == "status":
+                    message = f"scripted {fault.status}"
+                    if fault.echo_headers:
+                        message += " for request headers " + json.dumps(dict(self.headers.items()))
                     payload = json.dumps(
-                        {"error": {"message": f"scripted {fault.status}", "type": "server_error"}}
+                        {"error": {"message": message, "type": "server_error"}}
                     ).encode()
                     self.send_response(fault.status)
                     for k, v in fault.headers.items():
@@ -183,9 +189,19 @@ def _completion_payload(request: dict, text: str, n: int) -> bytes:
     ).encode()
 
 
+def lognormal_delays(median: float, p99: float, seed: int = 0) -> Callable[[], float]:
+    """Heavy-tailed reply delays: lognormal with the given median and 99th percentile."""
+    import math
+    import random
+
+    rng = random.Random(seed)
+    mu, sigma = math.log(median), math.log(p99 / median) / 2.3263478740408408
+    return lambda: rng.lognormvariate(mu, sigma)
+
+
 async def serve_async(
     responder: Callable[[dict], str],
-    delay: float,
+    delay: float | Callable[[], float],
     port: int = 0,
     ready: Callable[[str], None] | None = None,
 ) -> None:
@@ -193,23 +209,40 @@ async def serve_async(
 
     The threaded server costs about a millisecond of CPU per request; this one a fraction of
     that, so a benchmark on a small machine measures the client, not the fake server.
+    ``delay`` is seconds before each reply, or a function drawing them. ``GET /stats`` answers
+    ``{"count": N, "done": [t, ...]}``: the wall-clock time (``time.time()``) of every reply
+    sent, so a benchmark can measure the steady-state rate between ramp-up and drain.
     """
     import asyncio
 
     count = 0
+    done: list[float] = []
+    draw = delay if callable(delay) else (lambda: delay)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal count
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                if head.startswith(b"GET /stats"):
+                    stats = json.dumps({"count": count, "done": done}).encode()
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                        + str(len(stats)).encode()
+                        + b"\r\n\r\n"
+                        + stats
+                    )
+                    await writer.drain()
+                    continue
                 length = 0
                 for line in head.split(b"\r\n"):
                     if line[:15].lower() == b"content-length:":
                         length = int(line[15:].strip())
                 body = json.loads(await reader.readexactly(length)) if length else {}
                 count += 1
-                await asyncio.sleep(delay)
+                wait = draw()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 payload = _completion_payload(body, responder(body), count)
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
@@ -218,17 +251,36 @@ async def serve_async(
                     + payload
                 )
                 await writer.drain()
+                done.append(time.time())
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=1024)
+    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096)
     host, real_port = server.sockets[0].getsockname()[:2]
     if ready:
         ready(f"http://{host}:{real_port}/v1")
     async with server:
         await server.serve_forever()
+
+
+def server_stats(base_url: str) -> dict:
+    """The ``GET /stats`` answer of a :func:`serve_async` server (``base_url`` ends in /v1)."""
+    import urllib.request
+
+    root = base_url.rsplit("/v1", 1)[0]
+    with urllib.request.urlopen(root + "/stats", timeout=30) as r:
+        return json.loads(r.read())
+
+
+def steady_rate(done: list[float], start: float, end: float, trim: float = 0.1) -> float:
+    """Replies per second between ``start + trim x (end - start)`` and ``end - trim x ...``:
+    the rate once ramp-up is over and before the last wave drains."""
+    span = end - start
+    lo, hi = start + trim * span, end - trim * span
+    n = sum(lo <= t < hi for t in done)
+    return n / (hi - lo) if hi > lo else 0.0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -238,12 +290,20 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--delay", type=float, default=0.1, help="seconds before each reply")
+    parser.add_argument(
+        "--lognormal",
+        nargs=2,
+        type=float,
+        metavar=("MEDIAN", "P99"),
+        help="lognormal delays with this median and 99th percentile instead of --delay",
+    )
+    parser.add_argument(
+        "--responder", choices=["canned", "generation"], default="canned", help="reply texts"
+    )
     args = parser.parse_args(argv)
-    asyncio.run(serve_async(canned_responder, args.delay, ready=lambda url: print(url, flush=True)))
-
-
-if __name__ == "__main__":
-    main()
+    delay = lognormal_delays(*args.lognormal) if args.lognormal else args.delay
+    responder = generation_responder if args.responder == "generation" else canned_responder
+    asyncio.run(serve_async(responder, delay, ready=lambda url: print(url, flush=True)))
 
 
 def generation_responder(request: dict) -> str:
@@ -292,3 +352,7 @@ _EN = (
 _ZH = list(
     "历史政策边界条约法院选举少数民族信仰移民档案抗议普查雕像课程养老工会难民议会判决节日方言寺庙主权纪念新闻配额庇护"
 )
+
+
+if __name__ == "__main__":
+    main()

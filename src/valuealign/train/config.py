@@ -20,11 +20,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from valuealign._yamllines import allowed_keys as _allowed_keys
-from valuealign._yamllines import line_for as _line_for
-from valuealign._yamllines import line_map as _line_map
-from valuealign._yamllines import load_yaml
 from valuealign.errors import UserError
+from valuealign.yamlfile import allowed_keys, line_for, line_map, load_yaml
 
 Stage = Literal["cpt", "sft", "adversarial", "rewriter"]
 STAGES: tuple[str, ...] = ("cpt", "sft", "adversarial")
@@ -159,12 +156,14 @@ def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     name = str(path)
     if not p.is_file():
         raise UserError(f"{name}: config file not found", fix="check the path")
-    data, node = load_yaml(p.read_text(encoding="utf-8"), name)
+    from valuealign.records import decode_text
+
+    data, node = load_yaml(decode_text(p.read_bytes(), name), name)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise UserError(f"{name}:1: a config must be a YAML mapping", fix="see configs/train/")
-    return data, (_line_map(node, name) if node is not None else {}), name
+    return data, (line_map(node, name) if node is not None else {}), name
 
 
 def validate(
@@ -183,11 +182,11 @@ def validate(
         err = errors[0]
         loc = tuple(str(p) for p in err["loc"])
         where = (*prefix, *loc)
-        line = _line_for(lines or {}, where)
+        line = line_for(lines or {}, where)
         at = f"{name}:{line}" if line else name
         key = ".".join(where) or "(top level)"
         if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(model, loc)
+            allowed = allowed_keys(model, loc)
             close = difflib.get_close_matches(loc[-1], allowed, n=1)
             fix = (
                 f"did you mean '{close[0]}'?"
@@ -218,7 +217,7 @@ def load_stage_config(
         declared = data.get("stage", stage)
         if declared != stage:
             raise UserError(
-                f"{name}:{_line_for(lines, ('stage',)) or 1}: this config is for stage "
+                f"{name}:{line_for(lines, ('stage',)) or 1}: this config is for stage "
                 f"'{declared}', not '{stage}'",
                 fix=f"run `valuealign train {declared}` or change 'stage:'",
             )
@@ -261,7 +260,7 @@ def load_chain_config(
         section = dict(getattr(chain, stage))
         for forbidden in ("model", "out", "stage"):
             if forbidden in section:
-                line = _line_for(lines, (stage, forbidden)) or 1
+                line = line_for(lines, (stage, forbidden)) or 1
                 raise UserError(
                     f"{name}:{line}: '{stage}.{forbidden}' is set by the chain",
                     fix=f"remove it; the chain sets it (model: previous stage, out: OUT/{stage})",
@@ -273,3 +272,30 @@ def load_chain_config(
         stages.append(cfg)
         model = "hf/" + str(Path(cfg.out) / "merged" if cfg.lora.enabled else Path(cfg.out))
     return chain, stages
+
+
+def model_folder(spec: str) -> Path:
+    """A loadable folder for ``hf/NAME``, ``hf/PATH``, ``NAME`` or ``PATH``."""
+    from valuealign.backends.hf import resolve_model_path
+
+    if spec.startswith(("openai/", "mock/")):
+        raise UserError(
+            f"cannot train {spec!r}: training needs local weights",
+            fix="use hf/<embedded name>, hf/PATH/TO/FOLDER or hf/PATH/TO/model.gguf",
+        )
+    return resolve_model_path(spec.removeprefix("hf/"))
+
+
+def adapter_base(adapter: Path) -> str:
+    """The base model of a LoRA adapter folder: its manifest's ``base_model``, else PEFT's
+    ``base_model_name_or_path``."""
+    import json
+
+    from valuealign.runs import read_manifest
+
+    manifest = adapter / "manifest.json"
+    if manifest.exists():
+        base = read_manifest(manifest).get("base_model")
+        if base is not None:
+            return str(base)
+    return json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"]

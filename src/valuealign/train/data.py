@@ -151,8 +151,9 @@ def read_chat_rows(path: str | Path) -> list[dict[str, Any]]:
             try:
                 row = ChatRow.model_validate(data)
             except Exception as e:
+                first_line = str(e).split("\n", 1)[0]
                 raise UserError(
-                    f"{p}: row {i}: not a chat row ({str(e).splitlines()[0]})",
+                    f"{p}: row {i}: not a chat row ({first_line})",
                     fix="rows need a 'messages' column (or 'prompt' and 'completion')",
                 ) from None
             rows.append(_as_pc(row, f"{p}: row {i}"))

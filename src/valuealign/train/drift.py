@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from valuealign.lang import LANGS
+from valuealign.train.config import adapter_base, model_folder
 
 HELDOUT_LANGUAGES = LANGS
 
@@ -35,25 +36,14 @@ def _load_for_eval_unlocked(spec: str) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from valuealign.train.runner import model_folder
-
     hf_logging.disable_progress_bar()
     folder = model_folder(spec)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     dtype = torch.bfloat16 if device == "cuda" else torch.float32
     if (folder / "adapter_config.json").exists() and not (folder / "config.json").exists():
-        import json
-
         from peft import PeftModel
 
-        base = None
-        manifest = folder / "manifest.json"
-        if manifest.exists():
-            base = json.loads(manifest.read_text(encoding="utf-8")).get("base_model")
-        if base is None:
-            base = json.loads((folder / "adapter_config.json").read_text())[
-                "base_model_name_or_path"
-            ]
+        base = adapter_base(folder)
         model = AutoModelForCausalLM.from_pretrained(str(model_folder(base)), dtype=dtype)
         model = PeftModel.from_pretrained(model, str(folder))
     else:

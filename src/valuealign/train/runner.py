@@ -18,19 +18,17 @@ in-memory model.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import os
-import platform
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from valuealign import __version__
 from valuealign.errors import MissingExtra, UserError
-from valuealign.records import write_json_atomic
-from valuealign.train.config import StageConfig
+from valuealign.records import ensure_run_dir, read_json_object, write_json_atomic
+from valuealign.runs import manifest_header
+from valuealign.train.config import StageConfig, adapter_base, model_folder
 from valuealign.train.data import (
     add_share,
     file_fingerprint,
@@ -38,9 +36,9 @@ from valuealign.train.data import (
     load_cpt_data,
     split_eval,
 )
+from valuealign.train.drift import drift_report
 
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
 # A plain template for base models that have none (e.g. Gemma 3 270M base), so chat data can
 # train them; the trained folder then carries it and serves as a chat model.
 FALLBACK_CHAT_TEMPLATE = (
@@ -65,20 +63,8 @@ def require_train_extra() -> None:
             raise MissingExtra(pkg, "train", "training")
 
 
-def model_folder(spec: str) -> Path:
-    """A loadable folder for ``hf/NAME``, ``hf/PATH``, ``NAME`` or ``PATH``."""
-    from valuealign.backends.hf import resolve_model_path
-
-    if spec.startswith(("openai/", "mock/")):
-        raise UserError(
-            f"cannot train {spec!r}: training needs local weights",
-            fix="use hf/<embedded name>, hf/PATH/TO/FOLDER or hf/PATH/TO/model.gguf",
-        )
-    return resolve_model_path(spec.removeprefix("hf/"))
-
-
 def versions() -> dict[str, str]:
-    out = {"valuealign": __version__, "python": platform.python_version()}
+    out: dict[str, str] = {}  # valuealign and python are in the manifest header
     for pkg in ("torch", "transformers", "trl", "peft", "accelerate", "datasets"):
         try:
             out[pkg] = importlib.metadata.version(pkg)
@@ -226,6 +212,18 @@ def _check_out(out: Path, resume: bool) -> Path | None:
     return checkpoints[-1] if (resume and checkpoints) else None
 
 
+def _check_data(cfg: StageConfig) -> None:
+    """Read and validate every training row without a tokenizer (``UserError`` names the file
+    and line); the real dataset is built after the model is loaded."""
+    if cfg.stage == "cpt":
+        load_cpt_data(cfg.data, cfg.text_field, cfg.model, cfg.seed)  # type: ignore[attr-defined]
+        return
+    load_chat_data(cfg.data, cfg.seed)
+    mix = getattr(cfg, "sft_mix", None)
+    if mix is not None:
+        load_chat_data(mix.data, cfg.seed + 1)
+
+
 def build_dataset(cfg: StageConfig, tokenizer: Any) -> tuple[Any, Any, dict[str, Any]]:
     """(train, eval, info) datasets for a stage, every input checked first."""
     from datasets import Dataset
@@ -267,16 +265,13 @@ def build_dataset(cfg: StageConfig, tokenizer: Any) -> tuple[Any, Any, dict[str,
 
 
 def pack_texts(tokenizer: Any, texts: Sequence[str], seq_len: int) -> list[list[int]]:
-    """Greedy packing: documents joined with EOS, cut into ``seq_len`` pieces (last one dropped
-    when shorter than half a sequence)."""
-    eos = tokenizer.eos_token_id
-    stream: list[int] = []
-    for t in texts:
-        stream += tokenizer(t, add_special_tokens=False)["input_ids"] + [eos]
-    chunks = [stream[i : i + seq_len] for i in range(0, len(stream), seq_len)]
-    if chunks and len(chunks[-1]) < seq_len // 2 and len(chunks) > 1:
-        chunks.pop()
-    return chunks
+    """Greedy packing with curate's packer: documents joined with EOS, cut into ``seq_len``
+    pieces; the last one is kept, unpadded, unless it is shorter than half a sequence and not
+    the only one (``remainder="half"``)."""
+    from valuealign.curate.pack import pack_token_lists
+
+    docs = (tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts)
+    return pack_token_lists(docs, seq_len, tokenizer.eos_token_id, remainder="half")
 
 
 def run_stage(
@@ -309,6 +304,8 @@ def run_stage(
 
         if importlib.util.find_spec("liger_kernel") is None:
             raise MissingExtra("liger-kernel", "gpu", "liger_kernel: true")
+    _check_data(cfg)  # every row parsed before a model is loaded (a torn line costs no load)
+    ensure_run_dir(out)  # writable and locked, also before the model is loaded
     say(f"[{cfg.stage}] loading {cfg.model}")
     model, tokenizer = load_model_and_tokenizer(
         cfg.model,
@@ -388,7 +385,7 @@ def finish_stage(
             merged = merge_adapter(out, out / "merged", base=cfg.model)
         history = trainer.state.log_history
         manifest = {
-            "schema_version": MANIFEST_VERSION,
+            **manifest_header("train"),
             "stage": cfg.stage,
             "config": cfg.model_dump(mode="json"),
             "base_model": cfg.model,
@@ -412,8 +409,6 @@ def finish_stage(
             "drift": None,
         }
         if cfg.drift:
-            from valuealign.train.drift import drift_report
-
             say(f"[{cfg.stage}] perplexity drift on the held-out text")
             manifest["drift"] = drift_report(
                 base=cfg.model, trained=str(out), max_tokens=cfg.drift_max_tokens
@@ -462,15 +457,7 @@ def _merge_adapter_unlocked(
         raise UserError(
             f"{adapter}: no adapter_config.json here", fix="point at a LoRA stage's output folder"
         )
-    if base is None:
-        manifest = adapter / MANIFEST
-        if manifest.exists():
-            base = json.loads(manifest.read_text(encoding="utf-8")).get("base_model")
-        if base is None:
-            base = json.loads((adapter / "adapter_config.json").read_text())[
-                "base_model_name_or_path"
-            ]
-    folder = model_folder(str(base))
+    folder = model_folder(str(base if base is not None else adapter_base(adapter)))
     model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
     quantizer = getattr(model, "hf_quantizer", None)
     if quantizer is not None:
@@ -502,7 +489,7 @@ def run_chain(
         if resume and done.exists():
             if progress:
                 progress(f"[{cfg.stage}] already finished; skipping")
-            manifests.append(json.loads(done.read_text(encoding="utf-8")))
+            manifests.append(read_json_object(done))
             continue
         manifests.append(run_stage(cfg, resume=resume, progress=progress))
     return manifests

@@ -36,6 +36,7 @@ from valuealign.values.detectors import (
     KeywordDetector,
     ValueDetector,
     get_detector,
+    llm_model_of,
 )
 from valuealign.values.facts import FactCheck, FactReport, extract_facts, fact_keeping
 from valuealign.values.labelled import (
@@ -134,6 +135,7 @@ __all__ = [
     "get_similarity",
     "get_taxonomy",
     "is_mostly_english",
+    "llm_model_of",
     "load_classifier",
     "load_labelled",
     "meaning_score",

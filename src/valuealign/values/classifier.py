@@ -61,8 +61,8 @@ from typing import Any
 import numpy as np
 
 from valuealign.errors import UserError
+from valuealign.values.base import normalise_languages
 from valuealign.values.detector import LexiconDetector
-from valuealign.values.detectors import normalise_languages
 from valuealign.values.labelled import LabelledSet, load_labelled, training_set
 from valuealign.values.similarity import normalise_text
 from valuealign.values.taxonomy import SCHWARTZ10, Taxonomy, get_taxonomy

@@ -13,7 +13,7 @@ spec                        detector
 ``lexicon``                 :class:`DictionaryDetector`, pyvalues' English value dictionaries
 ``llm:<provider/model>``    :class:`~valuealign.values.llm_detector.LLMDetector`, an LLM judge
 ``classifier[:DIR]``        :class:`~valuealign.values.classifier.ClassifierDetector`
-``classifier:multilingual`` the same, on Qwen2.5 0.5B vectors, train split + extra set
+``classifier:multilingual`` the same on Qwen token vectors, train split + extra set
 ==========================  ==================================================================
 
 ``adetect`` is the core (async, because the LLM detector awaits a backend); ``detect_many`` is
@@ -27,15 +27,19 @@ the sync entry point. ``keywords`` and ``lexicon`` compute directly in both; the
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Coroutine, Sequence
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
 from valuealign.errors import MissingExtra, UserError
-from valuealign.lang import language_of
+from valuealign.values.base import (
+    DETECTOR_SPECS,
+    ValueDetector,
+    llm_model_of,
+    normalise_languages,
+    run_sync,
+)
 from valuealign.values.detector import LexiconDetector
 from valuealign.values.taxonomy import SCHWARTZ10, Taxonomy
 
@@ -45,78 +49,10 @@ __all__ = [
     "KeywordDetector",
     "ValueDetector",
     "get_detector",
+    "llm_model_of",
     "normalise_languages",
     "run_sync",
 ]
-
-DETECTOR_SPECS = (
-    "keywords",
-    "lexicon",
-    "llm:<provider/model>",
-    "classifier[:DIR]",
-    "classifier:multilingual",
-)
-T = TypeVar("T")
-
-
-@runtime_checkable
-class ValueDetector(Protocol):
-    """Texts -> value matrix over ``taxonomy``, shape (n, K), entries in [-1, 1] (NaN: failed)."""
-
-    name: str
-    taxonomy: Taxonomy
-
-    async def adetect(
-        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
-    ) -> np.ndarray: ...
-
-    def detect_many(
-        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
-    ) -> np.ndarray: ...
-
-
-def normalise_languages(
-    texts: Sequence[str], languages: Sequence[str | None] | str | None
-) -> list[str]:
-    """One "zh"/"en" per text: given ones folded ("zh-CN" -> "zh"), missing ones detected.
-
-    A single string applies to every text.
-    """
-    n = len(texts)
-    if languages is None or isinstance(languages, str):
-        given: list[str | None] = [languages] * n  # type: ignore[list-item]
-    else:
-        given = list(languages)
-        if len(given) != n:
-            raise ValueError(f"{n} texts but {len(given)} languages")
-    # strict: an unknown tag raises; a missing one is detected
-    return [language_of(text, lang, strict=True) for text, lang in zip(texts, given, strict=True)]
-
-
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion in a fresh event loop, also when called from inside one.
-
-    Inside a running loop (a notebook, an async caller) the coroutine runs in a worker thread
-    with its own loop, so the sync API never fails with "event loop is already running".
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, name="valuealign-detect")
-    worker.start()
-    worker.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 class _SyncDetector:
@@ -247,20 +183,17 @@ def get_detector(spec: str, **kw: Any) -> ValueDetector:
     """
     if not isinstance(spec, str) or not spec.strip():
         raise UserError("empty detector spec", fix=f"use one of: {', '.join(DETECTOR_SPECS)}")
+    model = llm_model_of(spec)
+    if model is not None:
+        from valuealign.values.llm_detector import LLMDetector
+
+        return LLMDetector.from_spec(model, **kw)
     kind, _, arg = spec.strip().partition(":")
     kind = kind.lower()
     if kind in ("keywords", "keyword") and not arg:
         return KeywordDetector(**kw)
     if kind in ("lexicon", "pyvalues", "dictionary") and not arg:
         return DictionaryDetector(**kw)
-    if kind == "llm":
-        if not arg:
-            raise UserError(
-                f"detector spec {spec!r} names no model", fix="write llm:<provider/model>"
-            )
-        from valuealign.values.llm_detector import LLMDetector
-
-        return LLMDetector.from_spec(arg, **kw)
     if kind == "classifier":
         from valuealign.values.classifier import load_classifier
 

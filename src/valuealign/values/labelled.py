@@ -37,6 +37,7 @@ import numpy as np
 
 from valuealign.errors import UserError
 from valuealign.lang import UnsupportedLanguage, detect_language, fold_language
+from valuealign.records import split_lines
 from valuealign.values.taxonomy import Taxonomy, get_taxonomy
 
 __all__ = [
@@ -216,7 +217,7 @@ def _read_file(path: Path, tax: Taxonomy) -> Iterator[tuple[LabelledItem, str]]:
         'one JSON object per line: {"id": str, "text": str, "language": "zh"|"en", '
         '"values": {value-id: -1|1}}'
     )
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(text.removeprefix("\ufeff")), start=1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"

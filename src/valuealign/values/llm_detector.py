@@ -32,7 +32,7 @@ import numpy as np
 from valuealign.backends import ChatBackend, Message
 from valuealign.errors import BackendError
 from valuealign.judging import ask_until_parsed, nonce_for, strip_untrusted
-from valuealign.values.detectors import normalise_languages, run_sync
+from valuealign.values.base import normalise_languages, run_sync
 from valuealign.values.taxonomy import Taxonomy, get_taxonomy
 
 __all__ = [

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from valuealign.errors import UserError
-from valuealign.values.detectors import ValueDetector, run_sync
+from valuealign.values.base import ValueDetector, run_sync
 from valuealign.values.labelled import LabelledSet
 from valuealign.values.taxonomy import Taxonomy
 

@@ -20,7 +20,7 @@ Importing this package does not import torch.
 'security=+1,tradition=+1'
 """
 
-from valuealign.visa._values import ValueTarget, parse_target
+from valuealign.visa._values import ValueTarget, get_value_detector, parse_target
 from valuealign.visa.dataset import (
     DEFAULT_PERSONAS,
     QueryItem,
@@ -79,6 +79,7 @@ __all__ = [
     "default_queries",
     "describe_target",
     "gap_instruction",
+    "get_value_detector",
     "is_explicit_target",
     "load_inputs",
     "parse_target",

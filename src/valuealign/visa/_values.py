@@ -1,9 +1,10 @@
 """The one seam between VISA and :mod:`valuealign.values`: detectors, facts, targets.
 
-VISA needs three things from the values package: a detector that maps texts to value vectors
+VISA needs four things from the values package: a detector that maps texts to value vectors
 (:func:`~valuealign.values.get_detector`), the value target type
-(:class:`~valuealign.values.ValueTarget` over a :class:`~valuealign.values.Taxonomy`) and a fact
-check (:func:`~valuealign.values.fact_keeping`). Everything in :mod:`valuealign.visa` reaches
+(:class:`~valuealign.values.ValueTarget` over a :class:`~valuealign.values.Taxonomy`), a fact
+check (:func:`~valuealign.values.fact_keeping`) and the length measure the reward's length term
+uses (:func:`~valuealign.values.detector.text_length`). Everything in :mod:`valuealign.visa` reaches
 them through this module, so a change over there is absorbed here.
 """
 
@@ -24,6 +25,7 @@ from valuealign.values import (
     get_taxonomy,
     parse_target,
 )
+from valuealign.values.detector import text_length
 
 __all__ = [
     "FactSummary",
@@ -35,6 +37,7 @@ __all__ = [
     "get_taxonomy",
     "get_value_detector",
     "parse_target",
+    "text_length",
     "to_space",
 ]
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from valuealign.backends import ChatBackend, GenerateConfig, user
 from valuealign.errors import BackendError, UserError
-from valuealign.records import write_text_atomic
+from valuealign.records import failure_summary, split_lines, write_text_atomic
 from valuealign.visa._measure import Measurer
 from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy
 from valuealign.visa.prompts import rewrite_messages
@@ -104,7 +104,7 @@ def default_queries(
                 if text:
                     items.append(QueryItem(f"{sub.id}-ex{k + 1}", lang, text))
     shipped = resources.files("valuealign") / "data" / "visa" / "prompts.jsonl"
-    for line in shipped.read_text(encoding="utf-8").splitlines():
+    for line in split_lines(shipped.read_text(encoding="utf-8")):
         if line.strip():
             row = json.loads(line)
             for lang in languages:
@@ -144,8 +144,12 @@ async def abuild_rewriter_dataset(
     max_tokens: int = 256,
     concurrency: int = 8,
     seed: int = 0,
+    failures: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to ``n`` training rows (see the module docstring); answers are generated greedily."""
+    """Up to ``n`` training rows (see the module docstring); answers are generated greedily.
+
+    ``failures``, when given, is filled with :func:`valuealign.records.failure_summary` of the
+    answer requests (planned, failed for good, cause)."""
     if n < 1:
         raise UserError("n must be at least 1", fix="use --n 1 or more")
     tax = get_taxonomy(taxonomy)
@@ -167,6 +171,7 @@ async def abuild_rewriter_dataset(
     measurer = Measurer(detector, "tfidf")
     answers: dict[tuple[str, str], asyncio.Future[str | None]] = {}
     sem = asyncio.Semaphore(max(1, concurrency))
+    errors: list[str] = []
 
     async def answer(q: QueryItem) -> str | None:
         async with sem:
@@ -174,7 +179,8 @@ async def abuild_rewriter_dataset(
                 done = await answerer.generate(
                     user(q.query), GenerateConfig(max_tokens=max_tokens, seed=seed)
                 )
-            except BackendError:
+            except BackendError as e:
+                errors.append(str(e))
                 return None
         return done.text.strip() or None
 
@@ -217,6 +223,9 @@ async def abuild_rewriter_dataset(
             break
     for fut in answers.values():
         fut.cancel()
+    if failures is not None:
+        asked = sum(1 for f in answers.values() if f.done() and not f.cancelled())
+        failures.update(failure_summary(asked, errors))
     return rows
 
 

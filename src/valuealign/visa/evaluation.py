@@ -49,6 +49,7 @@ from valuealign.records import (
     read_jsonl,
     write_json_atomic,
 )
+from valuealign.runs import read_manifest
 from valuealign.visa._measure import Measurer
 from valuealign.visa._text import clean_rewrite
 from valuealign.visa._values import ValueTarget, get_value_detector
@@ -77,7 +78,7 @@ class EvalRewriteSettings:
     """The evaluation's detector (independent of the reward's)."""
     reward_detector: str | None = None
     """The loop's/reward's detector; default: read from the rewrites, else ``keywords``."""
-    similarity: str = "multilingual"
+    similarity: str = "auto"
     tolerance: float = 0.5
     allow_same_detector: bool = False
     baseline_max_tokens: int = 512
@@ -190,8 +191,8 @@ def _loop_detector(records: Sequence[RewriteRecord], out_dir: Path) -> str | Non
     manifest = out_dir / "manifest.json"
     if manifest.exists():
         try:
-            return json.loads(manifest.read_text(encoding="utf-8")).get("detector")
-        except (OSError, json.JSONDecodeError):
+            return read_manifest(manifest).get("detector")
+        except UserError:
             return None
     return None
 
@@ -234,6 +235,43 @@ def _check_independent(
         "by_language": by_lang,
         "note": "; ".join(notes) or None,
     }
+
+
+async def _score_systems(
+    ok: list[RewriteRecord],
+    texts: dict[str, list[str | None]],
+    detectors: dict[str, str],
+    value_target: ValueTarget,
+    settings: EvalRewriteSettings,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Every system's texts scored by every detector: the summaries per detector and system,
+    and per item the evaluation detector's breakdown of each system's text."""
+    weights = RewardWeights()
+    per_detector: dict[str, dict[str, Any]] = {}
+    items: dict[str, dict[str, Any]] = {
+        r.id: {"id": r.id, "language": r.language, "query": r.query, "systems": {}} for r in ok
+    }
+    for role, spec in detectors.items():
+        scorer = VisaReward(weights, measurer=Measurer(spec, settings.similarity))
+        per_system: dict[str, Any] = {}
+        for system, column in texts.items():
+            idx = [i for i, t in enumerate(column) if t is not None]
+            if not idx:
+                per_system[system] = {"n": 0}
+                continue
+            bds = await asyncio.to_thread(
+                scorer.score_many,
+                [ok[i].original or "" for i in idx],
+                [column[i] or "" for i in idx],
+                [value_target] * len(idx),
+                [ok[i].language for i in idx],
+            )
+            per_system[system] = summarise(scorer.target(value_target), bds, settings.tolerance)
+            if role == "evaluation":
+                for i, b in zip(idx, bds, strict=True):
+                    items[ok[i].id]["systems"][system] = _finite({"text": column[i]} | b.to_dict())
+        per_detector[role] = per_system
+    return per_detector, items
 
 
 async def arun_eval_rewrite(
@@ -281,7 +319,10 @@ async def arun_eval_rewrite(
             settings.detector,
             reward_spec,
             settings.allow_same_detector,
-            sorted({language_of(r.original or "", r.language, strict=False) for r in records} or {"zh", "en"}),
+            sorted(
+                {language_of(r.original or "", r.language, strict=False) for r in records}
+                or set(LANGS)
+            ),
         )
         ensure_run_dir(out_dir)
     else:
@@ -304,7 +345,9 @@ async def arun_eval_rewrite(
             settings.detector,
             reward_spec,
             settings.allow_same_detector,
-            sorted({language_of(it.query, it.language, strict=False) for it in inputs} or {"zh", "en"}),
+            sorted(
+                {language_of(it.query, it.language, strict=False) for it in inputs} or set(LANGS)
+            ),
         )
         if reward_spec != loop_settings.detector:
             from dataclasses import replace
@@ -345,32 +388,7 @@ async def arun_eval_rewrite(
         "visa": [r.final for r in ok],
     }
     detectors = {"evaluation": settings.detector, "reward": reward_spec}
-    weights = RewardWeights()
-    per_detector: dict[str, dict[str, Any]] = {}
-    items: dict[str, dict[str, Any]] = {
-        r.id: {"id": r.id, "language": r.language, "query": r.query, "systems": {}} for r in ok
-    }
-    for role, spec in detectors.items():
-        scorer = VisaReward(weights, measurer=Measurer(spec, settings.similarity))
-        per_system: dict[str, Any] = {}
-        for system, column in texts.items():
-            idx = [i for i, t in enumerate(column) if t is not None]
-            if not idx:
-                per_system[system] = {"n": 0}
-                continue
-            bds = await asyncio.to_thread(
-                scorer.score_many,
-                [ok[i].original or "" for i in idx],
-                [column[i] or "" for i in idx],
-                [value_target] * len(idx),
-                [ok[i].language for i in idx],
-            )
-            per_system[system] = summarise(scorer.target(value_target), bds, settings.tolerance)
-            if role == "evaluation":
-                for i, b in zip(idx, bds, strict=True):
-                    items[ok[i].id]["systems"][system] = _finite({"text": column[i]} | b.to_dict())
-        per_detector[role] = per_system
-
+    per_detector, items = await _score_systems(ok, texts, detectors, value_target, settings)
     scores = {
         "kind": "visa-eval",
         "input": input_path.name,

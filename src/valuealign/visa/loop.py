@@ -21,7 +21,6 @@ and a rerun skips the ids already there.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -39,8 +38,10 @@ from valuealign.records import (
     Usage,
     ensure_run_dir,
     existing_ids,
+    read_json_object,
     write_json_atomic,
 )
+from valuealign.runs import manifest_header
 from valuealign.visa._measure import Measurer, vector_dict
 from valuealign.visa._text import clean_rewrite
 from valuealign.visa._values import ValueTarget
@@ -327,10 +328,7 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
     path = out / MANIFEST_FILE
     if not path.exists():
         return
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return
+    old = read_json_object(path, fix=f"delete {path} (the run resumes from its records)")
     for key in ("target", "detector", "taxonomy"):
         if key in old and old[key] != manifest[key]:
             raise UserError(
@@ -375,6 +373,7 @@ async def arun_rewrite(
     )
     out = Path(out)
     manifest: dict[str, Any] = {
+        **manifest_header("visa"),
         "target": str(loop.target),
         "persona": persona,
         "taxonomy": loop.target.taxonomy.id,

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from valuealign.errors import UserError
-from valuealign.records import Record, parse_unique_jsonl
+from valuealign.records import Record, parse_unique_jsonl, read_text_lines
 
 __all__ = ["BaselineRecord", "RewriteInput", "RewriteRecord", "VisaStep", "load_inputs"]
 
@@ -104,10 +104,7 @@ def load_inputs(path: str | Path) -> list[RewriteInput]:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: input file not found", fix="check the --input path")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise UserError(f"{path}: not UTF-8 ({e.reason})", fix="save the file as UTF-8") from None
+    lines = read_text_lines(path)
     items, _ = parse_unique_jsonl(
         lines,
         str(path),

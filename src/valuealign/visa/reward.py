@@ -55,10 +55,9 @@ from typing import Any
 import numpy as np
 
 from valuealign.lang import language_of
-from valuealign.values.detector import text_length
 from valuealign.visa._measure import Measurer, distance, gap_closed, vector_dict
 from valuealign.visa._text import completion_text, find_artifacts
-from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy
+from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy, text_length
 
 __all__ = [
     "RewardBreakdown",

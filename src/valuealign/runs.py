@@ -1,0 +1,194 @@
+"""What a run folder says about itself: typed models for the files other modules read.
+
+Every job (``eval``, ``generate``, ``train``, ``curate``, ``visa``, ``consensus``) writes a
+``manifest.json`` whose top is a :class:`RunManifest`: ``schema_version``, ``job``,
+``valuealign_version``, ``python``, ``started_at``, ``finished_at``; the job's own fields
+(settings, roles, counts, ...) follow. Writers start from :func:`manifest_header`; readers use
+:func:`read_manifest`, which also reads runs written before the header existed (their version
+key was ``valuealign``, or ``versions.valuealign`` in training manifests).
+
+The top level of ``scores.json`` (:class:`ScoresSummary`) and the ``stats.json`` of generate
+(:class:`GenerateStats`) and curate (:class:`CurateStats`) are typed too, so a renamed key is a
+validation error where it is written, not a KeyError in another module.
+
+>>> manifest = read_manifest("runs/eval/manifest.json")
+>>> manifest.job, manifest.valuealign_version
+('eval', '0.1.0')
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from valuealign.errors import UserError
+
+__all__ = [
+    "MANIFEST_SCHEMA_VERSION",
+    "CurateStats",
+    "GenerateCounts",
+    "GenerateStats",
+    "RunManifest",
+    "ScoresSummary",
+    "manifest_header",
+    "progress_bar",
+    "read_manifest",
+    "read_model",
+]
+
+MANIFEST_SCHEMA_VERSION = 1
+
+
+class _Open(BaseModel):
+    """A record whose declared fields are checked and whose other fields ride along."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A declared field or one of the job's own fields (``default`` when absent)."""
+        if key in type(self).model_fields:
+            return getattr(self, key)
+        return (self.model_extra or {}).get(key, default)
+
+
+class RunManifest(_Open):
+    """The top of every run's ``manifest.json``; the job's own fields are kept as extras."""
+
+    schema_version: int = MANIFEST_SCHEMA_VERSION
+    job: str | None = None  # None only in runs written before the header existed
+    valuealign_version: str | None = None
+    python: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_old_keys(cls, data: Any) -> Any:
+        """Runs written before the header: ``valuealign`` (or ``versions.valuealign``) was the
+        version key, and a training manifest said ``stage`` instead of ``job``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if "valuealign_version" not in data:
+            versions = data.get("versions") if isinstance(data.get("versions"), dict) else {}
+            old = data.pop("valuealign", None) or versions.get("valuealign")
+            if old is not None:
+                data["valuealign_version"] = old
+        if "job" not in data and "stage" in data:
+            data["job"] = "train"
+        return data
+
+
+def manifest_header(job: str, *, started_at: str | None = None) -> dict[str, Any]:
+    """The fields every manifest starts with, as a dict to spread into the job's own."""
+    from valuealign import __version__
+
+    header = RunManifest(
+        job=job,
+        valuealign_version=__version__,
+        python=platform.python_version(),
+        started_at=started_at,
+    )
+    return header.model_dump(
+        exclude={"started_at", "finished_at"} if started_at is None else {"finished_at"}
+    )
+
+
+def progress_bar(title: str, info: str, *, enabled: bool) -> Any:
+    """The progress display every runner shows: ``title``, a bar, done/total, ``info`` (a
+    format string over the task's fields) and the elapsed time; a no-op when not ``enabled``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(title),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(info),
+        TimeElapsedColumn(),
+        disable=not enabled,
+    )
+
+
+def read_model(path: str | Path, model: type[_Open]) -> Any:
+    """``path`` (a JSON object) as ``model``; a missing, unreadable or invalid file is a
+    UserError naming it."""
+    from pydantic import ValidationError
+
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{p}: not found", fix="check the run folder") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{p}: not valid JSON ({e})", fix="rerun the job that wrote it") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        raise UserError(
+            f"{p}: '{where}': {err['msg']}", fix="rerun the job that wrote it"
+        ) from None
+
+
+def read_manifest(path: str | Path) -> RunManifest:
+    """A run's ``manifest.json`` (old runs included: see :class:`RunManifest`)."""
+    return read_model(path, RunManifest)
+
+
+class ScoresSummary(_Open):
+    """The top level of an eval run's ``scores.json`` (see :mod:`valuealign.evaluate.scores`).
+
+    ``per_model[model]["languages"][lang]`` holds the per-language scores (``mean``, ``ci95``,
+    ``total``, ``adversarial_drop``, ``over_refusal_rate``, ...), ``per_model[model]
+    ["cross_lingual_consistency"]`` the zh/en stance agreement.
+    """
+
+    benchmark: str
+    charter: str
+    languages: list[str]
+    models: list[str]
+    judges: list[str]
+    per_model: dict[str, dict[str, Any]]
+    comparisons: list[dict[str, Any]]
+    total_warnings: list[str]
+    judge_agreement: dict[str, Any]
+    parse_failures: dict[str, int]
+    subdomain_names: dict[str, dict[str, str | None]]
+    domain_names: dict[str, dict[str, str | None]]
+    judge_warnings: list[str] = []
+
+
+class GenerateCounts(BaseModel):
+    """What happened to the planned items of a generate run."""
+
+    planned: int
+    kept: int
+    rejected: int
+    failed: int
+    pending: int
+
+
+class GenerateStats(_Open):
+    """A generate run's ``stats.json`` (see :mod:`valuealign.generate.pipeline`)."""
+
+    counts: GenerateCounts
+    rejected_by_reason: dict[str, int]
+    failed_by_stage: dict[str, int]
+    by_subdomain: dict[str, dict[str, int]]
+    by_strategy: dict[str, dict[str, int]]
+    by_language: dict[str, dict[str, int]]
+
+
+class CurateStats(_Open):
+    """A curate run's ``stats.json`` (see :mod:`valuealign.curate.stats`)."""
+
+    schema_version: int = 1
+    documents: dict[str, int]
+    steps: dict[str, dict[str, Any]]
+    subdomains: dict[str, Any]
+    tokens: dict[str, Any] = {}
