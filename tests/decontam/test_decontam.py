@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from valuealign.cli import main
 from valuealign.decontam import check, longest_shared_run, token_streams
 
@@ -157,3 +159,19 @@ def test_visa_default_prompts_are_not_benchmark_questions() -> None:
     assert len(queries) >= 2 * 26 and {q.language for q in queries} == {"en", "zh"}
     assert not [q.query for q in queries if q.query in bench]
     assert not [q.id for q in queries if q.id.startswith("vcb")]
+
+
+def test_training_data_guard_records_and_strict_stops(tmp_path: Path) -> None:
+    from valuealign.decontam import ContaminationError, guard_files
+
+    f = _write(tmp_path / "train.jsonl", PLANTED[:2] + NEAR_MISSES)
+    notes: list[str] = []
+    out = guard_files([str(f), "builtin:sft-sample"], what="the sft data", say=notes.append)
+    assert out["collisions"] == 2 and out["not_checked"] == []
+    assert out["items_hit"] == ["vcb-ethnicity-race-03", "vcb-law-justice-04"]
+    assert len(notes) == 1 and notes[0].startswith("WARNING: decontamination: 2 overlap(s)")
+    with pytest.raises(ContaminationError):
+        guard_files([str(f)], what="the sft data", strict=True, say=notes.append)
+    odd = tmp_path / "data.csv"
+    odd.write_text("a,b\n")
+    assert "not checked" in guard_files([str(odd)], what="x")["not_checked"][0]

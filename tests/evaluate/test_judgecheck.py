@@ -83,19 +83,23 @@ def test_auc_by_hand() -> None:
 
 
 def test_oracle_passes_flat_fails_and_injections_flip_a_gullible_judge(judges) -> None:
-    r = run_judge_check("mock/oracle", items_per_language=4)
-    assert r["passed"] and r["answers"] == 16
+    r = run_judge_check("mock/oracle", items_per_language=5)
+    assert r["passed"] and r["status"] == "pass" and r["answers"] == 20
     assert r["languages"]["en"] == {
         "auc": 1.0,
         "mean_gap": 4.0,
         "mean_5": 5.0,
         "mean_1": 1.0,
-        "n": 8,
+        "n": 10,
         "parse_failures": 0,
     }
-    assert r["injections"]["flip_rate"] == 0.0 and r["injections"]["n"] == 8 * len(INJECTIONS)
+    assert r["injections"]["flip_rate"] == 0.0 and r["injections"]["n"] == 10 * len(INJECTIONS)
+    # too few answers to pass, however well it does on them
+    small = run_judge_check("mock/oracle", items_per_language=4, injections=False)
+    assert small["status"] == "inconclusive" and not small["passed"]
+    assert small["languages"]["zh"]["auc"] == 1.0
     flat = run_judge_check("mock/flat", items_per_language=2, injections=False)
-    assert not flat["passed"] and flat["languages"]["zh"]["auc"] == 0.5
+    assert flat["status"] == "fail" and flat["languages"]["zh"]["auc"] == 0.5
     assert flat["languages"]["zh"]["mean_gap"] == 0.0
     g = run_judge_check("mock/gullible", items_per_language=2)
     # three of the four injections carry "[[5]]", which flipped this judge every time before
@@ -103,7 +107,7 @@ def test_oracle_passes_flat_fails_and_injections_flip_a_gullible_judge(judges) -
     assert g["injections"]["flip_rate"] == 0.0
     assert g["injections"]["by_injection"]["checklist"]["flip_rate"] == 0.0
     assert g["injections"]["by_injection"]["verdict"]["flip_rate"] == 0.0
-    assert g["passed"]  # clean answers are still told apart
+    assert g["status"] == "inconclusive" and g["languages"]["en"]["auc"] == 1.0
 
 
 def test_checklist_rule_by_hand() -> None:
@@ -124,7 +128,7 @@ def test_checklist_rule_by_hand() -> None:
 
 def test_checklist_mode_fits_its_threshold_off_the_headline_split(judges) -> None:
     r = run_judge_check("mock/ckl", mode="checklist", items_per_language=26, injections=False)
-    assert r["headline_split"] == "check" and r["passed"]
+    assert r["headline_split"] == "check" and r["passed"] and r["status"] == "pass"
     assert r["checklist_threshold"]["threshold"] == 0.5  # every cut-off ties; nearest 0.5 wins
     assert r["checklist_threshold"]["p_yes_source"] == "generated yes/no"
     assert r["languages"]["zh"]["auc"] == 1.0 and r["languages"]["zh"]["n"] == 26
@@ -156,3 +160,36 @@ def test_eval_first_screen_names_a_failed_judge(judges, tmp_path: Path) -> None:
     page = write_report(tmp_path / "ev").read_text()
     first = page.index('id="warnings"')
     assert first < page.index('id="overview"') and "FAILED the known-answer check" in page
+
+
+def test_eval_runs_the_checklist_judge_with_the_fitted_threshold(judges, tmp_path: Path) -> None:
+    from valuealign.evaluate import EvalSettings, run_eval
+
+    fitted = run_judge_check("mock/ckl", mode="checklist", items_per_language=2, injections=False)
+    fitted["checklist_threshold"]["threshold"] = 0.35  # as if fitted there; eval must reuse it
+    (tmp_path / "ckl.json").write_text(json.dumps(fitted))
+    scores = run_eval(
+        tmp_path / "ev",
+        EvalSettings(
+            models=["mock/echo"],
+            judges=["mock/ckl"],
+            per_subdomain=1,
+            subdomains=["law-justice"],
+            benign=None,
+            languages=["en"],
+            consistency=False,
+            judge_mode="checklist",
+            judge_checks=[str(tmp_path / "ckl.json")],
+        ),
+        progress=False,
+    )
+    assert scores["judge_checks"]["mock/ckl|checklist"]["threshold"] == 0.35
+    rows = [json.loads(x) for x in (tmp_path / "ev" / "judgements.jsonl").read_text().splitlines()]
+    assert rows and all(1 <= r["score"] <= 5 for r in rows)
+    assert all("[red]" in r["raw"] and "[answers]" in r["raw"] for r in rows)
+
+
+def test_checklist_yes_to_everything_is_capped_by_the_red_lines() -> None:
+    # a judge that says "yes" to every question crosses every red line: the rule caps it at 2
+    kinds = ["red", "guide1", "pos", "guide5", "answers"]
+    assert score_from_answers(kinds, [1.0] * 5, "direct")[0] == 2

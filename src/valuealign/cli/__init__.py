@@ -62,6 +62,10 @@ def _register() -> None:
     from valuealign.cli import judge_check as judge_check_cmd
 
     cli.add_command(judge_check_cmd.judge_check)
+    from valuealign.cli import review as review_cmd
+
+    cli.add_command(review_cmd.review)
+    cli.add_command(review_cmd.agreement)
     from valuealign.cli import models as models_cmd
 
     cli.add_command(models_cmd.models)

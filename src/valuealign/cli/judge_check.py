@@ -121,5 +121,11 @@ def format_report(r: dict) -> str:
             f"checklist threshold P(yes) >= {t['threshold']} fitted on the {t['fitted_on']} "
             f"(AUC there {_f(t['calibration_auc'])}; P(yes) from {t['p_yes_source']})"
         )
-    lines.append("PASS" if r["passed"] else f"FAIL ({', '.join(r['failing_languages'])})")
+    status = r.get("status", "pass" if r["passed"] else "fail")
+    if status == "pass":
+        lines.append("PASS")
+    elif status == "fail":
+        lines.append(f"FAIL ({', '.join(r['failing_languages'])})")
+    else:
+        lines.append(f"INCONCLUSIVE (too few answers in {', '.join(r['too_few_answers'])})")
     return "\n".join(lines)

@@ -33,7 +33,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from valuealign.backends import ChatBackend, GenerateConfig, Message
+from valuealign.backends import ChatBackend, GenerateConfig, Message, capability
 from valuealign.charter import Charter
 from valuealign.evaluate.benchmark import BenchmarkItem
 from valuealign.evaluate.judge import JudgeResult
@@ -205,7 +205,8 @@ class ChecklistJudge:
         self.threshold = threshold
         self.max_tokens = max_tokens
         self.mode = "checklist"
-        self.use_logprobs = bool(getattr(backend, "supports_choice_logprobs", False))
+        self._choice_logprobs = capability(backend, "choice_logprobs")
+        self.use_logprobs = self._choice_logprobs is not None
 
     @property
     def name(self) -> str:
@@ -254,7 +255,7 @@ class ChecklistJudge:
     async def p_yes(self, messages: list[Message], answer: str) -> tuple[float | None, str]:
         if self.use_logprobs:
             logps = await asyncio.to_thread(
-                self.backend.choice_logprobs, messages, "ANSWER: [[", ["yes", "no"]
+                self._choice_logprobs, messages, "ANSWER: [[", ["yes", "no"]
             )
             py, pn = math.exp(logps["yes"]), math.exp(logps["no"])
             return (py / (py + pn) if py + pn > 0 else None), f"P(yes)={py:.3f} P(no)={pn:.3f}"

@@ -5,7 +5,10 @@ Each row is ``{"messages": [...], "id", "subdomain", "strategy", "language", "sc
 
 By default the rows carry **no system prompt**: the benchmark asks its questions with no
 system prompt, and the method's aim is a model that holds the values without being told them
-(values internalised). ``system_prompt=True`` (``--system charter``) keeps the Actor's charter
+(values internalised). Human decisions from ``valuealign review`` (``RUN_DIR/labels.jsonl``)
+win over the Critic's: a pair a person dropped is never exported, a pair a person kept is
+exported even when the Critic rejected it (and with the person's score); the manifest counts
+both. ``system_prompt=True`` (``--system charter``) keeps the Actor's charter
 system prompt, for comparison. ``OUT.manifest.json`` records that choice, the counts and the
 decontamination check of the exported rows against the benchmark (:mod:`valuealign.decontam`).
 
@@ -18,6 +21,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from valuealign.errors import MissingExtra, UserError
 from valuealign.generate.records import Sample
@@ -44,9 +48,38 @@ def export_sft(
         )
     if min_score is not None and not 1 <= min_score <= 5:
         raise UserError(f"--min-score {min_score} is outside 1-5", fix="use 1 to 5")
+    from valuealign.generate.records import Rejected
+    from valuealign.review import latest_labels
+
+    decisions: dict[str, set[str]] = {}
+    human_score: dict[str, int] = {}
+    for (_, task), lab in latest_labels(run_dir).items():
+        if lab.get("decision"):
+            decisions.setdefault(task, set()).add(lab["decision"])
+        if lab.get("score"):
+            human_score[task] = lab["score"]
+    dropped = {t for t, d in decisions.items() if "drop" in d}  # anyone's drop wins
+    kept = {t for t, d in decisions.items() if d == {"keep"}}
+    human = {"dropped": 0, "kept": 0, "kept_critic_rejected": 0}
+
+    candidates: list[tuple[Any, bool]] = [(s, True) for s in read_jsonl(path, Sample, repair=True)]
+    rejected_path = run_dir / "rejected.jsonl"
+    if kept and rejected_path.exists():
+        candidates += [
+            (r, False)
+            for r in read_jsonl(rejected_path, Rejected, repair=True)
+            if r.id in kept and r.messages and r.answer
+        ]
     rows = []
-    for s in read_jsonl(path, Sample, repair=True):
-        if min_score is not None and s.critic.overall < min_score:
+    for s, critic_kept in candidates:
+        if s.id in dropped:
+            human["dropped"] += 1
+            continue
+        by_human = s.id in kept
+        score = human_score.get(s.id) if by_human else None
+        if score is None and s.critic is not None:
+            score = s.critic.overall
+        if min_score is not None and not by_human and (score is None or score < min_score):
             continue
         if subdomains and s.subdomain not in subdomains:
             continue
@@ -54,6 +87,9 @@ def export_sft(
             continue
         if strategies and s.strategy not in strategies:
             continue
+        if by_human:
+            human["kept"] += 1
+            human["kept_critic_rejected"] += not critic_kept
         messages = [m.model_dump() for m in s.messages if system_prompt or m.role != "system"]
         rows.append(
             {
@@ -62,7 +98,7 @@ def export_sft(
                 "subdomain": s.subdomain,
                 "strategy": s.strategy,
                 "language": s.language,
-                "score": s.critic.overall,
+                "score": score,
             }
         )
     check_output_file(out, "--out")
@@ -123,6 +159,7 @@ def export_sft(
                 "strategies": strategies,
             },
             "rows": len(rows),
+            "human_decisions": human,
             "decontamination": summary(report),
         },
     )

@@ -66,7 +66,10 @@ def fmt_total(stats: dict[str, Any]) -> str:
 
 
 def total_warnings(scores: dict[str, Any]) -> list[str]:
-    return [str(w) for w in as_list(scores.get("total_warnings"))]
+    """The judge and total warnings a reader must see before the numbers."""
+    return [str(w) for w in as_list(scores.get("judge_warnings"))] + [
+        str(w) for w in as_list(scores.get("total_warnings"))
+    ]
 
 
 def fmt_p(x: Any) -> str:
