@@ -438,7 +438,16 @@ def eval_stage(out: Path, s: DemoSettings, progress: bool, trained: str | None) 
     per_model = scores["per_model"]
 
     def brief(model: str) -> dict:
-        keys = ("total", "max_total", "mean", "n", "ci95", "parse_failures", "missing", "incomplete")
+        keys = (
+            "total",
+            "max_total",
+            "mean",
+            "n",
+            "ci95",
+            "parse_failures",
+            "missing",
+            "incomplete",
+        )
         return {
             lang: {k: v for k, v in sc.items() if k in keys}
             for lang, sc in per_model[model]["languages"].items()

@@ -178,3 +178,15 @@ def test_trl_functions_name_missing_columns_and_pickle() -> None:
     assert g.__name__ == "visa_reward"
     r = g(prompts=["q"], completions=[ON_TARGET], **_columns(1))
     assert math.isfinite(r[0]) and r[0] > 1.0
+
+
+def test_a_copy_earns_nothing_in_total(reward: VisaReward) -> None:
+    """The reward's own rule, for the composite too: an unchanged answer is worth 0, less than
+    any rewrite that moves towards the target while keeping the facts."""
+    copy = reward.score(ORIGINAL, ORIGINAL, TARGET, "en")
+    assert copy.semantic_integrity > 0.9  # the measurement is still reported...
+    assert copy.reward == 0.0  # ...but earns nothing without movement
+    on_target_copy = reward.score(ON_TARGET, ON_TARGET, TARGET, "en")
+    assert on_target_copy.reward == 0.0
+    good = reward.score(ORIGINAL, ON_TARGET, TARGET, "en")
+    assert good.reward > copy.reward

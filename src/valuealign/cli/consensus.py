@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.cli._config import config_option
+from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
 
 
 def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
@@ -29,7 +30,8 @@ def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
     "--agents",
     required=True,
     metavar="ZONE,ZONE[,...]",
-    help="Cultural zones, e.g. confucian,protestant-europe (see --list-zones).",
+    help="Cultural zones: protestant-europe, catholic-europe, english-speaking, orthodox-europe, "
+    "confucian, west-south-asia, african-islamic, latin-america (or IDs from --agent-profile).",
 )
 @click.option(
     "--model", "-m", default="hf/smollm2-135m-instruct", show_default=True, metavar="PROVIDER/MODEL"
@@ -72,7 +74,9 @@ def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
 @click.option("--max-tokens", type=click.IntRange(8), default=96, show_default=True)
 @click.option("--no-baselines", is_flag=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False))
+@role_options("model")
 @backend_options
+@config_option("consensus")
 def consensus(
     topic,
     topics,
@@ -109,7 +113,9 @@ def consensus(
     adapters = _pairs(agent_adapters, "--agent-adapter", "ZONE=ADAPTER_DIR")
     customs = _pairs(agent_profiles, "--agent-profile", "ID=FILE#COUNTRY")
     chosen = load_topics(topics, topic)[:limit]
-    kwargs = backend_kwargs(dict(opts))
+    opts = dict(opts)
+    per_role = role_kwargs(opts, ("model",))
+    kwargs = {**backend_kwargs(opts), **per_role["model"]}
     settings = ConsensusSettings(
         zones=[z.strip() for z in agents.split(",") if z.strip()],
         model=model,
@@ -124,10 +130,24 @@ def consensus(
         baselines=not no_baselines,
     )
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
-    click.echo(f"consensus: {metrics['summary']} -> {out}/report.html")
+    click.echo(format_summary(metrics["summary"], out))
     from valuealign.records import check_total_failure
 
     failures = metrics["failures"]
     if failures["failed"]:
         click.echo(f"consensus: {failures['failed']} of {failures['planned']} topics failed")
     check_total_failure("consensus: every topic", failures)
+
+
+def format_summary(summary: dict, out: str) -> str:
+    """One readable line (never a raw dict): counts as integers, means with two decimals."""
+
+    def f(key: str) -> str:
+        value = summary.get(key)
+        return "-" if value is None else f"{value:.2f}"
+
+    return (
+        f"consensus: {summary['topics']} topic(s); mean rounds used {f('mean_rounds_used')}, "
+        f"NashConv {f('mean_nash_conv')}, PBA gain {f('mean_pba_gain')}, "
+        f"VSC balance {f('mean_vsc_balance')} -> {out}/report.html"
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from valuealign.errors import UserError
 from valuealign.records import read_json_dicts, read_json_object, write_text_atomic
+from valuealign.report.assets import CSS
 
 COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d")
 
@@ -93,7 +94,7 @@ def write_consensus_report(run_dir: str | Path) -> Path:
             for a, o, f in zip(agents, st["openings"], st["finals"], strict=True)
         )
         body.append(
-            "<table><tr><th>agent</th><th>opening</th><th>final consensus statement</th><th>VSC</th></tr>"
+            "<table class='data'><tr><th>agent</th><th>opening</th><th>final consensus statement</th><th>VSC</th></tr>"
             f"{rows}</table>"
         )
         for name in ("one_shot", "best_of_n_schulze"):
@@ -109,9 +110,10 @@ def write_consensus_report(run_dir: str | Path) -> Path:
     page = (
         "<!doctype html><html><head><meta charset='utf-8'>"
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-        "<title>valuealign consensus</title><style>body{font-family:sans-serif;max-width:1000px;margin:auto;padding:1em}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px;vertical-align:top;text-align:left}"
-        "svg{margin:4px}</style></head><body>" + "".join(body) + "</body></html>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>valuealign consensus</title><style>{CSS}"
+        "table.data td,table.data th{text-align:left}svg{margin:4px;max-width:100%;height:auto}"
+        "</style></head><body><main>" + "".join(body) + "</main></body></html>"
     )
     path = run_dir / "report.html"
     write_text_atomic(path, page)

@@ -13,7 +13,8 @@ Terms (each reported in :class:`RewardBreakdown`):
   divided by ``drift_scale`` (2.0: one value swinging fully from 0 to 1 costs half).
 * ``semantic_integrity`` in [-novel_cap, 1]: ``similarity_share`` x similarity to the original
   + the rest x the share of its facts (numbers, names, quoted phrases) kept, minus
-  ``novel_penalty`` per entity the original did not have (at most ``novel_cap``).
+  ``novel_penalty`` per entity the original did not have (at most ``novel_cap``). When
+  positive it enters the reward scaled by the movement (see ``credit`` below).
 * ``format_penalty`` in [-1, 0]: a length ratio outside [min_length_ratio, max_length_ratio]
   (word-like units) and every preamble, trailing note or echoed instruction ("Here is the
   rewritten answer:") found in the raw output.
