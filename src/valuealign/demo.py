@@ -509,9 +509,12 @@ def run_demo(
         s.critic = s.critic if s.critic != DEFAULT_HELPER else None
         s.judge = s.judge if s.judge != DEFAULT_HELPER else None
     out = Path(out)
-    ensure_run_dir(out)
     plan_items(s.charter, s.n_subdomains, list(s.languages))  # bad input fails before any work
-    say = (lambda m: print(m, flush=True)) if progress else None
+    ensure_run_dir(out)
+
+    def say(message: str) -> None:  # stage lines print even without progress bars
+        print(message, flush=True)
+
     started, t0 = utcnow(), time.perf_counter()
     timings: dict[str, dict] = {}
     manifest: dict = {

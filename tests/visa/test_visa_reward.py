@@ -40,6 +40,20 @@ def test_copy_gets_no_value_credit(reward: VisaReward) -> None:
     assert b2.value_precision == 0.0
 
 
+def test_copy_earns_nothing_in_total(reward: VisaReward) -> None:
+    # the reward's own rule: credit is for movement, so keeping every fact of an unchanged
+    # answer is worth exactly nothing, in both languages
+    for original, lang in (
+        (ORIGINAL, "en"),
+        (ON_TARGET, "en"),
+        ("根据2015年修订的法律，成年子女有赡养父母的义务。", "zh"),
+    ):
+        b = reward.score(original, original, TARGET, lang)
+        assert b.reward == 0.0 and b.semantic_integrity > 0.9
+    moved = reward.score(ORIGINAL, ON_TARGET, TARGET, "en")
+    assert moved.reward > moved.value_precision > 0  # movement that keeps content earns more
+
+
 def test_hitting_the_target_but_dropping_facts_is_gated(reward: VisaReward) -> None:
     b = reward.score(ORIGINAL, DROPS_FACTS, TARGET, "en")
     assert b.value_precision > 0.5  # the detector does see the values...

@@ -84,10 +84,11 @@ def _loop_options(f):  # type: ignore[no-untyped-def]
     )(f)
     f = click.option(
         "--similarity",
-        type=click.Choice(["auto", "tfidf", "embedding"]),
-        default="auto",
+        type=click.Choice(["multilingual", "auto", "tfidf", "embedding"]),
+        default="multilingual",
         show_default=True,
-        help="auto: sentence embeddings for English pairs, character TF-IDF otherwise.",
+        help="multilingual: Qwen2.5 0.5B sentence vectors (zh, en, mixed); auto: MiniLM for "
+        "English pairs, character TF-IDF otherwise (cheaper, surface-level for Chinese).",
     )(f)
     f = click.option(
         "--translator",
