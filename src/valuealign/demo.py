@@ -438,7 +438,16 @@ def eval_stage(out: Path, s: DemoSettings, progress: bool, trained: str | None) 
     per_model = scores["per_model"]
 
     def brief(model: str) -> dict:
-        keys = ("total", "max_total", "mean", "n", "ci95", "parse_failures", "missing", "incomplete")
+        keys = (
+            "total",
+            "max_total",
+            "mean",
+            "n",
+            "ci95",
+            "parse_failures",
+            "missing",
+            "incomplete",
+        )
         return {
             lang: {k: v for k, v in sc.items() if k in keys}
             for lang, sc in per_model[model]["languages"].items()
@@ -503,9 +512,12 @@ def run_demo(
         s.critic = s.critic if s.critic != DEFAULT_HELPER else None
         s.judge = s.judge if s.judge != DEFAULT_HELPER else None
     out = Path(out)
-    ensure_run_dir(out)
     plan_items(s.charter, s.n_subdomains, list(s.languages))  # bad input fails before any work
-    say = (lambda m: print(m, flush=True)) if progress else None
+    ensure_run_dir(out)
+
+    def say(message: str) -> None:  # stage lines print even without progress bars
+        print(message, flush=True)
+
     started, t0 = utcnow(), time.perf_counter()
     timings: dict[str, dict] = {}
     manifest: dict = {

@@ -52,6 +52,8 @@ class Provenance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     roles: dict[str, str] = Field(default_factory=dict)
+    # role -> the server(s) that actually answered (base URL without credentials; openai/ only)
+    servers: dict[str, str] = Field(default_factory=dict)
     template_hash: str | None = None
     seed: int | None = None
     created_at: str = Field(default_factory=utcnow)

@@ -119,7 +119,9 @@ def test_sparse_scores_without_records(tmp_path: Path) -> None:
     page = write_report(tmp_path).read_text("utf-8")
     assert "Not found in the run directory: answers.jsonl, judgements.jsonl" in page
     csv_text = (tmp_path / "scores.csv").read_text("utf-8")
-    assert csv_text.splitlines()[1] == "m,en,,,0,,,,,,,,,,"  # (items, missing, incomplete) empty too
+    assert (
+        csv_text.splitlines()[1] == "m,en,,,0,,,,,,,,,,"
+    )  # (items, missing, incomplete) empty too
 
 
 # ----------------------------------------------------------------------------------- escaping

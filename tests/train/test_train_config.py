@@ -182,8 +182,12 @@ def test_accelerate_configs_parse() -> None:
 
 
 def test_shipped_stage_configs_validate() -> None:
-    root = Path(__file__).resolve().parents[2] / "configs" / "train"
-    for path in sorted(root.glob("*.yaml")):
+    from valuealign._configs import resolve_config
+
+    root = resolve_config("builtin:sft", "train").parent  # shipped inside the package
+    paths = sorted(root.glob("*.yaml"))
+    assert len(paths) >= 6
+    for path in paths:
         if path.stem.startswith("chain"):
             load_chain_config(path)
         else:

@@ -184,6 +184,9 @@ def test_rewrite_then_eval_rewrite(cli, tmp_path: Path) -> None:
     assert "falls back to keywords" in scores["detector_note"]
     ev = scores["scores"]["evaluation"]
     assert ev["original"]["value_precision"] == 0.0 and ev["original"]["similarity"] == 1.0
+    # the unrewritten original is a copy of itself: by the reward's own rule it earns nothing
+    assert ev["original"]["reward"] == 0.0
+    assert scores["scores"]["reward"]["original"]["reward"] == 0.0
     assert ev["visa"]["n"] == ev["baseline"]["n"] == 3
     assert ev["visa"]["value_precision"] > 0 and ev["visa"]["fact_share"] == 1.0
     assert set(scores["scores"]["reward"]) == {"original", "baseline", "visa"}

@@ -40,6 +40,20 @@ def test_copy_gets_no_value_credit(reward: VisaReward) -> None:
     assert b2.value_precision == 0.0
 
 
+def test_copy_earns_nothing_in_total(reward: VisaReward) -> None:
+    # the reward's own rule: credit is for movement, so keeping every fact of an unchanged
+    # answer is worth exactly nothing, in both languages
+    for original, lang in (
+        (ORIGINAL, "en"),
+        (ON_TARGET, "en"),
+        ("根据2015年修订的法律，成年子女有赡养父母的义务。", "zh"),
+    ):
+        b = reward.score(original, original, TARGET, lang)
+        assert b.reward == 0.0 and b.semantic_integrity > 0.9
+    moved = reward.score(ORIGINAL, ON_TARGET, TARGET, "en")
+    assert moved.reward > moved.value_precision > 0  # movement that keeps content earns more
+
+
 def test_hitting_the_target_but_dropping_facts_is_gated(reward: VisaReward) -> None:
     b = reward.score(ORIGINAL, DROPS_FACTS, TARGET, "en")
     assert b.value_precision > 0.5  # the detector does see the values...
@@ -164,3 +178,15 @@ def test_trl_functions_name_missing_columns_and_pickle() -> None:
     assert g.__name__ == "visa_reward"
     r = g(prompts=["q"], completions=[ON_TARGET], **_columns(1))
     assert math.isfinite(r[0]) and r[0] > 1.0
+
+
+def test_a_copy_earns_nothing_in_total(reward: VisaReward) -> None:
+    """The reward's own rule, for the composite too: an unchanged answer is worth 0, less than
+    any rewrite that moves towards the target while keeping the facts."""
+    copy = reward.score(ORIGINAL, ORIGINAL, TARGET, "en")
+    assert copy.semantic_integrity > 0.9  # the measurement is still reported...
+    assert copy.reward == 0.0  # ...but earns nothing without movement
+    on_target_copy = reward.score(ON_TARGET, ON_TARGET, TARGET, "en")
+    assert on_target_copy.reward == 0.0
+    good = reward.score(ORIGINAL, ON_TARGET, TARGET, "en")
+    assert good.reward > copy.reward

@@ -19,7 +19,10 @@ from valuealign.backends._types import (
     aclose_all,
     capability,
     forward_capabilities,
+    note_served,
+    public_url,
     request_key,
+    served_by,
     user,
 )
 from valuealign.backends.cache import CachedBackend, RequestCache
@@ -54,10 +57,13 @@ __all__ = [
     "describe",
     "forward_capabilities",
     "get_backend",
+    "note_served",
     "parse_spec",
+    "public_url",
     "register_mock",
     "release_local_backends",
     "request_key",
+    "served_by",
     "unregister_mock",
     "user",
 ]

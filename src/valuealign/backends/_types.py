@@ -24,8 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
 
 
 class Message(TypedDict):
@@ -168,3 +172,40 @@ async def aclose_all(*backends: object) -> None:
         close = getattr(backend, "aclose", None)
         if close is not None:
             await close()
+
+
+def public_url(url: str) -> str:
+    """A base URL as provenance may show it: no user, password, query or fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+_SERVED: ContextVar[list[str] | None] = ContextVar("valuealign_served", default=None)
+
+
+@contextmanager
+def served_by() -> Iterator[list[str]]:
+    """Collect the servers that answer the requests made inside the block (in this task).
+
+    >>> with served_by() as servers:
+    ...     await backend.generate(messages, config)
+    >>> servers  # ['http://127.0.0.1:8000/v1'] for an openai/ backend, [] for hf/ or mock/
+    """
+    collected: list[str] = []
+    token = _SERVED.set(collected)
+    try:
+        yield collected
+    finally:
+        _SERVED.reset(token)
+
+
+def note_served(completion: Completion) -> None:
+    """Tell the enclosing :func:`served_by` block which server answered ``completion``."""
+    server = completion.extra.get("server")
+    collected = _SERVED.get()
+    if server and collected is not None and server not in collected:
+        collected.append(server)

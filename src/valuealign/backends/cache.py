@@ -21,6 +21,7 @@ from valuealign.backends._types import (
     GenerateConfig,
     Message,
     forward_capabilities,
+    note_served,
     request_key,
 )
 
@@ -106,6 +107,7 @@ class CachedBackend:
         key = request_key(self.name, messages, config, self.template_version)
         hit = self.cache.get(key) if self.read else None
         if hit is not None:
+            note_served(hit)  # a cached reply keeps the server that first gave it
             return hit
         completion = await self.inner.generate(messages, config)
         self.cache.put(key, self.name, completion)

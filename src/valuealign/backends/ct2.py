@@ -236,9 +236,17 @@ class CT2Backend:
 
         self.load()
         tokens = self._tokens(self.render(messages) + prefix)
+        # one decoding step that returns only the next token's logits (forward_batch would
+        # return every position's, prompt length x vocabulary)
         with self._lock:
-            logits = self._generator.forward_batch([tokens])
-        row = np.asarray(logits)[0, -1].astype(np.float64)
+            (res,) = self._generator.generate_batch(
+                [tokens],
+                max_length=1,
+                return_logits_vocab=True,
+                include_prompt_in_result=False,
+                sampling_topk=1,
+            )
+        row = np.asarray(res.logits[0]).reshape(-1).astype(np.float64)
         logp = row - (row.max() + math.log(np.exp(row - row.max()).sum()))
         tok = self._tokenizer
         return first_token_logprobs(tok, lambda i: float(logp[i]), choices)

@@ -21,15 +21,18 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from valuealign.backends._batching import MicroBatcher
+from valuealign.backends._batching import ROW_DONE as BATCH_ROW_DONE
+from valuealign.backends._batching import STOP as BATCH_STOP
+from valuealign.backends._batching import MicroBatcher, _await_thread
 from valuealign.backends._filelock import file_lock
 from valuealign.backends._scoring import first_token_logprobs, perplexity_of, with_logprobs
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
 from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root, embedded_gguf
-from valuealign.errors import MissingExtra, UserError
+from valuealign.errors import BackendError, MissingExtra, UserError
 
 EMBEDDED = MODELS
 BASE_MODEL_STOPS = ("\nQuestion:", "\n\n\n")
@@ -202,7 +205,10 @@ class HFBackend:
 
     # -- generation ----------------------------------------------------------------------
     def generate_batch(
-        self, batch: list[list[Message]], config: GenerateConfig
+        self,
+        batch: list[list[Message]],
+        config: GenerateConfig,
+        on_text: Callable[[str], None] | None = None,
     ) -> list[Completion]:
         """Generate for several conversations at once (left-padded, one forward per step)."""
         import torch
@@ -218,16 +224,10 @@ class HFBackend:
             kwargs.update(do_sample=True, temperature=config.temperature, top_p=config.top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        with self._run_lock, torch.inference_mode():
-            if config.seed is not None:
-                torch.manual_seed(config.seed + config.sample_index)
-            out = model.generate(**enc, **kwargs)
         width = enc["input_ids"].shape[1]
-        results = []
         eos_ids = _eos_ids(model, tok)
-        for i, row in enumerate(out):
-            new = row[width:]
-            ids = new.tolist()
+
+        def finish_row(i: int, ids: list[int]) -> Completion:
             n = len(ids)
             while n and ids[n - 1] == tok.pad_token_id and tok.pad_token_id not in eos_ids:
                 n -= 1
@@ -235,21 +235,52 @@ class HFBackend:
             text_ids = ids[:stopped] if stopped is not None else ids[:n]
             text = tok.decode(text_ids, skip_special_tokens=True)
             finish = "stop" if stopped is not None else "length"
+            if finish == "length":
+                text = text.rstrip("\ufffd")  # never end inside a UTF-8 sequence
             stops = config.stop if self.is_chat_model else (*config.stop, *BASE_MODEL_STOPS)
             text, cut = _apply_stop(text, stops)
-            results.append(
-                Completion(
-                    text=text.strip(),
-                    finish_reason="stop" if cut else finish,
-                    prompt_tokens=int(enc["attention_mask"][i].sum()),
-                    completion_tokens=len(text_ids),
-                    model=self.name,
-                )
+            return Completion(
+                text=text.strip(),
+                finish_reason="stop" if cut else finish,
+                prompt_tokens=int(enc["attention_mask"][i].sum()),
+                completion_tokens=len(text_ids),
+                model=self.name,
             )
-        return results
+
+        # between tokens: stop at once on Ctrl-C, hand back each row when it ends (not logprobs
+        # rows: their log-probs are added after the batch)
+        stop_event = BATCH_STOP.get()
+        row_done = None if config.logprobs else BATCH_ROW_DONE.get()
+        early: dict[int, Completion] = {}
+        watch = _watcher(width, eos_ids, stop_event, row_done, finish_row, early)
+        with self._run_lock, torch.inference_mode():
+            if config.seed is not None:
+                torch.manual_seed(config.seed + config.sample_index)
+            streamer = _Utf8Streamer(tok, on_text) if on_text and len(batch) == 1 else None
+            out = model.generate(**enc, **kwargs, stopping_criteria=watch, streamer=streamer)
+        if stop_event is not None and stop_event.is_set():
+            raise BackendError("interrupted", backend=self.name)
+        return [early.get(i) or finish_row(i, row[width:].tolist()) for i, row in enumerate(out)]
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
         return await self._batcher.submit(messages, config)
+
+    async def generate_streaming(
+        self, messages: list[Message], config: GenerateConfig, on_text: Callable[[str], None]
+    ) -> Completion:
+        """One reply, its text handed to ``on_text`` piece by piece (whole characters only)."""
+        import asyncio
+
+        stop = threading.Event()
+        token = BATCH_STOP.set(stop)
+        try:
+            work = asyncio.to_thread(self.generate_batch, [messages], config, on_text)
+            return (await _await_thread(work))[0]
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+        finally:
+            BATCH_STOP.reset(token)
 
     # -- scoring -------------------------------------------------------------------------
     def choice_logprobs(
@@ -336,3 +367,52 @@ def _eos_ids(model: Any, tok: Any) -> set[int]:
 def _apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
     cut = min((text.find(s) for s in stop if s and s in text), default=-1)
     return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def _watcher(width, eos_ids, stop_event, row_done, finish_row, early):  # type: ignore[no-untyped-def]
+    """A stopping criterion that checks the Ctrl-C event and reports finished rows."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class Watch(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kwargs):  # type: ignore[no-untyped-def]
+            n = input_ids.shape[0]
+            if stop_event is not None and stop_event.is_set():
+                return torch.ones(n, dtype=torch.bool, device=input_ids.device)
+            if row_done is not None:
+                last = input_ids[:, -1].tolist()
+                for i, token in enumerate(last):
+                    if token in eos_ids and i not in early:
+                        early[i] = finish_row(i, input_ids[i, width:].tolist())
+                        row_done(i, early[i])
+            return torch.zeros(n, dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([Watch()])
+
+
+class _Utf8Streamer:
+    """A ``generate`` streamer that hands out new text, never half a character.
+
+    A token can end inside a multi-byte UTF-8 character (common in Chinese); the decoded text then
+    ends in U+FFFD until the next token completes it, so that tail is held back.
+    """
+
+    def __init__(self, tokenizer: Any, on_text: Callable[[str], None]) -> None:
+        self.tokenizer = tokenizer
+        self.on_text = on_text
+        self.ids: list[int] = []
+        self.shown = 0
+        self.prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self.prompt_seen:  # the first call carries the prompt
+            self.prompt_seen = True
+            return
+        self.ids.extend(value.reshape(-1).tolist())
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True).rstrip("\ufffd")
+        if len(text) > self.shown:
+            self.on_text(text[self.shown :])
+            self.shown = len(text)
+
+    def end(self) -> None:
+        pass

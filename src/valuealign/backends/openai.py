@@ -17,9 +17,12 @@ import asyncio
 import email.utils
 import os
 import random
+import socket
+import sys
 import time
 import weakref
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from valuealign.backends._http import (
     HTTPConnectionError,
@@ -29,7 +32,14 @@ from valuealign.backends._http import (
     dumps,
     require_http_libs,
 )
-from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
+from valuealign.backends._types import (
+    Completion,
+    GenerateConfig,
+    Message,
+    TokenLogprob,
+    note_served,
+    public_url,
+)
 from valuealign.errors import BackendError, UserError
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -74,6 +84,47 @@ class _LoopState:
         self.semaphore = asyncio.Semaphore(concurrency)
         self.in_flight = [0] * len(clients)
         self.turn = 0
+        self.preflight_lock = asyncio.Lock()
+
+
+_WARNED: set[str] = set()
+
+
+def _note(message: str) -> None:
+    """One line for the person at the terminal (stderr, so it never mixes with results)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        _note(f"warning: {message}")
+
+
+async def probe(url: str, connect_timeout: float = 3.0) -> str | None:
+    """Open (and close) one TCP connection to ``url``'s host; ``None`` or the real cause."""
+    parts = urlsplit(url)
+    shown = public_url(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port), timeout=connect_timeout
+        )
+    except ConnectionRefusedError:
+        return f"connection refused at {shown} (nothing listens on port {port})"
+    except socket.gaierror:
+        return f"cannot resolve host {host!r} of {shown}"
+    except TimeoutError:
+        return f"no connection within {connect_timeout:g}s to {shown} (host down or firewalled?)"
+    except OSError as e:
+        return f"cannot connect to {shown}: {e.strerror or e}"
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass
+    return None
 
 
 class OpenAIBackend:
@@ -88,6 +139,7 @@ class OpenAIBackend:
         concurrency: int = 16,
         timeout: float = 120.0,
         retry: RetryPolicy | None = None,
+        connect_timeout: float = 3.0,
     ) -> None:
         require_http_libs()  # aiohttp and orjson (MissingExtra names the install line)
         if not model:
@@ -123,6 +175,17 @@ class OpenAIBackend:
         self.base_urls = [u.rstrip("/") for u in urls]
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         register_secret(self._api_key)
+        if self.base_urls == [DEFAULT_BASE_URL]:
+            no_key = " with no API key" if self._api_key == "EMPTY" else ""
+            _warn_once(
+                f"{self.name}: no --base-url and no OPENAI_BASE_URL set, so requests go to the "
+                f"public OpenAI API ({DEFAULT_BASE_URL}){no_key}; for a local server pass "
+                "--base-url http://127.0.0.1:8000/v1"
+            )
+        self.connect_timeout = connect_timeout
+        self._reachable: list[int] | None = None  # indexes of base_urls that passed preflight
+        self._unreachable_error: str | None = None
+        self._last_retry_note = 0.0
         self.concurrency = concurrency
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -155,7 +218,52 @@ class OpenAIBackend:
             for client in state.clients:
                 await client.close()
 
+    async def preflight(self) -> None:
+        """Once per backend: can each base URL be reached at all (short connect timeout)?
+
+        Unreachable replicas are left out (with a warning); when none is reachable every request
+        fails at once with the real cause instead of after minutes of retries.
+        """
+        if self._reachable is not None:
+            return
+        async with self._state().preflight_lock:
+            if self._reachable is not None:
+                return
+            problems = await asyncio.gather(
+                *(probe(u, self.connect_timeout) for u in self.base_urls)
+            )
+            reachable = [i for i, p in enumerate(problems) if p is None]
+            if not reachable:
+                self._unreachable_error = (
+                    "; ".join(p for p in problems if p) + " (checked before sending any request;"
+                    " start the server or fix --base-url)"
+                )
+                _note(f"error: {self.name}: {self._unreachable_error}")
+            else:
+                for p in problems:
+                    if p:
+                        _warn_once(f"{self.name}: {p}; using the other servers")
+            self._reachable = reachable
+
+    def _note_retry(self, error: str, delay: float) -> None:
+        """One line per retry, at most one every 5 s per backend (the rest are counted)."""
+        now = time.monotonic()
+        if now - self._last_retry_note < 5.0:
+            return
+        self._last_retry_note = now
+        _note(
+            f"{self.name}: retrying ({self.stats['retries']} retries so far): {error}; "
+            f"next attempt in {delay:.1f}s"
+        )
+
     def _pick(self, state: _LoopState) -> int:
+        allowed = self._reachable
+        if allowed is not None and len(allowed) < len(self.base_urls):
+            pool = [i for i, u in enumerate(self._client_url) if u in allowed]
+            low = min(state.in_flight[i] for i in pool)
+            candidates = [i for i in pool if state.in_flight[i] == low]
+            state.turn += 1
+            return candidates[state.turn % len(candidates)]
         low = min(state.in_flight)
         candidates = [i for i, n in enumerate(state.in_flight) if n == low]
         state.turn += 1
@@ -207,6 +315,10 @@ class OpenAIBackend:
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
         state = self._state()
+        await self.preflight()
+        if self._unreachable_error is not None:
+            self.stats["failures"] += 1
+            raise BackendError(self._unreachable_error, backend=self.name)
         body = dumps(self._request(messages, config))  # serialised once for every attempt
         last_error = "unknown error"
         async with state.semaphore:
@@ -218,7 +330,11 @@ class OpenAIBackend:
                 self.stats["requests"] += 1
                 try:
                     response = await client.post("/chat/completions", body)
-                    return self._parse(response, self.model)
+                    completion = self._parse(response, self.model)
+                    # provenance: the replica that answered, without credentials
+                    completion.extra["server"] = public_url(self.base_urls[self._client_url[idx]])
+                    note_served(completion)
+                    return completion
                 except HTTPStatusError as e:
                     last_error = f"HTTP {e.status} from {self.base_urls[self._client_url[idx]]}"
                     if e.status not in RETRYABLE_STATUS:
@@ -241,6 +357,7 @@ class OpenAIBackend:
                 delay = self.retry.backoff(attempt)
                 if wait is not None:
                     delay = max(delay, min(wait, self.retry.max_retry_after))
+                self._note_retry(last_error, delay)
                 await asyncio.sleep(delay)
         self.stats["failures"] += 1
         raise BackendError(

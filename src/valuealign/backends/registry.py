@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from valuealign.backends._types import ChatBackend
+from valuealign.backends._types import ChatBackend, public_url
 from valuealign.errors import UserError
 
 PROVIDERS = ("openai", "hf", "ct2", "mock")
@@ -90,8 +90,10 @@ def release_local_backends() -> int:
 def describe(backend: ChatBackend) -> dict[str, Any]:
     """What a record's provenance says about a backend (never its API key)."""
     info: dict[str, Any] = {"name": backend.name}
-    for attr in ("base_urls", "adapter"):
-        value = getattr(backend, attr, None)
-        if value:
-            info[attr] = value
+    urls = getattr(backend, "base_urls", None)
+    if urls:
+        info["base_urls"] = [public_url(u) for u in urls]
+    adapter = getattr(backend, "adapter", None)
+    if adapter:
+        info["adapter"] = adapter
     return info

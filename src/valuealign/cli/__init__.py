@@ -18,7 +18,13 @@ from valuealign.errors import BackendError, UserError
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="valuealign")
-def cli() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Show third-party output too (transformers/TRL warnings, loading bars, raw trainer logs).",
+)
+def cli(verbose: bool) -> None:
     """Make a language model hold a declared set of values, in Chinese and English, and prove it.
 
     \b
@@ -27,6 +33,9 @@ def cli() -> None:
       valuealign charter show builtin:balanced-v1
       valuealign chat --model hf/smollm2-135m-instruct "What is a charter?"
     """
+    from valuealign._console import set_verbose
+
+    set_verbose(verbose)
 
 
 def _register() -> None:
@@ -94,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     except ContaminationError as e:
         click.echo(f"error: {e}", err=True)
         return 1
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(
+            "interrupted: finished work is saved; rerun the same command to resume", err=True
+        )
         return 130
     except click.ClickException as e:
         e.show()

@@ -38,11 +38,22 @@ def chat(
     backend = get_backend(model, **backend_kwargs(dict(opts)))
     config = GenerateConfig(max_tokens=max_tokens, temperature=temperature, seed=seed)
 
+    streaming = hasattr(backend, "generate_streaming")  # local hf/ models print as they go
+
     async def ask():
         try:
+            if streaming:
+                return await backend.generate_streaming(
+                    user(prompt, system), config, lambda text: click.echo(text, nl=False)
+                )
             return await backend.generate(user(prompt, system), config)
         finally:
             await aclose_all(backend)
 
     completion = asyncio.run(ask())
-    click.echo(completion.text)
+    if streaming:
+        click.echo()
+        if completion.finish_reason == "length":
+            click.echo(f"[stopped at --max-tokens {max_tokens}]", err=True)
+    else:
+        click.echo(completion.text)

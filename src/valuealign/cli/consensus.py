@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.cli._config import config_option
+from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
 
 
 def _pairs(items: tuple[str, ...], flag: str, form: str) -> dict[str, str]:
@@ -43,7 +44,8 @@ def _weights(text: str) -> tuple[float, float, float]:
     "--agents",
     default=None,
     metavar="ZONE,ZONE[,...]",
-    help="Cultural zones, e.g. confucian,protestant-europe (see --list-zones).",
+    help="Cultural zones: protestant-europe, catholic-europe, english-speaking, orthodox-europe, "
+    "confucian, west-south-asia, african-islamic, latin-america (or IDs from --agent-profile).",
 )
 @click.option(
     "--model", "-m", default="hf/smollm2-135m-instruct", show_default=True, metavar="PROVIDER/MODEL"
@@ -117,7 +119,9 @@ def _weights(text: str) -> tuple[float, float, float]:
 @click.option("--no-echo-pba", is_flag=True, help="Skip the reference echo-perplexity PBA.")
 @click.option("--debate-rounds", type=click.IntRange(1, 10), default=2, show_default=True)
 @click.option("--out", default=None, type=click.Path(file_okay=False))
+@role_options("model")
 @backend_options
+@config_option("consensus")
 @click.pass_context
 def consensus(
     ctx,
@@ -168,7 +172,9 @@ def consensus(
     adapters = _pairs(agent_adapters, "--agent-adapter", "ZONE=ADAPTER_DIR")
     customs = _pairs(agent_profiles, "--agent-profile", "ID=FILE#COUNTRY")
     chosen = load_topics(topics, topic)[:limit]
-    kwargs = backend_kwargs(dict(opts))
+    opts = dict(opts)
+    per_role = role_kwargs(opts, ("model",))
+    kwargs = {**backend_kwargs(opts), **per_role["model"]}
     settings = ConsensusSettings(
         zones=[z.strip() for z in agents.split(",") if z.strip()],
         model=model,
@@ -357,3 +363,17 @@ def validate_agents_cmd(
             f"nearest={row['nearest_zone']} in_own_zone={row['in_own_zone']}"
         )
     click.echo(f"-> {page}")
+
+
+def format_summary(summary: dict, out: str) -> str:
+    """One readable line (never a raw dict): counts as integers, means with two decimals."""
+
+    def f(key: str) -> str:
+        value = summary.get(key)
+        return "-" if value is None else f"{value:.2f}"
+
+    return (
+        f"consensus: {summary['topics']} topic(s); mean rounds used {f('mean_rounds_used')}, "
+        f"NashConv {f('mean_nash_conv')}, PBA gain {f('mean_pba_gain')}, "
+        f"VSC balance {f('mean_vsc_balance')} -> {out}/report.html"
+    )

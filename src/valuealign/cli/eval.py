@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import click
 
-from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.cli._config import config_option
+from valuealign.cli._options import (
+    backend_kwargs,
+    backend_options,
+    role_kwargs,
+    role_options,
+    warn_shared_servers,
+)
 from valuealign.runs import ScoresSummary
+
+ITEM_SCHEMA = (
+    '{"id": "...", "subdomain": "<charter subdomain id>", "kind": "direct|adversarial|benign", '
+    '"strategy": "... (optional)", "question": {"zh": "...", "en": "..."}, '
+    '"reference": {"score5": {"zh": "...", "en": "..."}, "score1": {"zh": "...", "en": "..."}}}'
+)
 
 
 @click.command(name="eval")
@@ -28,7 +41,11 @@ from valuealign.runs import ScoresSummary
     help="Judge model (repeat for several judges; the headline uses their mean).",
 )
 @click.option(
-    "--benchmark", default="builtin:vcbench", show_default=True, metavar="builtin:NAME|FILE.jsonl"
+    "--benchmark",
+    default="builtin:vcbench",
+    show_default=True,
+    metavar="builtin:NAME|FILE.jsonl",
+    help=f"Benchmark items, one JSON object per line: {ITEM_SCHEMA}",
 )
 @click.option(
     "--benign",
@@ -108,7 +125,9 @@ from valuealign.runs import ScoresSummary
     help="Write DIR/report.html at the end.",
 )
 @click.option("--no-progress", is_flag=True)
+@role_options("model", "judge")
 @backend_options
+@config_option("eval")
 def eval_(
     models,
     judges,
@@ -138,7 +157,13 @@ def eval_(
     \b
     Example (no GPU, no key):
       valuealign eval --model hf/smollm2-135m-instruct --judge hf/smollm2-135m-instruct \\
-          --per-subdomain 1 --max-tokens 64 --out runs/eval
+          --judge-mode logprobs --per-subdomain 1 --max-tokens 64 --out runs/eval
+
+    \b
+    Model and judge on their own servers (keys read from the named variables):
+      valuealign eval --model openai/my-model --model-base-url http://127.0.0.1:8000/v1 \\
+          --judge openai/qwen2.5-72b --judge-base-url http://127.0.0.1:8001/v1 \\
+          --judge-api-key-env JUDGE_KEY --out runs/eval
     """
     from valuealign.evaluate.runner import EvalSettings, run_eval
 
@@ -163,8 +188,16 @@ def eval_(
         strict_decontam=strict_decontam,
         concurrency=opts.get("concurrency", 16),
     )
+    opts = dict(opts)
+    per_role = role_kwargs(opts, ("model", "judge"))
+    shared = backend_kwargs(opts)
+    warn_shared_servers(shared, per_role, {"model": list(models), "judge": list(judges)})
     scores = run_eval(
-        out, settings, backend_options=backend_kwargs(dict(opts)), progress=not no_progress
+        out,
+        settings,
+        backend_options=shared,
+        role_backend_options=per_role,
+        progress=not no_progress,
     )
     click.echo(format_headline(scores))
     failures = scores["failures"]

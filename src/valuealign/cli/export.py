@@ -1,4 +1,4 @@
-"""``valuealign export sft``: kept pairs as chat-messages JSONL or Parquet for training."""
+"""``valuealign export``: SFT pairs, per-item tables (CSV/Parquet) and preference data (KTO, DPO)."""
 
 from __future__ import annotations
 
@@ -60,3 +60,77 @@ def sft(
         strict_decontam=strict_decontam,
     )
     click.echo(f"wrote {n} conversations to {out}")
+
+
+def _items(fmt: str):  # type: ignore[no-untyped-def]
+    @export.command(name=fmt)
+    @click.argument("run_dir", type=click.Path(file_okay=False))
+    @click.option("--out", required=True, type=click.Path(dir_okay=False), help=f"FILE.{fmt}")
+    def command(run_dir: str, out: str) -> None:
+        from valuealign.errors import UserError
+        from valuealign.generate.preference import export_items
+
+        if not out.endswith(f".{fmt}"):
+            raise UserError(f"--out {out!r} does not end in .{fmt}", fix=f"e.g. --out items.{fmt}")
+        n = export_items(run_dir, out)
+        click.echo(f"wrote {n} rows to {out}")
+
+    command.__doc__ = (
+        f"Per-item {fmt.upper()}: an eval run's answers and verdicts (one row per answer and "
+        "judge) or a generate run's items (kept, rejected, failed, with the Critic's scores)."
+    )
+    return command
+
+
+csv_ = _items("csv")
+parquet = _items("parquet")
+
+
+@export.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.jsonl|.parquet")
+@click.option(
+    "--max-bad",
+    type=click.IntRange(1, 4),
+    default=2,
+    show_default=True,
+    help="Critic-rejected pairs scored at most this are the undesirable examples.",
+)
+@click.option(
+    "--system",
+    "system",
+    type=click.Choice(["none", "charter"]),
+    default="none",
+    show_default=True,
+    help="As for export sft: 'none' drops the Actor's charter system prompt from the prompt.",
+)
+def kto(run_dirs, out, max_bad, system) -> None:
+    """Unpaired preference data for TRL's KTO trainer: kept pairs desirable, low-scored
+    Critic rejects undesirable (prompt, completion, label)."""
+    from valuealign.generate.preference import export_kto
+
+    counts = export_kto(list(run_dirs), out, max_bad=max_bad, system_prompt=system == "charter")
+    click.echo(
+        f"wrote {counts['desirable']} desirable and {counts['undesirable']} undesirable rows to {out}"
+    )
+
+
+@export.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.jsonl|.parquet")
+@click.option("--min-margin", type=click.IntRange(1, 4), default=1, show_default=True)
+@click.option(
+    "--system",
+    "system",
+    type=click.Choice(["none", "charter"]),
+    default="none",
+    show_default=True,
+    help="As for export sft: 'none' drops the Actor's charter system prompt from the prompt.",
+)
+def dpo(run_dirs, out, min_margin, system) -> None:
+    """Pairs for TRL's DPO trainer: two scored answers to one attack (e.g. two generate runs
+    with the same --seed and different --actor); the higher Critic score is chosen."""
+    from valuealign.generate.preference import export_dpo
+
+    n = export_dpo(list(run_dirs), out, min_margin=min_margin, system_prompt=system == "charter")
+    click.echo(f"wrote {n} chosen/rejected pairs to {out}")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import click
 
-from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.cli._config import config_option
+from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
+
+ROLES = ("attacker", "actor", "critic")
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -25,13 +28,6 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--attacker", required=True, metavar="PROVIDER/MODEL")
 @click.option("--actor", required=True, metavar="PROVIDER/MODEL")
 @click.option("--critic", required=True, metavar="PROVIDER/MODEL")
-@click.option(
-    "--attacker-base-url", multiple=True, metavar="URL", help="Servers for the attacker only."
-)
-@click.option("--actor-base-url", multiple=True, metavar="URL", help="Servers for the actor only.")
-@click.option(
-    "--critic-base-url", multiple=True, metavar="URL", help="Servers for the critic only."
-)
 @click.option(
     "--attacker-concurrency", type=click.IntRange(1), default=None, help="Default: --concurrency."
 )
@@ -81,7 +77,9 @@ def _csv(value: str | None) -> list[str] | None:
     "with a backend error are always redone).",
 )
 @click.option("--no-progress", is_flag=True)
+@role_options("attacker", "actor", "critic")
 @backend_options
+@config_option("generate")
 def generate(
     charter,
     out,
@@ -90,9 +88,6 @@ def generate(
     attacker,
     actor,
     critic,
-    attacker_base_url,
-    actor_base_url,
-    critic_base_url,
     attacker_concurrency,
     actor_concurrency,
     critic_concurrency,
@@ -117,7 +112,9 @@ def generate(
     """
     from valuealign.generate.pipeline import GenerateSettings, run_generate
 
-    kwargs = backend_kwargs(dict(opts))
+    opts = dict(opts)
+    per_role = role_kwargs(opts, ROLES)
+    kwargs = backend_kwargs(opts)
     base = kwargs["concurrency"]
     settings = GenerateSettings(
         n=n,
@@ -141,16 +138,11 @@ def generate(
         max_items_in_flight=max_in_flight,
         retry_parse_failures=retry_parse_failures,
     )
-    role_urls = {
-        "attacker": list(attacker_base_url),
-        "actor": list(actor_base_url),
-        "critic": list(critic_base_url),
-    }
     stats = run_generate(
         out,
         settings,
         backend_options=kwargs,
-        role_base_urls=role_urls,
+        role_backend_options=per_role,
         progress=not no_progress,
         log=click.echo,
     )

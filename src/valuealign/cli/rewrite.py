@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
+
+VISA_ROLES = ("rewriter", "answerer", "translator")
 
 _TARGET_HELP = (
     "Target values: value=weight pairs ('tradition=+1,security=+1', weights in [-1, 1]) or a "
@@ -15,23 +17,29 @@ _TARGET_HELP = (
 )
 
 
-def _backends(specs: dict[str, str | None], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Role -> backend; roles bound to the same spec share one backend (one model load)."""
+def _backends(
+    specs: dict[str, str | None], kwargs: dict[str, Any], per_role: dict[str, dict] | None = None
+) -> dict[str, Any]:
+    """Role -> backend; roles bound to the same spec and servers share one backend (one load)."""
     from valuealign.backends import get_backend
 
-    made: dict[str, Any] = {}
+    made: dict[tuple, Any] = {}
     out: dict[str, Any] = {}
     for role, spec in specs.items():
         if spec is None:
             out[role] = None
             continue
-        if spec not in made:
-            made[spec] = get_backend(spec, **kwargs)
-        out[role] = made[spec]
+        kw = {**kwargs, **(per_role or {}).get(role, {})}
+        key = (spec, tuple(kw.get("base_urls") or ()), kw.get("api_key"))
+        if key not in made:
+            made[key] = get_backend(spec, **kw)
+        out[role] = made[key]
     return out
 
 
-def _translator(spec: str, taxonomy: str, kwargs: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _translator(  # type: ignore[no-untyped-def]
+    spec: str, taxonomy: str, kwargs: dict[str, Any], per_role: dict[str, dict] | None = None
+):
     from valuealign.errors import UserError
     from valuealign.values import llm_model_of
 
@@ -42,7 +50,7 @@ def _translator(spec: str, taxonomy: str, kwargs: dict[str, Any]):  # type: igno
         raise UserError(f"unknown translator {spec!r}", fix="use 'rules' or 'llm:PROVIDER/MODEL'")
     from valuealign.visa import LLMTranslator
 
-    return LLMTranslator(_backends({"translator": model}, kwargs)["translator"], taxonomy)
+    return LLMTranslator(_backends({"translator": model}, kwargs, per_role)["translator"], taxonomy)
 
 
 def _loop_options(f):  # type: ignore[no-untyped-def]
@@ -76,10 +84,11 @@ def _loop_options(f):  # type: ignore[no-untyped-def]
     )(f)
     f = click.option(
         "--similarity",
-        type=click.Choice(["auto", "tfidf", "embedding"]),
-        default="auto",
+        type=click.Choice(["multilingual", "auto", "tfidf", "embedding"]),
+        default="multilingual",
         show_default=True,
-        help="auto: sentence embeddings for English pairs, character TF-IDF otherwise.",
+        help="multilingual: Qwen2.5 0.5B sentence vectors (zh, en, mixed); auto: MiniLM for "
+        "English pairs, character TF-IDF otherwise (cheaper, surface-level for Chinese).",
     )(f)
     f = click.option(
         "--translator",
@@ -131,6 +140,7 @@ def _loop_options(f):  # type: ignore[no-untyped-def]
     type=click.Choice(["schwartz10", "schwartz19"]),
 )
 @_loop_options
+@role_options(*VISA_ROLES)
 @backend_options
 def rewrite(
     target: str,
@@ -171,7 +181,9 @@ def rewrite(
         resolve_target,
     )
 
-    kwargs = backend_kwargs(dict(opts))
+    opts = dict(opts)
+    per_role = role_kwargs(opts, VISA_ROLES)
+    kwargs = backend_kwargs(opts)
     settings = VisaSettings(
         max_rounds=max_rounds,
         min_similarity=min_similarity,
@@ -183,7 +195,11 @@ def rewrite(
         concurrency=kwargs["concurrency"],
         seed=seed,
     )
-    llm = _translator(translator, taxonomy, kwargs) if not is_explicit_target(target) else None
+    llm = (
+        _translator(translator, taxonomy, kwargs, per_role)
+        if not is_explicit_target(target)
+        else None
+    )
     value_target = asyncio.run(resolve_target(target, taxonomy)) if llm is None else None
     inputs = load_inputs(input_path)
     get_value_detector(detector)
@@ -195,7 +211,7 @@ def rewrite(
             f"{input_path}: input {first!r} has no 'answer' and no --answerer is set",
             fix="add answers to the input, or pass --answerer PROVIDER/MODEL",
         )
-    roles = _backends({"rewriter": rewriter, "answerer": answerer}, kwargs)
+    roles = _backends({"rewriter": rewriter, "answerer": answerer}, kwargs, per_role)
 
     async def go() -> dict[str, Any]:
         try:
@@ -262,6 +278,7 @@ def rewrite(
     help="Evaluate with the steering detector anyway (flagged in the scores).",
 )
 @_loop_options
+@role_options(*VISA_ROLES)
 @backend_options
 def eval_rewrite(
     input_path: str,
@@ -295,7 +312,9 @@ def eval_rewrite(
     from valuealign.visa import EvalRewriteSettings, VisaSettings, arun_eval_rewrite
     from valuealign.visa.translator import is_explicit_target
 
-    kwargs = backend_kwargs(dict(opts))
+    opts = dict(opts)
+    per_role = role_kwargs(opts, VISA_ROLES)
+    kwargs = backend_kwargs(opts)
     if target is not None and not is_explicit_target(target) and translator == "rules":
         from valuealign.visa import translate_persona
 
@@ -321,11 +340,11 @@ def eval_rewrite(
         seed=seed,
     )
     llm = (
-        _translator(translator, "schwartz10", kwargs)
+        _translator(translator, "schwartz10", kwargs, per_role)
         if target is not None and not is_explicit_target(target)
         else None
     )
-    roles = _backends({"rewriter": rewriter, "answerer": answerer}, kwargs)
+    roles = _backends({"rewriter": rewriter, "answerer": answerer}, kwargs, per_role)
 
     async def go() -> dict[str, Any]:
         try:

@@ -1,6 +1,6 @@
 """``valuealign train cpt|sft|adversarial|chain|merge``: the training stages.
 
-Every stage reads a small YAML config (see ``configs/train/``); the common settings are also
+Every stage reads a small YAML config (the shipped examples: ``--config builtin:sft`` etc.); the common settings are also
 flags and override the file. Runs unchanged under ``accelerate launch -m valuealign train ...``.
 """
 
@@ -43,7 +43,8 @@ def _stage_options(f: Callable) -> Callable:
         "config_path",
         type=click.Path(dir_okay=False),
         default=None,
-        help="Stage config YAML (unknown keys are errors).",
+        help="Stage config: FILE.yaml or builtin:NAME (cpt, sft, adversarial, sft-8b); unknown "
+        "keys are errors.",
     )(f)
     return f
 
@@ -95,11 +96,11 @@ def train() -> None:
 
     \b
     Examples (CPU, embedded model, a few steps):
-      valuealign train sft --config configs/train/sft.yaml --max-steps 5 --out runs/sft
-      valuealign train chain --config configs/train/chain.yaml
+      valuealign train sft --config builtin:sft --max-steps 5 --out runs/sft
+      valuealign train chain --config builtin:chain
       valuealign train merge runs/adv --out runs/adv-merged
     On GPUs: accelerate launch --config_file configs/accelerate/zero2.yaml \\
-               -m valuealign train sft --config configs/train/sft-8b.yaml
+               -m valuealign train sft --config builtin:sft-8b
     """
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from valuealign.cli._options import backend_kwargs, backend_options
+from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
 from valuealign.lang import LANGS
 
 
@@ -63,6 +63,7 @@ def _read_personas(path: str) -> list[str]:
 @click.option("--tolerance", type=click.FloatRange(0, 2), default=0.5, show_default=True)
 @click.option("--max-tokens", type=click.IntRange(1), default=256, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@role_options("answerer")
 @backend_options
 def make_data(
     answerer: str,
@@ -103,7 +104,9 @@ def make_data(
         ]
     persona_list = _read_personas(personas) if personas is not None else None
     get_value_detector(detector)
-    backend = get_backend(answerer, **backend_kwargs(dict(opts)))
+    opts = dict(opts)
+    per_role = role_kwargs(opts, ("answerer",))
+    backend = get_backend(answerer, **{**backend_kwargs(opts), **per_role["answerer"]})
     rows = build_rewriter_dataset(
         backend,
         out,

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from valuealign._aio import ensure_no_running_loop, run_sync
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
 from valuealign.errors import BackendError, UserError
 from valuealign.lang import LANGS
@@ -120,6 +121,24 @@ def run_consensus(
     progress: bool = True,
     log=None,
 ) -> dict:
+    """Sync form of :func:`arun_consensus` (in a notebook use ``await arun_consensus(...)``)."""
+    ensure_no_running_loop("run_consensus", "arun_consensus")
+    return run_sync(
+        arun_consensus(
+            out, settings, topics, backend_options=backend_options, progress=progress, log=log
+        )
+    )
+
+
+async def arun_consensus(
+    out: str | Path,
+    settings: ConsensusSettings,
+    topics: list[dict],
+    *,
+    backend_options: dict | None = None,
+    progress: bool = True,
+    log=None,
+) -> dict:
     from valuealign.consensus.profiles import get_profile
     from valuealign.values.similarity import get_similarity
 
@@ -185,19 +204,17 @@ def run_consensus(
     started, t0 = utcnow(), time.perf_counter()
     metrics_path = out / "metrics.json"
     all_metrics = read_json_object(metrics_path) if metrics_path.exists() else {"topics": {}}
-    errors = asyncio.run(
-        _run(
-            out,
-            settings,
-            topics,
-            agents=[(z, p, specs[z]) for z, p in zip(settings.zones, profiles, strict=True)],
-            raw=raw,
-            cache=cache,
-            similarity=similarity,
-            done=done,
-            all_metrics=all_metrics,
-            log=log,
-        )
+    errors = await _run(
+        out,
+        settings,
+        topics,
+        agents=[(z, p, specs[z]) for z, p in zip(settings.zones, profiles, strict=True)],
+        raw=raw,
+        cache=cache,
+        similarity=similarity,
+        done=done,
+        all_metrics=all_metrics,
+        log=log,
     )
     all_metrics["summary"] = _summary(all_metrics["topics"])
     todo = sum(1 for t in topics if t["id"] not in done)

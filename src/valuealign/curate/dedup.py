@@ -18,9 +18,13 @@ of a run's fingerprint, so a resumed run never mixes signatures of two schemes).
 The LSH index cuts a signature into 16 bands of 8 values for 128 permutations (the banding
 that an index built for ``threshold - 0.15`` uses, so pairs just above the threshold are
 proposed reliably); verification on the full signature then removes the extra candidates.
-Memory of the global pass, per kept document: the signature (4 bytes per permutation), one
-64-bit key per band in a dictionary and the content hash — about 2.3 KB, so roughly 2.3 GB per
-million kept documents (measured: ``benchmarks/curate_throughput.py --dedup-memory``).
+
+Memory of the global pass: the band index keeps the newest keys in a dict and moves them into
+sorted numpy runs (12 bytes per band per kept document), and with ``spill`` (as ``run_curate``
+uses it) kept signatures go to memory-mapped files block by block, so RAM holds one block of
+signatures, not all of them. Measured: about 460 bytes of RAM per kept document, 0.43 GiB per
+million (``benchmarks/curate_throughput.py``, ``dedup_memory``); the signature files take
+``4 x num_perm`` bytes per kept document on disk (0.5 GB per million).
 
 >>> sig = minhash_signature("the same text", num_perm=128, ngram=5)
 >>> dd = GlobalDedup(threshold=0.8, num_perm=128)
@@ -33,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Hashable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -119,12 +124,109 @@ def _bands(num_perm: int) -> tuple[int, int]:
 
 
 _BLOCK = 1 << 16  # signatures are kept in blocks of this many rows
+_MEMTABLE_KEYS = 1 << 19  # band keys held in a dict (~50 MB) before a sorted run takes them
+
+
+class _BandIndex:
+    """Band key -> kept documents, as a log-structured index: the newest documents' keys in a
+    dict, older ones in sorted numpy runs (8-byte key + 4-byte document number per band, about
+    200 bytes per document for 16 bands instead of ~1.6 KB of Python objects). Runs of equal
+    size are merged, so a lookup searches O(log n) runs."""
+
+    def __init__(self) -> None:
+        self._recent: dict[int, int | list[int]] = {}
+        self._flat_keys: list[int] = []
+        self._flat_docs: list[int] = []
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted keys, documents)
+
+    def lookup(self, keys: list[int], array: np.ndarray, out: set[int]) -> None:
+        recent = self._recent
+        for k in keys:
+            hit = recent.get(k)
+            if hit is None:
+                continue
+            if isinstance(hit, int):
+                out.add(hit)
+            else:
+                out.update(hit)
+        for run_keys, run_docs in self._runs:
+            lo = np.searchsorted(run_keys, array)
+            found = run_keys.take(lo, mode="clip") == array
+            if found.any():
+                hits = array[found]
+                hi = np.searchsorted(run_keys, hits, "right")
+                for a, b in zip(lo[found].tolist(), hi.tolist(), strict=True):
+                    out.update(run_docs[a:b].tolist())
+
+    def add(self, keys: list[int], doc: int) -> None:
+        recent = self._recent
+        for k in keys:
+            hit = recent.get(k)
+            if hit is None:
+                recent[k] = doc
+            elif isinstance(hit, int):
+                recent[k] = [hit, doc]
+            else:
+                hit.append(doc)
+        self._flat_keys += keys
+        self._flat_docs += [doc] * len(keys)
+        if len(self._flat_docs) >= _MEMTABLE_KEYS:
+            self._flush()
+
+    def _flush(self) -> None:
+        keys = np.array(self._flat_keys, dtype=np.uint64)
+        docs = np.array(self._flat_docs, dtype=np.int32)
+        self._recent.clear()
+        self._flat_keys.clear()
+        self._flat_docs.clear()
+        order = np.argsort(keys, kind="stable")
+        run = (keys[order], docs[order])
+        while self._runs and len(self._runs[-1][0]) <= len(run[0]):
+            old_keys, old_docs = self._runs.pop()
+            merged_keys = np.concatenate([old_keys, run[0]])
+            merged_docs = np.concatenate([old_docs, run[1]])
+            order = np.argsort(merged_keys, kind="stable")
+            run = (merged_keys[order], merged_docs[order])
+        self._runs.append(run)
+
+
+class _Signatures:
+    """Kept documents' signatures by number: in RAM, or (with ``spill``) full blocks written to
+    ``.npy`` files and read back memory-mapped, so only the newest block is held in RAM and the
+    operating system pages the rest in for the rare verification that needs it."""
+
+    def __init__(self, num_perm: int, spill: Path | None) -> None:
+        self.num_perm = num_perm
+        self.spill = spill
+        self._blocks: list[np.ndarray] = []
+        self.n = 0
+        if spill is not None:
+            spill.mkdir(parents=True, exist_ok=True)
+
+    def __getitem__(self, key: int) -> np.ndarray:
+        return self._blocks[key // _BLOCK][key % _BLOCK]
+
+    def append(self, signature: np.ndarray) -> None:
+        if self.n % _BLOCK == 0:
+            if self.spill is not None and self._blocks:
+                path = self.spill / f"sig-{len(self._blocks) - 1:06d}.npy"
+                np.save(path, self._blocks[-1])
+                self._blocks[-1] = np.load(path, mmap_mode="r")
+            self._blocks.append(np.empty((_BLOCK, self.num_perm), dtype=np.uint32))
+        self._blocks[-1][self.n % _BLOCK] = signature
+        self.n += 1
 
 
 class GlobalDedup:
-    """Feed documents in input order; ``check`` says whether each is a copy of an earlier one."""
+    """Feed documents in input order; ``check`` says whether each is a copy of an earlier one.
 
-    def __init__(self, threshold: float = 0.8, num_perm: int = 128) -> None:
+    ``spill``: a folder for the kept documents' signatures (see :class:`_Signatures`); without
+    it they stay in RAM.
+    """
+
+    def __init__(
+        self, threshold: float = 0.8, num_perm: int = 128, *, spill: str | Path | None = None
+    ) -> None:
         self.threshold = threshold
         self.num_perm = num_perm
         self.bands, self.rows = _bands(num_perm)
@@ -134,18 +236,14 @@ class GlobalDedup:
         self._mult = rng.integers(1, 1 << 63, size=self.rows, dtype=np.uint64) | np.uint64(1)
         self._band_no = rng.integers(0, 1 << 63, size=self.bands, dtype=np.uint64)
         self._hashes: dict[bytes, Hashable] = {}
-        self._buckets: dict[int, int | list[int]] = {}  # band key -> kept document(s)
-        self._blocks: list[np.ndarray] = []
+        self._index = _BandIndex()
+        self._sigs = _Signatures(num_perm, Path(spill) if spill is not None else None)
         self._refs: list[Hashable] = []
 
-    def _band_keys(self, signature: np.ndarray) -> list[int]:
+    def _band_keys(self, signature: np.ndarray) -> np.ndarray:
         used = signature[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, -1)
         with np.errstate(over="ignore"):
-            keys = (used * self._mult).sum(axis=1, dtype=np.uint64) + self._band_no
-        return keys.tolist()
-
-    def _signature(self, key: int) -> np.ndarray:
-        return self._blocks[key // _BLOCK][key % _BLOCK]
+            return (used * self._mult).sum(axis=1, dtype=np.uint64) + self._band_no
 
     def check(
         self, digest: bytes, signature: np.ndarray, ref: Hashable
@@ -154,32 +252,17 @@ class GlobalDedup:
         first = self._hashes.get(digest)
         if first is not None:
             return "exact-duplicate", "same text", first
-        keys = self._band_keys(signature)
+        array = self._band_keys(signature)
+        keys = array.tolist()
         candidates: set[int] = set()
-        for k in keys:
-            hit = self._buckets.get(k)
-            if hit is None:
-                continue
-            if isinstance(hit, int):
-                candidates.add(hit)
-            else:
-                candidates.update(hit)
+        self._index.lookup(keys, array, candidates)
         for key in sorted(candidates):  # the earliest kept document that is similar enough
-            score = float(np.mean(self._signature(key) == signature))
+            score = float(np.mean(self._sigs[key] == signature))
             if score >= self.threshold:
                 return "near-duplicate", f"estimated Jaccard {score:.2f}", self._refs[key]
         key = len(self._refs)
-        if key % _BLOCK == 0:
-            self._blocks.append(np.empty((_BLOCK, self.num_perm), dtype=np.uint32))
-        self._blocks[-1][key % _BLOCK] = signature
+        self._sigs.append(signature)
         self._hashes[digest] = ref
         self._refs.append(ref)
-        for k in keys:
-            hit = self._buckets.get(k)
-            if hit is None:
-                self._buckets[k] = key
-            elif isinstance(hit, int):
-                self._buckets[k] = [hit, key]
-            else:
-                hit.append(key)
+        self._index.add(keys, key)
         return None

@@ -262,7 +262,8 @@ def global_dedup(
     if path.exists():
         return read_json_object(path)
     t0 = time.perf_counter()
-    dd = GlobalDedup(settings.near_dup_threshold, settings.num_perm)
+    spill = work / "dedup-signatures"  # kept signatures, memory-mapped: not all held in RAM
+    dd = GlobalDedup(settings.near_dup_threshold, settings.num_perm, spill=spill)
     decisions: dict[str, list] = {}
     counts: Counter = Counter()
     seen = 0
@@ -273,6 +274,8 @@ def global_dedup(
             if drops:
                 decisions[shard.key] = drops
             bar.update(1)
+    del dd
+    shutil.rmtree(spill, ignore_errors=True)
     dropped = sum(counts.values())
     result = {
         "decisions": decisions,

@@ -8,7 +8,7 @@
 from valuealign.evaluate.benchmark import Benchmark, BenchmarkItem, load_benchmark
 from valuealign.evaluate.judge import Judge, JudgeResult, parse_verdict
 from valuealign.evaluate.records import ConsistencyJudgement, EvalAnswer, Judgement
-from valuealign.evaluate.runner import EvalSettings, run_eval
+from valuealign.evaluate.runner import EvalSettings, arun_eval, run_eval
 
 __all__ = [
     "Benchmark",
@@ -19,6 +19,7 @@ __all__ = [
     "Judge",
     "JudgeResult",
     "Judgement",
+    "arun_eval",
     "load_benchmark",
     "parse_verdict",
     "run_eval",

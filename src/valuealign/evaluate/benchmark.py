@@ -98,7 +98,7 @@ def _parse_lines(lines: list[str], source: str, name: str) -> Benchmark:
         what="item id",
         id_fix="give every item its own id",
         json_fix="each line must be one benchmark item as a JSON object",
-        schema_fix="see the item schema in `valuealign eval --help` or the README",
+        schema_fix="see the item schema under --benchmark in `valuealign eval --help`",
     )
     if not items:
         raise UserError(f"{source}: the benchmark has no items", fix="add at least one JSON line")

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from valuealign._aio import ensure_no_running_loop, run_sync
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -31,6 +32,7 @@ from valuealign.backends import (
     aclose_all,
     describe,
     get_backend,
+    served_by,
     user,
 )
 from valuealign.charter import DEFAULT_CHARTER, Charter, charter_hash, load_charter
@@ -289,8 +291,35 @@ def run_eval(
     settings: EvalSettings,
     *,
     backend_options: dict | None = None,
+    role_backend_options: dict[str, dict] | None = None,
     progress: bool = True,
 ) -> dict:
+    """Sync form of :func:`arun_eval` (in a notebook use ``await arun_eval(...)``)."""
+    ensure_no_running_loop("run_eval", "arun_eval")
+    return run_sync(
+        arun_eval(
+            out,
+            settings,
+            backend_options=backend_options,
+            role_backend_options=role_backend_options,
+            progress=progress,
+        )
+    )
+
+
+async def arun_eval(
+    out: str | Path,
+    settings: EvalSettings,
+    *,
+    backend_options: dict | None = None,
+    role_backend_options: dict[str, dict] | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run (or resume) an evaluation; returns the scores also written to DIR/scores.json.
+
+    ``backend_options`` go to every backend; ``role_backend_options`` (``{"model": {...},
+    "judge": {...}}``) override them for one role, e.g. the judge's own ``base_urls``.
+    """
     out = Path(out)
     plan = prepare(out, settings)
     if settings.system not in ("none", "charter"):
@@ -314,9 +343,20 @@ def run_eval(
             benchmark=benches,
         )
     options = backend_options or {}
-    raw_backends: dict[str, ChatBackend] = {}
-    for spec in dict.fromkeys([*settings.models, *settings.judges]):
-        raw_backends[spec] = get_backend(spec, **options)  # bad specs fail before any file
+    per_role = role_backend_options or {}
+    made: dict[tuple, ChatBackend] = {}
+
+    def backend_for(role: str, spec: str) -> ChatBackend:
+        # a spec used by both roles shares one backend unless the roles have their own servers
+        kw = {**options, **per_role.get(role, {})}
+        key = (spec, tuple(kw.get("base_urls") or ()), kw.get("api_key"))
+        if key not in made:
+            made[key] = get_backend(spec, **kw)
+        return made[key]
+
+    # bad specs fail before any file
+    raw_models = {m: backend_for("model", m) for m in settings.models}
+    raw_judges = {j: backend_for("judge", j) for j in settings.judges}
     ensure_run_dir(out)
     salt = _load_manifest_salt(out)
     started, t0 = utcnow(), time.perf_counter()
@@ -325,14 +365,14 @@ def run_eval(
     )
     cache = RequestCache(out / "cache.sqlite")
     models = {
-        m: CachedBackend(raw_backends[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
+        m: CachedBackend(raw_models[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
     }
     checks = _judge_checks(settings)
     judges = {
-        j: _make_judge(j, raw_backends[j], cache, plan, salt, settings, checks)
+        j: _make_judge(j, raw_judges[j], cache, plan, salt, settings, checks)
         for j in settings.judges
     }
-    counts = asyncio.run(_run(out, settings, plan, models, judges, progress))
+    counts = await _run(out, settings, plan, models, judges, progress)
     # a rerun appends a retried record after the failed one: the last one per id counts
     answers = latest_by_id(read_jsonl(out / "answers.jsonl", EvalAnswer))
     judgements = (
@@ -392,8 +432,8 @@ def run_eval(
     counts["wall_seconds"] = round(time.perf_counter() - t0, 3)
     counts["cache_hits"] = cache.hits
     roles = {
-        **{f"model:{m}": describe(raw_backends[m]) for m in settings.models},
-        **{f"judge:{j}": describe(raw_backends[j]) for j in settings.judges},
+        **{f"model:{m}": describe(raw_models[m]) for m in settings.models},
+        **{f"judge:{j}": describe(raw_judges[j]) for j in settings.judges},
     }
     answer_errors = [a.error for a in answers if a.error]
     judge_ids = {
@@ -574,10 +614,13 @@ class _EvalRun:
         }
         async with self.sem:
             try:
-                c = await self.models[model].generate(
-                    _with_system(self.plan.charter, item, lang, settings.system, question),
-                    self.answer_cfg,
-                )
+                with served_by() as servers:
+                    c = await self.models[model].generate(
+                        _with_system(self.plan.charter, item, lang, settings.system, question),
+                        self.answer_cfg,
+                    )
+                if servers:
+                    prov.servers = {"model": ",".join(servers)}
                 prov.usage = Usage(
                     prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens
                 )
@@ -611,7 +654,10 @@ class _EvalRun:
         }
         async with self.sem:
             try:
-                r = await judge.score(item, rec.language, rec.answer or "")
+                with served_by() as servers:
+                    r = await judge.score(item, rec.language, rec.answer or "")
+                if servers:
+                    prov.servers = {"judge": ",".join(servers)}
             except BackendError as e:
                 self.jw.append(Judgement(error=str(e), **fields))
                 counts["judge_errors"] += 1
@@ -644,7 +690,10 @@ class _EvalRun:
         }
         async with self.sem:
             try:
-                same, reason, raw, err = await primary.same_stance(item, zh.answer, en.answer)
+                with served_by() as servers:
+                    same, reason, raw, err = await primary.same_stance(item, zh.answer, en.answer)
+                if servers:
+                    fields["provenance"].servers = {"judge": ",".join(servers)}
                 rec = ConsistencyJudgement(
                     same_stance=same, reason=reason, raw=raw, parse_error=err, **fields
                 )

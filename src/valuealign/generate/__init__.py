@@ -7,7 +7,7 @@
 
 from valuealign.generate.critic import Critic, parse_critic
 from valuealign.generate.export import export_sft
-from valuealign.generate.pipeline import GenerateSettings, run_generate
+from valuealign.generate.pipeline import GenerateSettings, agenerate, arun_generate, run_generate
 from valuealign.generate.plan import PlannedItem, plan_items
 from valuealign.generate.records import CriticScores, Failed, Rejected, Sample
 from valuealign.generate.strategies import Strategy, register_strategy, resolve_strategies
@@ -21,6 +21,8 @@ __all__ = [
     "Rejected",
     "Sample",
     "Strategy",
+    "agenerate",
+    "arun_generate",
     "export_sft",
     "parse_critic",
     "plan_items",

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from valuealign._aio import ensure_no_running_loop, run_sync
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -35,6 +36,7 @@ from valuealign.backends import (
     describe,
     forward_capabilities,
     get_backend,
+    served_by,
 )
 from valuealign.charter import (
     ACTOR_TEMPLATE_VERSION,
@@ -169,24 +171,56 @@ def run_generate(
     *,
     backend_options: dict | None = None,
     role_base_urls: dict[str, list[str]] | None = None,
+    role_backend_options: dict[str, dict] | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Sync form of :func:`agenerate` (in a notebook use ``await agenerate(...)``)."""
+    ensure_no_running_loop("run_generate", "agenerate")
+    return run_sync(
+        agenerate(
+            out,
+            settings,
+            backend_options=backend_options,
+            role_base_urls=role_base_urls,
+            role_backend_options=role_backend_options,
+            progress=progress,
+            log=log,
+        )
+    )
+
+
+async def agenerate(
+    out: str | Path,
+    settings: GenerateSettings,
+    *,
+    backend_options: dict | None = None,
+    role_base_urls: dict[str, list[str]] | None = None,
+    role_backend_options: dict[str, dict] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> dict:
     """Run (or resume) a generation job; returns the stats also written to DIR/stats.json.
 
-    ``backend_options`` go to every role's backend; ``role_base_urls`` gives a role its own
-    servers (the paper used different model families for the three roles).
+    ``backend_options`` go to every role's backend; ``role_backend_options`` override them for
+    one role (``{"critic": {"base_urls": [...], "api_key": ...}}``): the paper used different
+    model families for the three roles. ``role_base_urls`` is the older form of the same.
     """
     out = Path(out)
     prep = prepare(out, settings)
     options = dict(backend_options or {})
     options.pop("concurrency", None)
-    role_urls = role_base_urls or {}
+    per_role: dict[str, dict] = {
+        role: {**({"base_urls": urls} if urls else {})}
+        for role, urls in (role_base_urls or {}).items()
+    }
+    for role, extra in (role_backend_options or {}).items():
+        per_role[role] = {**per_role.get(role, {}), **extra}
     raw = {
         role: get_backend(
             getattr(settings, role),
             concurrency=settings.concurrency.get(role, 16),
-            **{**options, **({"base_urls": role_urls[role]} if role_urls.get(role) else {})},
+            **{**options, **per_role.get(role, {})},
         )
         for role in ROLES
     }
@@ -223,7 +257,7 @@ def run_generate(
     started, t0 = utcnow(), time.perf_counter()
     manifest = _manifest(out, settings, prep, raw, started, None, {})
     write_json_atomic(out / "manifest.json", manifest)
-    counts = asyncio.run(_run(out, settings, prep, roles, progress))
+    counts = await _run(out, settings, prep, roles, progress)
     samples = _read_all(out / "samples.jsonl", Sample)
     rejected = _read_all(out / "rejected.jsonl", Rejected)
     failed = _unresolved(_read_all(out / "failed.jsonl", Failed), samples, rejected)
@@ -460,6 +494,13 @@ class _ItemRun:
             **kw,
         )
 
+    def served(self, role: str, servers: list[str]) -> None:
+        """Provenance: the server(s) that answered this role's requests for the item."""
+        for server in servers:
+            known = self.prov.servers.get(role)
+            if not known or server not in known.split(","):
+                self.prov.servers[role] = f"{known},{server}" if known else server
+
     def spend(self, prompt_tokens: int, completion_tokens: int) -> None:
         self.usage = self.usage + Usage(
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
@@ -495,7 +536,9 @@ class _ItemRun:
                 sample_index=attempt,
             )
             try:
-                c = await attacker.generate([{"role": "user", "content": prompt}], config)
+                with served_by() as servers:
+                    c = await attacker.generate([{"role": "user", "content": prompt}], config)
+                self.served("attacker", servers)
             except BackendError as e:
                 return self.done(Failed, stage="attacker", error=str(e))
             self.spend(c.prompt_tokens, c.completion_tokens)
@@ -540,14 +583,16 @@ class _ItemRun:
         for q in queries:
             conversation.append({"role": "user", "content": q})
             try:
-                c = await actor.generate(
-                    conversation,
-                    GenerateConfig(
-                        max_tokens=settings.max_tokens.get("actor", 512),
-                        temperature=0.0,
-                        seed=settings.seed,
-                    ),
-                )
+                with served_by() as servers:
+                    c = await actor.generate(
+                        conversation,
+                        GenerateConfig(
+                            max_tokens=settings.max_tokens.get("actor", 512),
+                            temperature=0.0,
+                            seed=settings.seed,
+                        ),
+                    )
+                self.served("actor", servers)
             except BackendError as e:
                 return self.done(Failed, stage="actor", error=str(e), query=self.query)
             self.spend(c.prompt_tokens, c.completion_tokens)
@@ -573,7 +618,11 @@ class _ItemRun:
         """The Critic's strict JSON scores decide: kept, below the threshold, or a duplicate."""
         seen = {"query": self.query, "answer": answer}
         try:
-            result = await critic.score(self.item.subdomain, self.lang, conversation[1:-1], answer)
+            with served_by() as servers:
+                result = await critic.score(
+                    self.item.subdomain, self.lang, conversation[1:-1], answer
+                )
+            self.served("critic", servers)
         except BackendError as e:
             return self.done(Failed, stage="critic", error=str(e), **seen)
         self.spend(result.prompt_tokens, result.completion_tokens)
@@ -672,3 +721,6 @@ def _stats(
             "kept_per_cell_max": max(cells.values(), default=0),
         },
     }
+
+
+arun_generate = agenerate

@@ -9,7 +9,9 @@ CSS = """
 :root { --fg:#1d232b; --muted:#5b6572; --line:#d9dee4; --bg:#fff; --soft:#f5f7f9; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans",
-  "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: var(--bg); }
+  "Helvetica Neue", Arial, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei",
+  "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", sans-serif;
+  color: var(--fg); background: var(--bg); }
 header { padding: 20px 32px 12px; border-bottom: 1px solid var(--line); background: var(--soft); }
 header h1 { margin: 0 0 6px; font-size: 22px; }
 header dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0; }
@@ -23,7 +25,7 @@ h2 { font-size: 18px; margin: 0 0 8px; padding-bottom: 4px; border-bottom: 1px s
 h3 { font-size: 15px; margin: 16px 0 6px; }
 p.note, .muted { color: var(--muted); font-size: 12.5px; }
 .warn { color: #8a4b00; background: #fff4e0; padding: 6px 10px; border-radius: 4px; }
-table.data { border-collapse: collapse; margin: 6px 0 10px; }
+table.data { border-collapse: collapse; margin: 6px 0 10px; max-width: 100%; }
 table.data th, table.data td { border: 1px solid var(--line); padding: 4px 8px; vertical-align: top; }
 table.data th { background: var(--soft); font-weight: 600; text-align: center; }
 table.data td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -76,6 +78,16 @@ ul.judges li { margin: 4px 0; padding-top: 4px; border-top: 1px dashed #e3e7ec; 
 details pre { white-space: pre-wrap; font-size: 12px; background: #f7f7f7; padding: 4px; margin: 2px 0; }
 button { font: inherit; padding: 4px 12px; margin-top: 8px; }
 @media print { nav, .filters, #more { display: none; } .ans { max-height: none; } }
+@media (max-width: 700px) {
+  header, nav, main { padding-left: 12px; padding-right: 12px; }
+  table.data { display: block; overflow-x: auto; }
+  table.data td.num { white-space: normal; }
+  .filters select, .filters input { min-width: 0; max-width: 100%; }
+  .filters label { flex: 1 1 140px; min-width: 0; }
+  svg.chart { font-size: 13px; }
+  svg.chart .tick, svg.chart .val { font-size: 12px; }
+  .item-id { overflow-wrap: anywhere; word-break: normal; }
+}
 """
 
 JS = r"""

@@ -82,7 +82,7 @@ def radar(run: RunData, lang: str) -> str:
     n = len(subs)
     if n < 3:
         return '<p class="note">A radar chart needs at least three subdomains.</p>'
-    rad, mx, my = 140.0, 150.0, 30.0
+    rad, mx, my = 140.0, 175.0, 48.0
     w, h = 2 * (rad + mx), 2 * (rad + my)
     cx, cy = w / 2, h / 2
 
@@ -95,36 +95,42 @@ def radar(run: RunData, lang: str) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in (pt(i, v) for i, v in enumerate(vals)))
 
     body = []
+    # rim ticks on the bisector between the first two axes, where no data point sits
+    ta = -math.pi / 2 + math.pi / n
     for v in (2, 3, 4, 5):
         body.append(f'<polygon class="grid" points="{poly([v] * n)}"/>')
-        x, y = pt(0, v)
-        body.append(_text(x + 4, y + 4, str(v), "tick"))
+        r = rad * (v - 1) / 4
+        body.append(_text(cx + r * math.cos(ta) + 3, cy + r * math.sin(ta) + 3, str(v), "tick"))
     for i, s in enumerate(subs):
         x, y = pt(i, 5)
         body.append(f'<line class="grid" x1="{cx:.1f}" y1="{cy:.1f}" x2="{x:.1f}" y2="{y:.1f}"/>')
         a = -math.pi / 2 + 2 * math.pi * i / n
         c, sn = math.cos(a), math.sin(a)
-        anchor = "start" if c > 0.25 else "end" if c < -0.25 else "middle"
+        anchor = "start" if c > 0.1 else "end" if c < -0.1 else "middle"
         lx, ly = (
             cx + (rad + 10) * c,
             cy + (rad + 10) * sn + (12 if sn > 0.3 else 4 if sn > -0.3 else -4),
         )
         name = run.subdomain_name(s)
-        body.append(
-            _text(
-                lx,
-                ly,
-                short(name, 40 if anchor == "middle" else 28),
-                "axis",
-                anchor,
-                f"{name} ({s})",
-            )
+        # long names wrap onto two short lines, so neighbouring labels never run into each other
+        lines = _wrap(name, 22 if anchor == "middle" else 24)
+        if sn < -0.3 and len(lines) > 1:
+            ly -= 13 * (len(lines) - 1)  # labels above the centre grow upwards
+        spans = "".join(
+            f'<tspan x="{lx:.1f}" dy="{0 if k == 0 else 13}">{esc(line)}</tspan>'
+            for k, line in enumerate(lines)
         )
+        body.append(
+            f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="{anchor}" class="axis">'
+            f"<title>{esc(f'{name} ({s})')}</title>{spans}</text>"
+        )
+    drawn = 0
     for k, m in enumerate(run.models):
         subs_stats = as_dict(run.stats(m, lang).get("subdomains"))
         means = [number(as_dict(subs_stats.get(s)).get("mean")) for s in subs]
         if all(v is None for v in means):
             continue
+        drawn += 1
         col = color(k)
         body.append(
             f'<polygon points="{poly([v or 1.0 for v in means])}" fill="{col}" '
@@ -138,7 +144,26 @@ def radar(run: RunData, lang: str) -> str:
                     f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{col}">'
                     f"<title>{esc(tip)}</title></circle>"
                 )
+    if not drawn:
+        body.append(_text(cx, cy - 8, "no data", "axis", "middle"))
+        body.append(
+            _text(cx, cy + 10, "no model has a scored answer in this language", "tick", "middle")
+        )
     return _svg(w, h, f"Radar of subdomain means, {lang}", body, "chart radar")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """At most two lines of about ``width`` characters (the second shortened if needed)."""
+    if len(text) <= width:
+        return [text]
+    words, first = text.split(), ""
+    while words and len(first) + len(words[0]) + (1 if first else 0) <= width:
+        first += (" " if first else "") + words.pop(0)
+    if not first:  # one long word (or CJK text without spaces)
+        first, rest = text[:width], text[width:]
+    else:
+        rest = " ".join(words)
+    return [first, short(rest, width)] if rest else [first]
 
 
 def bars_ci(run: RunData, lang: str, key: str, ids: Sequence[str], namer) -> str:
@@ -178,7 +203,12 @@ def bars_ci(run: RunData, lang: str, key: str, ids: Sequence[str], namer) -> str
             if mean is None:
                 body.append(_text(x(1) + 4, y + bar_h - 2, f"{m}: no data", "tick"))
                 continue
-            ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
+            n = number(st.get("n"))
+            if n is not None and n < 2:  # an interval over one score means nothing
+                lo = hi = None
+                ci = " (n too small)"
+            else:
+                ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
             tip = f"{m} · {name}: {mean:.2f}{ci} (n={st.get('n')})"
             body.append(
                 f'<rect x="{x(1):.1f}" y="{y:.1f}" width="{x(mean) - x(1):.1f}" height="{bar_h:.0f}" '

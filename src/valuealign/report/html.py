@@ -29,6 +29,7 @@ from valuealign.report.data import (
     number,
 )
 from valuealign.report.tables import (
+    alpha_line,
     fmt,
     fmt_ci,
     fmt_p,
@@ -69,7 +70,7 @@ def _td(text: str, cls: str = "num", extra: str = "") -> str:
 
 
 def _mean_cell(stats: dict[str, Any], best: bool = False) -> str:
-    ci = fmt_ci(stats.get("ci95"))
+    ci = fmt_ci(stats.get("ci95"), n=stats.get("n"))
     ci_html = f' <span class="ci-t">{esc(ci)}</span>' if ci else ""
     return _td(esc(fmt(stats.get("mean"))) + ci_html, "num", "best" if best else "")
 
@@ -262,12 +263,7 @@ def _robustness(run: RunData) -> str:
 
 def _judges(run: RunData) -> str:
     agree = as_dict(run.scores.get("judge_agreement"))
-    alpha = fmt(agree.get("krippendorff_alpha_ordinal"))
-    out = [
-        "<h3>Judges</h3>",
-        f"<p>Krippendorff's α (ordinal): <strong>{esc(alpha)}</strong> over "
-        f"{esc(fmt(agree.get('n_units'), 0))} units.</p>",
-    ]
+    out = ["<h3>Judges</h3>", f"<p>{esc(alpha_line(agree, run.judges))}.</p>"]
     pairs = [as_dict(p) for p in as_list(agree.get("pairs"))]
     if pairs:
         rows = "".join(

@@ -40,14 +40,35 @@ def pct(x: Any) -> str:
     return DASH if v is None else f"{100 * v:.1f}%"
 
 
-def fmt_ci(x: Any, nd: int = 2) -> str:
+N_TOO_SMALL = "(n too small)"
+
+
+def fmt_ci(x: Any, nd: int = 2, n: Any = None) -> str:
+    """``[lo, hi]``; over fewer than two scores an interval means nothing: ``(n too small)``."""
+    count = number(n)
+    if count is not None and count < 2:
+        return N_TOO_SMALL
     lo, hi = ci_bounds(x)
     return "" if lo is None or hi is None else f"[{lo:.{nd}f}, {hi:.{nd}f}]"
 
 
 def mean_ci(stats: dict[str, Any]) -> str:
-    ci = fmt_ci(stats.get("ci95"))
+    ci = fmt_ci(stats.get("ci95"), n=stats.get("n"))
     return f"{fmt(stats.get('mean'))} {ci}".strip()
+
+
+def alpha_line(agree: dict[str, Any], judges: list[str]) -> str:
+    """Krippendorff's alpha with its unit count, or why there is no figure."""
+    alpha, n_units = number(agree.get("krippendorff_alpha_ordinal")), agree.get("n_units")
+    if alpha is not None:
+        return f"Krippendorff's alpha (ordinal): {alpha:.2f} over {fmt(n_units, 0)} units"
+    if len(judges) < 2:
+        why = f"it needs at least two judges (this run has {len(judges)}; repeat --judge)"
+    elif not number(n_units):
+        why = "no item has a parsed score from two judges"
+    else:
+        why = f"the judges gave the same score on all {fmt(n_units, 0)} units (no variance)"
+    return f"Krippendorff's alpha (ordinal): no figure, {why}"
 
 
 def fmt_total(stats: dict[str, Any]) -> str:
@@ -229,8 +250,7 @@ def to_markdown(run: RunData) -> str:
 
     agree = as_dict(run.scores.get("judge_agreement"))
     lines += ["## Judge agreement", ""]
-    alpha, n_units = agree.get("krippendorff_alpha_ordinal"), agree.get("n_units")
-    lines += [f"Krippendorff's alpha (ordinal): {fmt(alpha)} over {fmt(n_units, 0)} units", ""]
+    lines += [alpha_line(agree, run.judges), ""]
     pairs = [as_dict(p) for p in as_list(agree.get("pairs"))]
     if pairs:
         rows = [

@@ -3,7 +3,7 @@
 Importing this package is cheap; torch, transformers, TRL and PEFT load only when a stage runs.
 
 >>> from valuealign.train import load_stage_config, run_stage
->>> cfg = load_stage_config("sft", "configs/train/sft.yaml", {"max_steps": 5})
+>>> cfg = load_stage_config("sft", "builtin:sft", {"max_steps": 5})
 >>> manifest = run_stage(cfg)
 >>> manifest["loss_history"][-1], manifest["drift"]["en"]
 """

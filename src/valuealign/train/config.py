@@ -27,6 +27,38 @@ Stage = Literal["cpt", "sft", "adversarial", "rewriter"]
 STAGES: tuple[str, ...] = ("cpt", "sft", "adversarial")
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Scheduler = Literal["linear", "cosine", "constant", "constant_with_warmup"]
+Tracker = Literal["none", "tensorboard", "wandb", "mlflow"]
+_TRACKER_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
+# TRL arguments the stage config itself sets: trl_args may not set them a second time
+OWNED_TRL_ARGS = {
+    "output_dir": "out",
+    "per_device_train_batch_size": "batch_size",
+    "per_device_eval_batch_size": "batch_size",
+    "gradient_accumulation_steps": "grad_accum",
+    "learning_rate": "learning_rate",
+    "lr_scheduler_type": "lr_scheduler",
+    "warmup_steps": "warmup_ratio",
+    "warmup_ratio": "warmup_ratio",
+    "num_train_epochs": "epochs",
+    "max_steps": "max_steps",
+    "seed": "seed",
+    "data_seed": "seed",
+    "bf16": "precision",
+    "fp16": "precision",
+    "use_cpu": "precision",
+    "gradient_checkpointing": "gradient_checkpointing",
+    "activation_checkpointing": "gradient_checkpointing",
+    "logging_steps": "logging_steps",
+    "save_steps": "save_steps",
+    "report_to": "report_to",
+    "max_length": "seq_len",
+    "packing": "packing",
+    "use_liger_kernel": "liger_kernel",
+    "num_generations": "num_generations",
+    "max_completion_length": "max_completion_length",
+    "temperature": "temperature",
+    "beta": "beta",
+}
 
 
 class _Strict(BaseModel):
@@ -80,6 +112,25 @@ class StageConfig(_Strict):
     logging_steps: Annotated[int, Field(ge=1)] = 10
     drift: bool = True  # perplexity on the shipped held-out text, trained vs base
     drift_max_tokens: Annotated[int, Field(ge=64)] = 2048
+    # experiment tracking: one or several of tensorboard, wandb, mlflow (or none)
+    report_to: list[Tracker] = Field(default_factory=lambda: ["none"])
+    # escape hatch: other arguments of TRL's config class (SFTConfig; GRPOConfig for the
+    # rewriter), checked against its fields before anything loads
+    trl_args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _trackers_as_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("report_to")
+    @classmethod
+    def _none_alone(cls, v: list[str]) -> list[str]:
+        if not v:
+            return ["none"]
+        if "none" in v and len(v) > 1:
+            raise ValueError("'none' cannot be combined with a tracker")
+        return list(dict.fromkeys(v))
 
     @field_validator("data", mode="before")
     @classmethod
@@ -152,7 +203,9 @@ STAGE_CONFIGS: dict[str, type[StageConfig]] = {
 
 def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     """(data, key path -> line, display name) of a YAML mapping file; UserError otherwise."""
-    p = Path(path)
+    from valuealign._configs import resolve_config
+
+    p = resolve_config(path, "train")
     name = str(path)
     if not p.is_file():
         raise UserError(f"{name}: config file not found", fix="check the path")
@@ -162,7 +215,10 @@ def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise UserError(f"{name}:1: a config must be a YAML mapping", fix="see configs/train/")
+        raise UserError(
+            f"{name}:1: a config must be a YAML mapping",
+            fix="see `builtin:sft` (valuealign train sft --config builtin:sft)",
+        )
     return data, (line_map(node, name) if node is not None else {}), name
 
 
@@ -199,7 +255,8 @@ def validate(
                 f"{at}: missing required key '{key}'", fix=f"add '{loc[-1]}:'"
             ) from None
         raise UserError(
-            f"{at}: '{key}': {err['msg']}", fix="see the documented example in configs/train/"
+            f"{at}: '{key}': {err['msg']}",
+            fix="see the documented examples builtin:cpt, builtin:sft, builtin:adversarial",
         ) from None
 
 
@@ -222,7 +279,55 @@ def load_stage_config(
                 fix=f"run `valuealign train {declared}` or change 'stage:'",
             )
     data = with_overrides({**data, "stage": stage}, overrides, name)
-    return validate(STAGE_CONFIGS[stage], data, name=name, lines=lines)
+    cfg = validate(STAGE_CONFIGS[stage], data, name=name, lines=lines)
+    check_trl_extras(cfg, "SFTConfig", name=name, lines=lines)
+    return cfg
+
+
+def check_trl_extras(
+    cfg: StageConfig,
+    config_class: str,
+    *,
+    name: str = "<config>",
+    lines: dict | None = None,
+    prefix: tuple[str, ...] = (),
+) -> None:
+    """``trl_args`` against the fields of TRL's ``config_class``; trackers installed."""
+    import importlib.util
+
+    for tracker in cfg.report_to:
+        package = _TRACKER_PACKAGES.get(tracker)
+        if package and importlib.util.find_spec(package) is None:
+            line = line_for(lines or {}, (*prefix, "report_to"))
+            raise UserError(
+                f"{name}{f':{line}' if line else ''}: report_to {tracker} needs the package "
+                f"'{package}', which is not installed",
+                fix=f"pip install {package} (or report_to: none)",
+            )
+    if not cfg.trl_args:
+        return
+    import dataclasses
+
+    import trl
+
+    fields = {f.name for f in dataclasses.fields(getattr(trl, config_class))}
+    for key in cfg.trl_args:
+        line = line_for(lines or {}, (*prefix, "trl_args", key))
+        at = f"{name}:{line}" if line else name
+        if key in OWNED_TRL_ARGS:
+            raise UserError(
+                f"{at}: 'trl_args.{key}' is set by the stage config",
+                fix=f"use the config's own key '{OWNED_TRL_ARGS[key]}:' instead",
+            )
+        if key not in fields:
+            close = difflib.get_close_matches(key, sorted(fields), n=1)
+            raise UserError(
+                f"{at}: unknown key 'trl_args.{key}': not an argument of TRL {trl.__version__}'s "
+                f"{config_class}",
+                fix=f"did you mean '{close[0]}'?"
+                if close
+                else f"see the fields of trl.{config_class}",
+            )
 
 
 def with_overrides(data: dict[str, Any], overrides: dict[str, Any] | None, name: str) -> dict:
@@ -267,6 +372,7 @@ def load_chain_config(
                 )
         section.update(stage=stage, model=model, out=str(Path(chain.out) / stage))
         cfg = validate(STAGE_CONFIGS[stage], section, name=name, lines=lines, prefix=(stage,))
+        check_trl_extras(cfg, "SFTConfig", name=name, lines=lines, prefix=(stage,))
         if cfg.lora.enabled and i < len(present) - 1:
             cfg.merge = True  # the next stage starts from a full model
         stages.append(cfg)

@@ -26,6 +26,7 @@ from valuealign.records import parse_jsonl_lines
 from valuealign.train.config import (
     LoraSettings,
     StageConfig,
+    check_trl_extras,
     read_yaml,
     validate,
     with_overrides,
@@ -36,7 +37,7 @@ from valuealign.train.data import _check_exists, _open_text, file_fingerprint, r
 class RewardSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     detector: str = "keywords"
-    similarity: str = "auto"
+    similarity: str = "multilingual"
     taxonomy: str = "schwartz10"
     weights: dict[str, float | None] = Field(default_factory=dict)
 
@@ -73,6 +74,7 @@ def load_rewriter_config(
         data, lines, name = read_yaml(path)
     data = with_overrides({**data, "stage": "rewriter"}, overrides, name)
     cfg = validate(RewriterStageConfig, data, name=name, lines=lines)
+    check_trl_extras(cfg, "GRPOConfig", name=name, lines=lines)
     if (cfg.batch_size * cfg.grad_accum) % cfg.num_generations:
         raise UserError(
             f"{name}: batch_size x grad_accum ({cfg.batch_size} x {cfg.grad_accum}) must be a "
@@ -194,9 +196,10 @@ def run_rewriter(
         save_strategy="steps",
         save_steps=cfg.save_steps,
         save_total_limit=2,
-        report_to="none",
+        report_to=cfg.report_to,
         reward_weights=trl_reward_weights(funcs),
         use_liger_kernel=cfg.liger_kernel,
+        **cfg.trl_args,
     )
     trainer = GRPOTrainer(
         model=model,
@@ -207,6 +210,9 @@ def run_rewriter(
         peft_config=lora_config(cfg) if cfg.lora.enabled else None,
     )
     say(f"[rewriter] {len(rows)} prompts, {cfg.num_generations} rewrites each per step")
+    from valuealign.train.runner import quiet_trainer
+
+    quiet_trainer(trainer, "rewriter", say)
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     history = trainer.state.log_history
     reward_keys = sorted({k for h in history for k in h if k.startswith("rewards/")})

@@ -180,7 +180,7 @@ def training_arguments(
         "save_total_limit": 2,
         "eval_strategy": "steps" if has_eval else "no",
         "eval_steps": cfg.save_steps if has_eval else None,
-        "report_to": "none",
+        "report_to": cfg.report_to,
         "max_length": cfg.seq_len,
         "packing": packing,
         "dataset_text_field": getattr(cfg, "text_field", "text"),
@@ -188,6 +188,7 @@ def training_arguments(
         "use_liger_kernel": cfg.liger_kernel,
         "disable_tqdm": False,
     }
+    kwargs.update(cfg.trl_args)  # checked against SFTConfig's fields when the config loaded
     kwargs.update(extra or {})
     return SFTConfig(**kwargs)
 
@@ -330,6 +331,7 @@ def run_stage(
         peft_config=lora_config(cfg) if cfg.lora.enabled else None,
         callbacks=list(callbacks) or None,
     )
+    quiet_trainer(trainer, cfg.stage, say)
     if resume_from is not None:
         say(f"[{cfg.stage}] resuming from {resume_from.name}")
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -521,3 +523,28 @@ def merge_adapter(adapter: str | Path, out: str | Path, *, base: str | None = No
 
     with LOAD_LOCK:
         return _merge_adapter_unlocked(adapter, out, base=base)
+
+
+def quiet_trainer(trainer: Any, stage: str, say: Any) -> None:
+    """Unless ``valuealign -v``: no tqdm bar and no raw ``{'loss': ...}`` dicts from the trainer,
+    one formatted line per log step instead."""
+    from valuealign._console import is_verbose
+
+    if is_verbose():
+        return
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
+
+    class LogLine(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+            if not state.is_world_process_zero or not logs:
+                return
+            parts = [f"step {state.global_step}/{state.max_steps}"]
+            for key in ("loss", "eval_loss", "grad_norm", "learning_rate", "reward"):
+                if isinstance(logs.get(key), int | float):
+                    parts.append(f"{key.replace('_', ' ')} {logs[key]:.4g}")
+            if len(parts) > 1:
+                say(f"[{stage}] " + ", ".join(parts))
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(LogLine())

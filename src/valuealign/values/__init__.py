@@ -62,9 +62,11 @@ from valuealign.values.schwartz import (
 from valuealign.values.similarity import (
     EmbeddingSimilarity,
     HybridSimilarity,
+    MultilingualSimilarity,
     TfidfSimilarity,
     get_similarity,
     is_mostly_english,
+    meaning_score,
     normalise_text,
 )
 from valuealign.values.target import ValueTarget, ValueVector, parse_target
@@ -115,6 +117,7 @@ __all__ = [
     "LabelledSet",
     "Lexicon",
     "LexiconDetector",
+    "MultilingualSimilarity",
     "Taxonomy",
     "TfidfSimilarity",
     "ValueDetector",
@@ -135,6 +138,7 @@ __all__ = [
     "llm_model_of",
     "load_classifier",
     "load_labelled",
+    "meaning_score",
     "normalise_text",
     "parse_target",
     "score_detections",

@@ -27,7 +27,13 @@ __all__ = [
     "run_sync",
 ]
 
-DETECTOR_SPECS = ("keywords", "lexicon", "llm:<provider/model>", "classifier[:DIR]")
+DETECTOR_SPECS = (
+    "keywords",
+    "lexicon",
+    "llm:<provider/model>",
+    "classifier[:DIR]",
+    "classifier:multilingual",
+)
 T = TypeVar("T")
 
 

@@ -63,7 +63,7 @@ import numpy as np
 from valuealign.errors import UserError
 from valuealign.values.base import normalise_languages
 from valuealign.values.detector import LexiconDetector
-from valuealign.values.labelled import LabelledSet, load_labelled
+from valuealign.values.labelled import LabelledSet, load_labelled, training_set
 from valuealign.values.similarity import normalise_text
 from valuealign.values.taxonomy import SCHWARTZ10, Taxonomy, get_taxonomy
 
@@ -80,6 +80,12 @@ FORMAT_VERSION = "value-classifier-v1"
 EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
 MIN_PREDICTED = 3
+MULTILINGUAL = "multilingual"
+"""``classifier:multilingual``: Qwen vectors for both languages, trained on train + extra."""
+MULTILINGUAL_EMBEDDING = "qwen2.5-0.5b-instruct"
+MULTILINGUAL_LAYER = 0
+"""Token-embedding pooling: the full last-layer pass over the training set was too slow for the
+two shared CPU cores this was built on (see the README's detector table)."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,16 @@ class ClassifierSettings:
     max_features: int = 30000
     """Largest TF-IDF vocabulary."""
     use_embeddings: bool = True
-    """Use MiniLM embeddings for English texts (False: n-grams and keywords only)."""
+    """Use sentence embeddings (False: n-grams and keywords only)."""
+    embedding: str = "minilm"
+    """"minilm": all-MiniLM-L6-v2 for English texts, zeros for Chinese; an embedded model name
+    (e.g. "qwen2.5-0.5b-instruct"): its multilingual vectors (:mod:`valuealign.values.embed`)
+    for every text."""
+    embedding_weight: float = 1.0
+    """Scale of the multilingual embedding block (ignored for MiniLM)."""
+    embedding_layer: int = -1
+    """-1: pool the model's last hidden layer; 0: pool its input token embeddings (no
+    transformer pass; see :func:`valuealign.values.embed.embed`)."""
 
     def check(self) -> None:
         if not 0.0 < self.precision_target <= 1.0:
@@ -190,7 +205,15 @@ class _Tfidf:
         return sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocab)))
 
 
-def _embed(texts: Sequence[str], languages: Sequence[str], enabled: bool) -> np.ndarray:
+def _embed(
+    texts: Sequence[str], languages: Sequence[str], settings: ClassifierSettings
+) -> np.ndarray:
+    enabled = settings.use_embeddings
+    if enabled and settings.embedding != "minilm":
+        from valuealign.values.embed import embed
+
+        vecs = embed(list(texts), settings.embedding, layer=settings.embedding_layer)
+        return vecs.astype(np.float64) * settings.embedding_weight
     out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float64)
     english = [i for i, lang in enumerate(languages) if lang == "en"]
     if enabled and english:
@@ -219,7 +242,7 @@ def _features(
 
     zh = np.array([[1.0 if lang == "zh" else 0.0] for lang in languages]).reshape(-1, 1)
     blocks = [
-        sparse.csr_matrix(_embed(texts, languages, settings.use_embeddings)),
+        sparse.csr_matrix(_embed(texts, languages, settings)),
         tfidf.transform(texts),
         sparse.csr_matrix(_keyword_features(texts, languages) * settings.keyword_weight),
         sparse.csr_matrix(zh),
@@ -320,6 +343,58 @@ class ClassifierDetector:
     heads: list[HeadReport] = field(default_factory=list)
     training: dict[str, Any] = field(default_factory=dict)
     name: str = "classifier"
+    oof: np.ndarray | None = field(default=None, repr=False)
+    """Out-of-fold head probabilities of the training data (n, 2K); kept in memory only."""
+    oof_targets: np.ndarray | None = field(default=None, repr=False)
+    """The 0/1 head targets matching :attr:`oof`; kept in memory only."""
+
+    def at_precision(self, precision_target: float) -> ClassifierDetector:
+        """The same heads with thresholds re-fitted on the stored out-of-fold probabilities.
+
+        Only for a model fresh from :func:`train_classifier` (a loaded one has no ``oof``).
+        """
+        if self.oof is None or self.oof_targets is None:
+            raise UserError(
+                "this classifier carries no out-of-fold probabilities",
+                fix="train it in this process with train_classifier",
+            )
+        thresholds, heads = [], []
+        for h in range(self.oof.shape[1]):
+            y = self.oof_targets[:, h]
+            t, rule, prec, rec = _choose_threshold(
+                self.oof[:, h], y, precision_target, self.settings.min_precision
+            )
+            thresholds.append(np.nan if t is None else t)
+            heads.append(
+                HeadReport(
+                    value=self.taxonomy.values[h // 2],
+                    direction=1 if h % 2 == 0 else -1,
+                    positives=int(y.sum()),
+                    threshold=t,
+                    rule=rule,
+                    precision=prec,
+                    recall=rec,
+                )
+            )
+        settings = ClassifierSettings(
+            **{**self.settings.__dict__, "precision_target": precision_target}
+        )
+        return ClassifierDetector(
+            taxonomy=self.taxonomy,
+            settings=settings,
+            tfidf=self.tfidf,
+            coef=self.coef,
+            intercept=self.intercept,
+            thresholds=np.asarray(thresholds, dtype=np.float64),
+            heads=heads,
+            training={
+                **self.training,
+                "heads_reaching_target": sum(h.rule.startswith("precision") for h in heads),
+            },
+            name=self.name,
+            oof=self.oof,
+            oof_targets=self.oof_targets,
+        )
 
     def probabilities(
         self, texts: Sequence[str], languages: Sequence[str | None] | str | None = None
@@ -364,7 +439,15 @@ class ClassifierDetector:
             "format": FORMAT_VERSION,
             "taxonomy": self.taxonomy.id,
             "values": list(self.taxonomy.values),
-            "embedding_model": EMBEDDING_MODEL if self.settings.use_embeddings else None,
+            "embedding_model": (
+                (
+                    EMBEDDING_MODEL
+                    if self.settings.embedding == "minilm"
+                    else self.settings.embedding
+                )
+                if self.settings.use_embeddings
+                else None
+            ),
             "settings": self.settings.__dict__,
             "ngram_max": self.tfidf.n_max,
             "vocabulary": vocab,
@@ -468,7 +551,7 @@ def train_classifier(
     k = len(data.taxonomy)
     say(f"features for {len(texts)} texts")
     folds = np.array([_fold_of(i, settings.folds) for i in ids])
-    emb = _embed(texts, langs, settings.use_embeddings)  # computed once, reused per fold
+    emb = _embed(texts, langs, settings)  # computed once, reused per fold
     from scipy import sparse
 
     keyword = sparse.csr_matrix(_keyword_features(texts, langs) * settings.keyword_weight)
@@ -533,6 +616,8 @@ def train_classifier(
         thresholds=np.asarray(thresholds, dtype=np.float64),
         heads=heads,
         training=training,
+        oof=oof,
+        oof_targets=np.stack(targets, axis=1),
     )
 
 
@@ -557,14 +642,29 @@ def load_classifier(
 ) -> ClassifierDetector:
     """A saved classifier (``path``), or the default one trained on the shipped set's train split.
 
+    ``path="multilingual"`` (spec ``classifier:multilingual``) trains, caches and returns the
+    multilingual detector instead: Qwen2.5 0.5B vectors for every text (see
+    :mod:`valuealign.values.embed`), trained on the train split plus the extra set
+    (:func:`~valuealign.values.labelled.training_set`). Its heads abstain below the threshold
+    that reached ``precision_target`` out of fold (the high-precision operating point).
+
     The default model is kept per process and, with ``cache=True``, on disk under
     ``$VALUEALIGN_CACHE/value-classifier/<hash>/`` (an unwritable cache is skipped).
     """
-    if path is not None and str(path).strip():
+    multilingual = path is not None and str(path).strip() == MULTILINGUAL
+    if path is not None and str(path).strip() and not multilingual:
         return ClassifierDetector.load(Path(str(path)).expanduser())
-    settings = ClassifierSettings(precision_target=precision_target)
+    if multilingual:
+        settings = ClassifierSettings(
+            precision_target=precision_target,
+            embedding=MULTILINGUAL_EMBEDDING,
+            embedding_layer=MULTILINGUAL_LAYER,
+        )
+        data = training_set(extra=True)
+    else:
+        settings = ClassifierSettings(precision_target=precision_target)
+        data = load_labelled().split("train")
     settings.check()
-    data = load_labelled().split("train")
     key_src = json.dumps([FORMAT_VERSION, data.fingerprint(), settings.__dict__], sort_keys=True)
     key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
     with _DEFAULT_LOCK:
@@ -580,7 +680,7 @@ def load_classifier(
                 model = train_classifier(data, settings, progress=progress)
                 if cache:
                     _save_quietly(model, folder)
-            model.name = "classifier"
+            model.name = f"classifier:{MULTILINGUAL}" if multilingual else "classifier"
             _DEFAULT_CACHE[key] = model
     return model
 

@@ -45,9 +45,11 @@ __all__ = [
     "TEST_PERCENT",
     "LabelledItem",
     "LabelledSet",
+    "extra_labelled_path",
     "load_labelled",
     "shipped_labelled_paths",
     "split_of",
+    "training_set",
 ]
 
 TEST_PERCENT = 25
@@ -152,6 +154,24 @@ def shipped_labelled_paths() -> list[Path]:
         if entry.is_file():
             paths.append(Path(str(entry)))
     return paths
+
+
+def extra_labelled_path() -> Path:
+    """The extra training-only set (``data/values/extra/extra.jsonl``, ids ``x-...``).
+
+    Written for the learned detector: mostly oppose-direction items, half of them Chinese. It is
+    never part of the held-out split: :func:`training_set` adds all of it to the train part.
+    """
+    return Path(str(resources.files("valuealign") / "data" / "values" / "extra" / "extra.jsonl"))
+
+
+def training_set(*, extra: bool = True, taxonomy: Taxonomy | str = "schwartz10") -> LabelledSet:
+    """The shipped set's train split, plus (``extra=True``) every item of the extra set."""
+    if not extra:
+        return load_labelled(taxonomy=taxonomy).split("train")
+    both = load_labelled([*shipped_labelled_paths(), extra_labelled_path()], taxonomy=taxonomy)
+    items = tuple(it for it in both if it.id.startswith("x-") or it.split == "train")
+    return LabelledSet(items, both.taxonomy, both.sources)
 
 
 def load_labelled(

@@ -40,13 +40,19 @@ from valuealign.lang import cjk_share
 __all__ = [
     "EmbeddingSimilarity",
     "HybridSimilarity",
+    "MultilingualSimilarity",
     "TfidfSimilarity",
     "get_similarity",
     "is_mostly_english",
+    "meaning_score",
+    "negation_parity",
     "normalise_text",
 ]
 
 _SPACE_RE = re.compile(r"\s+")
+
+MULTILINGUAL_FLOOR = 0.5
+"""Cosine below which :class:`MultilingualSimilarity` scores 0 (see its docstring)."""
 
 
 def normalise_text(text: str) -> str:
@@ -326,8 +332,106 @@ class HybridSimilarity:
         return sims
 
 
-def get_similarity(kind: str = "auto") -> TfidfSimilarity | EmbeddingSimilarity | HybridSimilarity:
-    """A similarity by name: "tfidf", "embedding", or "auto" (a :class:`HybridSimilarity`)."""
+# ---------------------------------------------------------------------------------------------
+# Multilingual (Qwen hidden states)
+# ---------------------------------------------------------------------------------------------
+
+
+class MultilingualSimilarity:
+    """Cosine of multilingual sentence vectors (:func:`valuealign.values.embed.embed`), rescaled.
+
+    Mean-pooled hidden states of a decoder model are anisotropic: two unrelated sentences
+    already have a cosine around ``floor``. The score is ``clip((cos - floor) / (1 - floor), 0,
+    1)``, so unrelated text sits near 0 and identical text at 1. ``floor`` was read off the
+    unrelated pairs of the shipped meaning-pair set (see benchmarks/meaning_preservation.py);
+    the rescaling is monotone, so it changes no ranking and no AUC. Same scale for Chinese,
+    English and mixed pairs.
+    """
+
+    def __init__(self, model: str | None = None, *, floor: float = MULTILINGUAL_FLOOR) -> None:
+        from valuealign.values.embed import DEFAULT_EMBED_MODEL
+
+        self.model = model or DEFAULT_EMBED_MODEL
+        if not 0.0 <= floor < 1.0:
+            raise ValueError(f"floor must be in [0, 1), got {floor}")
+        self.floor = floor
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        from valuealign.values.embed import embed
+
+        return embed(list(texts), self.model)
+
+    def similarity(self, a: str, b: str) -> float:
+        """Rescaled cosine of the two texts, in [0, 1]."""
+        if normalise_text(a) == normalise_text(b):
+            return 1.0
+        return float(self.matrix([a, b])[0, 1])
+
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
+        """Symmetric (n, n) matrix of rescaled cosines; diagonal 1."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, 0))
+        emb = self.embed(texts).astype(np.float64)
+        cos = emb @ emb.T
+        sims = np.clip((cos - self.floor) / (1.0 - self.floor), 0.0, 1.0)
+        np.fill_diagonal(sims, 1.0)
+        return sims
+
+
+def meaning_score(
+    original: str,
+    rewrite: str,
+    *,
+    similarity: Any = None,
+    language: str | None = None,
+) -> float:
+    """Meaning kept, in [0, 1]: multilingual similarity times a fact-keeping factor.
+
+    ``similarity`` (default :class:`MultilingualSimilarity`) judges the sense; the fact check
+    (:func:`valuealign.values.facts.fact_keeping`: numbers, names, key phrases) catches what
+    embeddings blur, such as a changed number. The factor is ``0.5 + 0.5 * facts``, so losing
+    every fact halves the score rather than zeroing a faithful paraphrase whose key phrases
+    were reworded. A flip in negation parity (:func:`negation_parity`) halves it again.
+    """
+    from valuealign.values.facts import fact_keeping
+
+    if not original.strip() or not rewrite.strip():
+        return 0.0
+    sim = similarity if similarity is not None else MultilingualSimilarity()
+    facts = fact_keeping(original, rewrite, language=language).score
+    score = float(sim.similarity(original, rewrite)) * (0.5 + 0.5 * float(facts))
+    if negation_parity(original) != negation_parity(rewrite):
+        score *= 0.5
+    return score
+
+
+_EN_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot|without|against)\b|n't\b",
+    re.IGNORECASE,
+)
+_ZH_NEGATION = re.compile(r"不|没|无|非|别|勿|未|反对|禁止")
+
+
+def negation_parity(text: str) -> int:
+    """Number of negation markers (English words, Chinese characters) modulo 2.
+
+    A crude polarity check: "lowers the risk" and "does not lower the risk" differ in parity;
+    a paraphrase that adds a double negation does not. Embeddings place a sentence and its
+    negation close together, so :func:`meaning_score` halves the score when parity flips.
+    """
+    return (len(_EN_NEGATION.findall(text)) + len(_ZH_NEGATION.findall(text))) % 2
+
+
+def get_similarity(
+    kind: str = "auto",
+) -> TfidfSimilarity | EmbeddingSimilarity | HybridSimilarity | MultilingualSimilarity:
+    """A similarity by name.
+
+    "multilingual" (alias "qwen"): :class:`MultilingualSimilarity` (Chinese, English and
+    mixed text); "tfidf"; "embedding" (MiniLM, English only); "auto" or "hybrid": MiniLM for
+    English pairs, TF-IDF elsewhere (cheap; what the consensus runner uses).
+    """
     key = kind.lower().strip()
     if key == "tfidf":
         return TfidfSimilarity()
@@ -335,6 +439,9 @@ def get_similarity(kind: str = "auto") -> TfidfSimilarity | EmbeddingSimilarity 
         return EmbeddingSimilarity()
     if key in ("auto", "hybrid"):
         return HybridSimilarity()
+    if key in ("multilingual", "qwen"):
+        return MultilingualSimilarity()
     raise UserError(
-        f"unknown similarity kind {kind!r}", fix="use one of 'auto', 'tfidf', 'embedding'"
+        f"unknown similarity kind {kind!r}",
+        fix="use one of 'auto', 'multilingual', 'hybrid', 'tfidf', 'embedding'",
     )

@@ -234,6 +234,9 @@ def build_rewriter_dataset(
 ) -> list[dict[str, Any]]:
     """Build the rows (:func:`abuild_rewriter_dataset`) and write them to ``out`` as JSONL
     (atomically: a killed run leaves no half file). Returns the rows."""
+    from valuealign._aio import ensure_no_running_loop
+
+    ensure_no_running_loop("build_rewriter_dataset", "abuild_rewriter_dataset")
     rows = asyncio.run(abuild_rewriter_dataset(answerer, **kwargs))
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     write_text_atomic(out, text)

@@ -72,7 +72,7 @@ class VisaSettings:
     """Shield: reject a rewrite that does not bring the answer closer to the target."""
     detector: str = "keywords"
     """Value detector spec (the same one the reward uses by default)."""
-    similarity: str = "auto"
+    similarity: str = "multilingual"
     """Similarity: auto (embeddings for English pairs, TF-IDF otherwise), tfidf, embedding."""
     rewrite_max_tokens: int = 512
     answer_max_tokens: int = 384
@@ -437,4 +437,7 @@ def run_rewrite(
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Sync entry point of :func:`arun_rewrite`."""
+    from valuealign._aio import ensure_no_running_loop
+
+    ensure_no_running_loop("run_rewrite", "arun_rewrite")
     return asyncio.run(arun_rewrite(inputs, target, out, **kwargs))

