@@ -24,7 +24,7 @@ from statistics import fmean
 from typing import Any
 
 from valuealign.errors import MissingExtra
-from valuealign.review import _read_jsonl, latest_labels
+from valuealign.labels import latest_labels, read_jsonl_dicts
 
 SCORES = [1, 2, 3, 4, 5]
 
@@ -70,7 +70,7 @@ def compute_agreement(run_dir: str | Path) -> dict[str, Any]:
             human_score.setdefault(task, []).append(lab["score"])
     human = {t: round(fmean(v) + 1e-9) for t, v in human_score.items()}
     judges: dict[str, dict[str, int]] = {}
-    for j in _read_jsonl(run_dir / "judgements.jsonl"):
+    for j in read_jsonl_dicts(run_dir / "judgements.jsonl"):
         if j.get("score") is not None:
             aid = f"{j['model']}|{j['item_id']}|{j['language']}"
             judges.setdefault(j["judge"], {})[aid] = j["score"]
@@ -83,9 +83,9 @@ def compute_agreement(run_dir: str | Path) -> dict[str, Any]:
 
     # Critic-human
     critic: dict[str, tuple[str, int]] = {}
-    for s in _read_jsonl(run_dir / "samples.jsonl"):
+    for s in read_jsonl_dicts(run_dir / "samples.jsonl"):
         critic[s["id"]] = ("keep", s["critic"]["overall"])
-    for r in _read_jsonl(run_dir / "rejected.jsonl"):
+    for r in read_jsonl_dicts(run_dir / "rejected.jsonl"):
         if r.get("critic"):
             critic[r["id"]] = ("drop", r["critic"]["overall"])
     decisions: dict[str, list[str]] = {}

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from valuealign.errors import UserError
+from valuealign.labels import LABELS, latest_labels, read_jsonl_dicts
 from valuealign.records import utcnow
 
-LABELS = "labels.jsonl"
 MAX_REVIEWER = 64
 
 
@@ -42,19 +42,6 @@ class ReviewRun:
     @property
     def ids(self) -> set[str]:
         return {t["id"] for t in self.tasks}
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a torn last line of a killed writer
-    return out
 
 
 def _eval_tasks(run_dir: Path) -> list[dict]:
@@ -72,7 +59,7 @@ def _eval_tasks(run_dir: Path) -> list[dict]:
             for it in load_benchmark(spec).items:
                 items[it.id] = it
     tasks = []
-    for a in _read_jsonl(run_dir / "answers.jsonl"):
+    for a in read_jsonl_dicts(run_dir / "answers.jsonl"):
         if a.get("answer") is None or a.get("item_id") not in items:
             continue
         it, lang = items[a["item_id"]], a["language"]
@@ -98,10 +85,10 @@ def _eval_tasks(run_dir: Path) -> list[dict]:
 
 def _pair_tasks(run_dir: Path) -> list[dict]:
     tasks = []
-    rows = [(r, "samples") for r in _read_jsonl(run_dir / "samples.jsonl")]
+    rows = [(r, "samples") for r in read_jsonl_dicts(run_dir / "samples.jsonl")]
     rows += [
         (r, "rejected")
-        for r in _read_jsonl(run_dir / "rejected.jsonl")
+        for r in read_jsonl_dicts(run_dir / "rejected.jsonl")
         if r.get("critic") and r.get("answer") and r.get("messages")
     ]
     for r, _ in rows:
@@ -131,15 +118,6 @@ def load_review(run_dir: str | Path) -> ReviewRun:
             fix="point at a `valuealign eval --out` or `valuealign generate --out` folder",
         )
     return ReviewRun(run_dir, tasks)
-
-
-def latest_labels(run_dir: str | Path) -> dict[tuple[str, str], dict]:
-    """(reviewer, task) -> that reviewer's latest label."""
-    out: dict[tuple[str, str], dict] = {}
-    for row in _read_jsonl(Path(run_dir) / LABELS):
-        if isinstance(row, dict) and row.get("reviewer") and row.get("task"):
-            out[(row["reviewer"], row["task"])] = row
-    return out
 
 
 def validate_label(run: ReviewRun, body: Any) -> dict:

@@ -182,7 +182,7 @@ def test_accelerate_configs_parse() -> None:
 
 
 def test_shipped_stage_configs_validate() -> None:
-    from valuealign._configs import resolve_config
+    from valuealign.configs import resolve_config
 
     root = resolve_config("builtin:sft", "train").parent  # shipped inside the package
     paths = sorted(root.glob("*.yaml"))

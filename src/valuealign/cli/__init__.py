@@ -33,7 +33,7 @@ def cli(verbose: bool) -> None:
       valuealign charter show builtin:balanced-v1
       valuealign chat --model hf/smollm2-135m-instruct "What is a charter?"
     """
-    from valuealign._console import set_verbose
+    from valuealign.console import set_verbose
 
     set_verbose(verbose)
 

@@ -22,7 +22,7 @@ _SECRET_KEYS = {"api_key", "api-key"}
 
 
 def _load(ctx: click.Context, kind: str, spec: str) -> dict[str, Any]:
-    from valuealign._configs import builtin_configs, resolve_config
+    from valuealign.configs import builtin_configs, resolve_config
     from valuealign.yamlfile import line_map, load_yaml
 
     path = resolve_config(spec, kind)

@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from valuealign._aio import ensure_no_running_loop, run_sync
+from valuealign.aio import ensure_no_running_loop, run_sync
 from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
 from valuealign.errors import BackendError, UserError
 from valuealign.lang import LANGS

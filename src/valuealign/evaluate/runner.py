@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from valuealign._aio import ensure_no_running_loop, run_sync
+from valuealign.aio import ensure_no_running_loop, run_sync
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,

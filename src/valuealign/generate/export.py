@@ -49,7 +49,7 @@ def export_sft(
     if min_score is not None and not 1 <= min_score <= 5:
         raise UserError(f"--min-score {min_score} is outside 1-5", fix="use 1 to 5")
     from valuealign.generate.records import Rejected
-    from valuealign.review import latest_labels
+    from valuealign.labels import latest_labels
 
     decisions: dict[str, set[str]] = {}
     human_score: dict[str, int] = {}

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from valuealign._aio import ensure_no_running_loop, run_sync
+from valuealign.aio import ensure_no_running_loop, run_sync
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,

@@ -203,7 +203,7 @@ STAGE_CONFIGS: dict[str, type[StageConfig]] = {
 
 def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict, str]:
     """(data, key path -> line, display name) of a YAML mapping file; UserError otherwise."""
-    from valuealign._configs import resolve_config
+    from valuealign.configs import resolve_config
 
     p = resolve_config(path, "train")
     name = str(path)

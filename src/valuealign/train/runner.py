@@ -528,7 +528,7 @@ def merge_adapter(adapter: str | Path, out: str | Path, *, base: str | None = No
 def quiet_trainer(trainer: Any, stage: str, say: Any) -> None:
     """Unless ``valuealign -v``: no tqdm bar and no raw ``{'loss': ...}`` dicts from the trainer,
     one formatted line per log step instead."""
-    from valuealign._console import is_verbose
+    from valuealign.console import is_verbose
 
     if is_verbose():
         return

@@ -234,7 +234,7 @@ def build_rewriter_dataset(
 ) -> list[dict[str, Any]]:
     """Build the rows (:func:`abuild_rewriter_dataset`) and write them to ``out`` as JSONL
     (atomically: a killed run leaves no half file). Returns the rows."""
-    from valuealign._aio import ensure_no_running_loop
+    from valuealign.aio import ensure_no_running_loop
 
     ensure_no_running_loop("build_rewriter_dataset", "abuild_rewriter_dataset")
     rows = asyncio.run(abuild_rewriter_dataset(answerer, **kwargs))

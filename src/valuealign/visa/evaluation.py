@@ -470,7 +470,7 @@ def _role(records: Sequence[RewriteRecord], role: str) -> str | None:
 
 def run_eval_rewrite(input_path: str | Path, out: str | Path | None = None, **kwargs: Any) -> dict:
     """Sync entry point of :func:`arun_eval_rewrite`."""
-    from valuealign._aio import ensure_no_running_loop
+    from valuealign.aio import ensure_no_running_loop
 
     ensure_no_running_loop("run_eval_rewrite", "arun_eval_rewrite")
     return asyncio.run(arun_eval_rewrite(input_path, out, **kwargs))

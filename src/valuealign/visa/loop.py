@@ -437,7 +437,7 @@ def run_rewrite(
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Sync entry point of :func:`arun_rewrite`."""
-    from valuealign._aio import ensure_no_running_loop
+    from valuealign.aio import ensure_no_running_loop
 
     ensure_no_running_loop("run_rewrite", "arun_rewrite")
     return asyncio.run(arun_rewrite(inputs, target, out, **kwargs))
