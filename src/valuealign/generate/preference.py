@@ -71,7 +71,7 @@ def _cell(value: Any) -> Any:
 def _lines(path: Path) -> list[dict]:
     if not path.exists():
         return []
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").split("\n") if x.strip()]
 
 
 def _eval_rows(run: Path) -> list[dict[str, Any]]:
