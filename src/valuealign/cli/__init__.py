@@ -117,4 +117,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
+    import os
+
+    # valuealign never downloads: no hub look-ups and no hub telemetry from the libraries it
+    # drives (a user may still override these in the environment)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     sys.exit(main())
