@@ -96,9 +96,11 @@ class DemoSettings:
     n_subdomains: int = 3
     languages: tuple[str, ...] = ("zh", "en")
     max_tokens: int = 96
-    gen_n: int = 12
-    eval_subdomains: int | None = None
-    """How many of the charter's subdomains the evaluation covers (None: all)."""
+    gen_n: int = 6
+    eval_subdomains: int | None = 6
+    """How many of the charter's subdomains the evaluation covers (None: all 13)."""
+    benign: bool = False
+    """Also ask the benign controls (over-refusal); doubles the evaluation's cost."""
     eval_max_tokens: int = 128
     judge_max_tokens: int = 160
     train_steps: int = 2
@@ -156,22 +158,67 @@ def _reset_rss_peak() -> None:
 
 
 @contextmanager
-def _stage(name: str, timings: dict, say: Callable[[str], None] | None) -> Iterator[None]:
+def _stage(name: str, timings: dict, say: Callable[[str], None] | None) -> Iterator[dict]:
+    """Time a stage; its peak memory is this process's, or the child's when it ran in one."""
     if say:
         say(f"== demo stage: {name}")
     _reset_rss_peak()
     t0 = time.perf_counter()
+    child: dict = {}
     try:
-        yield
+        yield child
     finally:
         release_local_backends()
         timings[name] = {
             "seconds": round(time.perf_counter() - t0, 1),
-            "peak_rss_mb": round(_rss_peak_mb()),
+            "peak_rss_mb": round(max(_rss_peak_mb(), child.get("peak_rss_mb", 0))),
         }
         if say:
             t = timings[name]
             say(f"== {name}: {t['seconds']:.0f} s, peak memory {t['peak_rss_mb'] / 1024:.2f} GB")
+
+
+def _child_main(fn: Callable, args: tuple, kwargs: dict, queue) -> None:
+    try:
+        result = fn(*args, **kwargs)
+        queue.put(("ok", result, _rss_peak_mb()))
+    except UserError as e:
+        queue.put(("user", (e.message, e.fix), _rss_peak_mb()))
+    except BackendError as e:
+        queue.put(("backend", str(e), _rss_peak_mb()))
+    except BaseException as e:
+        import traceback
+
+        queue.put(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}", _rss_peak_mb()))
+
+
+def _isolated(child: dict, fn: Callable, *args: object, **kwargs: object) -> object:
+    """Run a heavy stage in a fresh process, so the memory it used is returned to the system
+    when it ends (a process that trained or converted a model keeps its peak allocation)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child_main, args=(fn, args, kwargs, queue))
+    proc.start()
+    try:
+        status, payload, peak = queue.get()
+    finally:
+        proc.join()
+    child["peak_rss_mb"] = peak
+    if status == "user":
+        message, fix = payload
+        raise UserError(message, fix=fix)
+    if status == "backend":
+        raise BackendError(payload)
+    if status == "error":
+        raise RuntimeError(f"the demo stage {fn.__name__} failed in its process:\n{payload}")
+    return payload
+
+
+def _uses_local_models(s: DemoSettings) -> bool:
+    specs = [s.model, s.attacker or "", s.critic or "", s.judge or ""]
+    return any(x.startswith(("hf/", "ct2/")) for x in specs)
 
 
 # -- the stages --------------------------------------------------------------------------------
@@ -425,6 +472,7 @@ def eval_stage(out: Path, s: DemoSettings, progress: bool, trained: str | None) 
         judges=[judge],
         languages=list(s.languages),
         charter=s.charter,
+        benign="builtin:vcbench-benign" if s.benign else None,
         subdomains=subs,
         per_subdomain=1,
         max_tokens=s.eval_max_tokens,
@@ -533,21 +581,31 @@ def run_demo(
         "timings": timings,
     }
     trained: str | None = None
+    isolate = _uses_local_models(s)
+
+    def run(child: dict, fn: Callable, *args: object, **kwargs: object) -> object:
+        # local models run each heavy stage in its own process: memory is freed between stages
+        if isolate:
+            return _isolated(child, fn, *args, **kwargs)
+        return fn(*args, **kwargs)
+
     for stage in s.stages:
-        with _stage(stage, timings, say):
+        with _stage(stage, timings, say) as child:
             if stage == "ask":
                 manifest.update(ask_stage(out, s, progress))
             elif stage == "curate":
                 manifest["curate"] = curate_stage(out, s, progress)
             elif stage == "generate":
-                manifest["generate"] = generate_stage(out, s, progress)
+                manifest["generate"] = run(child, generate_stage, out, s, progress)
             elif stage == "train":
-                manifest["train"] = train_stage(out, s, progress, curated="curate" in s.stages)
+                manifest["train"] = run(
+                    child, train_stage, out, s, progress, curated="curate" in s.stages
+                )
                 trained = manifest["train"]["model"]
             elif stage == "eval":
-                manifest["eval"] = eval_stage(out, s, progress, trained)
+                manifest["eval"] = run(child, eval_stage, out, s, progress, trained)
             elif stage == "consensus":
-                manifest["consensus"] = consensus_stage(out, s, progress)
+                manifest["consensus"] = run(child, consensus_stage, out, s, progress)
             else:
                 raise UserError(
                     f"unknown demo stage {stage!r}",

@@ -65,7 +65,15 @@ def test_rows_come_back_as_they_finish(smollm) -> None:
 def _interrupt(cmd: list[str], ready: str) -> tuple[float, int, str, str, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        # a job started in the background of a non-interactive shell (as CI may be) inherits an
+        # ignored SIGINT, and Python then installs no handler: give the child the default back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     seen = ""

@@ -52,13 +52,17 @@ ALL_STAGES = ("ask", "curate", "generate", "train", "eval", "consensus")
 @click.option(
     "--eval-subdomains",
     type=click.IntRange(1),
-    default=None,
-    help="How many subdomains the evaluation covers (default: all of the charter's).",
+    default=6,
+    show_default=True,
+    help="How many of the charter's subdomains the evaluation covers (13: all).",
+)
+@click.option(
+    "--benign", is_flag=True, help="Also ask the benign controls (over-refusal); doubles eval."
 )
 @click.option("--languages", default="zh,en", show_default=True)
 @click.option("--max-tokens", type=click.IntRange(1), default=96, show_default=True)
 @click.option(
-    "--gen-n", type=click.IntRange(1), default=12, show_default=True, help="Items to generate."
+    "--gen-n", type=click.IntRange(1), default=6, show_default=True, help="Items to generate."
 )
 @click.option(
     "--train-steps", type=click.IntRange(1), default=2, show_default=True, help="Steps per stage."
@@ -80,7 +84,8 @@ def demo(
     engine: str,
     charter: str,
     n_subdomains: int,
-    eval_subdomains: int | None,
+    eval_subdomains: int,
+    benign: bool,
     languages: str,
     max_tokens: int,
     gen_n: int,
@@ -116,6 +121,7 @@ def demo(
         charter=charter,
         n_subdomains=n_subdomains,
         eval_subdomains=eval_subdomains,
+        benign=benign,
         languages=tuple(x.strip() for x in languages.split(",") if x.strip()),
         max_tokens=max_tokens,
         gen_n=gen_n,
