@@ -96,12 +96,12 @@ class DemoSettings:
     n_subdomains: int = 3
     languages: tuple[str, ...] = ("zh", "en")
     max_tokens: int = 96
-    gen_n: int = 6
-    eval_subdomains: int | None = 6
+    gen_n: int = 4
+    eval_subdomains: int | None = 5
     """How many of the charter's subdomains the evaluation covers (None: all 13)."""
     benign: bool = False
     """Also ask the benign controls (over-refusal); doubles the evaluation's cost."""
-    eval_max_tokens: int = 128
+    eval_max_tokens: int = 96
     judge_max_tokens: int = 160
     train_steps: int = 2
     stages: tuple[str, ...] = ("ask", "curate", "generate", "train", "eval")
@@ -418,6 +418,7 @@ def train_stage(out: Path, s: DemoSettings, progress: bool, *, curated: bool) ->
         "eval_fraction": 0.1,
         "drift_max_tokens": 128,
         "lora_enabled": True,
+        "warmup_ratio": 0.0,  # with 2 steps any warmup leaves the first step at learning rate 0
     }
     root = out / "train"
     plan = [

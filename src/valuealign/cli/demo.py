@@ -52,7 +52,7 @@ ALL_STAGES = ("ask", "curate", "generate", "train", "eval", "consensus")
 @click.option(
     "--eval-subdomains",
     type=click.IntRange(1),
-    default=6,
+    default=5,
     show_default=True,
     help="How many of the charter's subdomains the evaluation covers (13: all).",
 )
@@ -62,7 +62,7 @@ ALL_STAGES = ("ask", "curate", "generate", "train", "eval", "consensus")
 @click.option("--languages", default="zh,en", show_default=True)
 @click.option("--max-tokens", type=click.IntRange(1), default=96, show_default=True)
 @click.option(
-    "--gen-n", type=click.IntRange(1), default=6, show_default=True, help="Items to generate."
+    "--gen-n", type=click.IntRange(1), default=4, show_default=True, help="Items to generate."
 )
 @click.option(
     "--train-steps", type=click.IntRange(1), default=2, show_default=True, help="Steps per stage."
