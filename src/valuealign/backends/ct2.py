@@ -126,7 +126,11 @@ class CT2Backend:
 
     # -- loading -------------------------------------------------------------------------
     def load(self) -> None:
-        with self._load_lock:
+        from valuealign.backends.hf import LOAD_LOCK
+
+        # one load at a time in the whole process: transformers' lazy imports are not safe when
+        # two threads import it at once (two roles' models load in two worker threads)
+        with LOAD_LOCK, self._load_lock:
             if self._generator is not None:
                 return
             import ctranslate2
