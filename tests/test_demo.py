@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from valuealign.demo import run_demo
 from valuealign.records import AnswerRecord, read_jsonl
 
@@ -59,6 +61,7 @@ def test_demo_bad_input_exits_2(cli, tmp_path: Path) -> None:
     assert code == 2 and "'fr'" in err
 
 
+@pytest.mark.slow  # the stages' own real-model tests stay in the default run (tests/train, ...)
 def test_demo_cli_trains_and_evaluates_on_the_embedded_model(cli, tmp_path: Path) -> None:
     out = tmp_path / "demo"
     code, stdout, err = cli(

@@ -452,6 +452,7 @@ def test_export_sft_jsonl_and_parquet_load_with_datasets(tmp_path: Path, roles, 
     assert code == 2 and "no kept samples" in err
 
 
+@pytest.mark.slow  # every role is also played for real, faster, in tests/test_real_qwen.py
 def test_real_embedded_model_in_every_role(tmp_path: Path) -> None:
     settings = GenerateSettings(
         n=2,
