@@ -32,6 +32,7 @@ from valuealign.backends._filelock import file_lock
 from valuealign.backends._scoring import first_token_logprobs, perplexity_of, with_logprobs
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
 from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root
+from valuealign.backends.hf import LOAD_LOCK
 from valuealign.errors import MissingExtra, UserError
 
 COMPUTE_TYPE = "int8"
@@ -116,7 +117,6 @@ class CT2Backend:
         self._generator: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
-        self._load_lock = threading.Lock()
         self._batcher = MicroBatcher(
             with_logprobs(self),
             max_batch_size=max_batch_size,
@@ -126,11 +126,9 @@ class CT2Backend:
 
     # -- loading -------------------------------------------------------------------------
     def load(self) -> None:
-        from valuealign.backends.hf import LOAD_LOCK
-
         # one load at a time in the whole process: transformers' lazy imports are not safe when
         # two threads import it at once (two roles' models load in two worker threads)
-        with LOAD_LOCK, self._load_lock:
+        with LOAD_LOCK:
             if self._generator is not None:
                 return
             import ctranslate2
@@ -152,7 +150,7 @@ class CT2Backend:
 
     def close(self) -> None:
         """Free the model's memory now (the demo loads models one at a time)."""
-        with self._load_lock:
+        with LOAD_LOCK:
             self._generator = None
             self._tokenizer = None
 

@@ -44,7 +44,7 @@ def prepare(names: tuple[str, ...], no_ct2: bool) -> None:
                 f"unknown embedded model {name!r}", fix=f"pick from {', '.join(MODELS)}"
             )
         t0 = time.perf_counter()
-        folder = resolve_model_path(name)
+        resolve_model_path(name)
         click.echo(f"{name}: transformers folder ready ({time.perf_counter() - t0:.0f} s)")
         if not no_ct2:
             from valuealign.backends.ct2 import converted_ct2, require_ct2
@@ -53,4 +53,3 @@ def prepare(names: tuple[str, ...], no_ct2: bool) -> None:
             t1 = time.perf_counter()
             converted_ct2(name)
             click.echo(f"{name}: CTranslate2 int8 model ready ({time.perf_counter() - t1:.0f} s)")
-        del folder
