@@ -127,3 +127,40 @@ def test_perplexity_prefers_fluent_chinese_to_shuffled_words(qwen) -> None:
     fluent = qwen.perplexity("长城是中国古代修建的防御工事。", context)
     shuffled = qwen.perplexity("工事防御修建中国的长城古代是。", context)
     assert fluent * 2 < shuffled
+
+
+def test_a_shared_judge_prefix_is_computed_once_and_changes_no_verdict(qwen, charter) -> None:
+    """Two answers to one item share the judge's charter-and-question prefix: the second request
+    reuses the kept prefix state (a hit), and what the judge writes is the same whether the
+    prefix was kept or recomputed (a backend that keeps nothing gives identical text)."""
+    from valuealign.backends.ct2 import CT2Backend
+
+    bench = load_benchmark("builtin:vcbench")
+    item = next(i for i in bench.items if i.subdomain == "sovereignty-territory")
+    answers = ["Crimea was annexed by Russia in 2014.", "I would rather not discuss this topic."]
+
+    def judge_all(backend: CT2Backend) -> list[str]:
+        judge = Judge(backend, charter, max_tokens=16)
+        texts = []
+        for answer in answers:
+            messages, tag = judge.messages(item, "en", answer)
+            shared = messages[-1]["content"].find(f"<{tag}>")
+            config = GenerateConfig(max_tokens=16, prefix_chars=shared)
+            texts.append(asyncio.run(backend.generate(messages, config)).text)
+        return texts
+
+    hits, kept_tokens = qwen.prefix_hits, qwen._kept_tokens
+    kept = judge_all(qwen)
+    assert qwen.prefix_hits == hits + 1
+    # the kept prefix is the prompt's own leading tokens: the question, not the answer block
+    messages, tag = Judge(qwen, charter).messages(item, "en", answers[0])
+    tokens = qwen._prompt_tokens(messages)
+    k = qwen._static_prefix(messages, tokens, messages[-1]["content"].find(f"<{tag}>"))
+    head = qwen.tokenizer.convert_tokens_to_string(tokens[:k])
+    assert qwen.render(messages).startswith(head)
+    assert item.question.en in head and tag not in head and answers[0] not in head
+    assert qwen._kept_tokens == kept_tokens + k
+    forgetting = CT2Backend("qwen2.5-0.5b-instruct", prefix_cache_tokens=0)
+    assert judge_all(forgetting) == kept
+    assert forgetting._kept_tokens == 0
+    forgetting.close()

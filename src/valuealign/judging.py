@@ -73,11 +73,13 @@ async def ask_until_parsed(
     *,
     max_tokens: int,
     retries: int,
+    shared_prefix_chars: int = 0,
 ) -> Asked[T]:
     """Ask once greedily; while the reply does not parse, re-ask a new sample (bounded).
 
     Shared by the judge, the Critic, the LLM detector and the translator, so all re-ask and
-    count attempts the same way.
+    count attempts the same way. ``shared_prefix_chars``: how much of the last message other
+    requests share (a speed hint for backends that reuse a computed prompt prefix).
     """
     asked: Asked[T] | None = None
     prompt_tokens = completion_tokens = 0
@@ -87,6 +89,7 @@ async def ask_until_parsed(
             temperature=0.0 if attempt == 0 else 0.7,
             seed=attempt,
             sample_index=attempt,
+            prefix_chars=shared_prefix_chars,
         )
         completion = await backend.generate(messages, config)
         prompt_tokens += completion.prompt_tokens

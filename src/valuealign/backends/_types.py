@@ -43,6 +43,11 @@ class GenerateConfig:
 
     ``sample_index`` tells apart several samples of the same prompt (it is part of the cache key,
     so asking for sample 2 never returns sample 1 from the cache).
+
+    ``prefix_chars`` is a speed hint, not part of the request: the first ``prefix_chars``
+    characters of the last message are shared with other requests (a judge's charter and item
+    text before the answer). Backends that can keep a computed prompt prefix (``ct2/``) reuse it;
+    the others ignore it. It never changes what is asked, so it is left out of the cache key.
     """
 
     max_tokens: int = 256
@@ -52,9 +57,12 @@ class GenerateConfig:
     stop: tuple[str, ...] = ()
     logprobs: bool = False
     sample_index: int = 0
+    prefix_chars: int = 0
 
     def key_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("prefix_chars")
+        return d
 
 
 @dataclass

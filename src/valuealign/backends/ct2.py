@@ -36,6 +36,8 @@ from valuealign.backends.hf import LOAD_LOCK
 from valuealign.errors import MissingExtra, UserError
 
 COMPUTE_TYPE = "int8"
+MIN_PREFIX_TOKENS = 64  # shorter shared prefixes are not worth a separate call
+PREFIX_CACHE_TOKENS = 8192  # kept prefix tokens per model (1.5B: about 57 kB each, float32)
 CONVERTER_VERSION = "1"  # bump when the conversion recipe changes
 
 
@@ -100,6 +102,7 @@ class CT2Backend:
         max_batch_size: int = 8,
         threads: int | None = None,
         device: str | None = None,
+        prefix_cache_tokens: int = PREFIX_CACHE_TOKENS,
     ) -> None:
         require_ct2()
         if adapter:
@@ -123,6 +126,11 @@ class CT2Backend:
             name=self.name,
         )
         self.load_seconds: float | None = None
+        self.prefix_cache_tokens = prefix_cache_tokens
+        self._kept_prefixes: set[tuple[str, ...]] = set()
+        self._seen_prefixes: set[tuple[str, ...]] = set()
+        self._kept_tokens = 0
+        self.prefix_hits = 0
 
     # -- loading -------------------------------------------------------------------------
     def load(self) -> None:
@@ -153,6 +161,8 @@ class CT2Backend:
         with LOAD_LOCK:
             self._generator = None
             self._tokenizer = None
+            self._kept_prefixes.clear()
+            self._kept_tokens = 0
 
     @property
     def tokenizer(self) -> Any:
@@ -187,6 +197,10 @@ class CT2Backend:
 
         self.load()
         prompts = [self._prompt_tokens(m) for m in batch]
+        statics = [
+            self._static_prefix(m, p, config.prefix_chars)
+            for m, p in zip(batch, prompts, strict=True)
+        ]
         kwargs: dict[str, Any] = {
             "max_length": config.max_tokens,
             "include_prompt_in_result": False,
@@ -206,7 +220,7 @@ class CT2Backend:
                 import ctranslate2
 
                 ctranslate2.set_random_seed(config.seed + config.sample_index)
-            results = self._generator.generate_batch(prompts, **kwargs)
+            results = self._generate_grouped(prompts, statics, kwargs)
         tok = self._tokenizer
         stops = config.stop if self.is_chat_model else (*config.stop, *BASE_MODEL_STOPS)
         out = []
@@ -228,6 +242,62 @@ class CT2Backend:
 
     async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
         return await self._batcher.submit(messages, config)
+
+    # -- prompt-prefix cache ---------------------------------------------------------------
+    def _static_prefix(self, messages: list[Message], tokens: list[str], prefix_chars: int) -> int:
+        """How many leading prompt tokens are the shared prefix the caller declared (0: none).
+
+        The prefix is cut on the full prompt's own tokens (the longest run on which the full
+        prompt and the prefix alone tokenise alike), so a cached prefix is exactly the tokens a
+        full prompt would have had there.
+        """
+        if prefix_chars <= 0 or not messages:
+            return 0
+        rendered = self.render(messages)
+        start = rendered.rfind(messages[-1]["content"])
+        if start < 0:
+            return 0
+        head = self._tokens(rendered[: start + prefix_chars])
+        k = 0
+        for a, b in zip(head, tokens, strict=False):
+            if a != b:
+                break
+            k += 1
+        # at least one token must remain for the generator to start from
+        k = min(k, len(tokens) - 1)
+        return k if k >= MIN_PREFIX_TOKENS else 0
+
+    def _generate_grouped(
+        self, prompts: list[list[str]], statics: list[int], kwargs: dict[str, Any]
+    ) -> list[Any]:
+        """Run a batch, one generator call per distinct shared prefix (CTranslate2 takes one
+        ``static_prompt`` per call and keeps its computed state for the next call with it).
+
+        The kept states are bounded by ``prefix_cache_tokens`` in all; past it, prefixes are
+        still computed once per call but no longer kept.
+        """
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, (p, k) in enumerate(zip(prompts, statics, strict=True)):
+            groups.setdefault(tuple(p[:k]), []).append(i)
+        results: list[Any] = [None] * len(prompts)
+        for static, rows in groups.items():
+            call = dict(kwargs)
+            k = len(static)
+            if k:
+                keep = (
+                    static in self._kept_prefixes
+                    or self._kept_tokens + k <= self.prefix_cache_tokens
+                )
+                if keep and static not in self._kept_prefixes:
+                    self._kept_prefixes.add(static)
+                    self._kept_tokens += k
+                call.update(static_prompt=list(static), cache_static_prompt=keep)
+                self.prefix_hits += static in self._seen_prefixes
+                self._seen_prefixes.add(static)
+            out = self._generator.generate_batch([prompts[i][k:] for i in rows], **call)
+            for i, r in zip(rows, out, strict=True):
+                results[i] = r
+        return results
 
     # -- scoring -------------------------------------------------------------------------
     def choice_logprobs(

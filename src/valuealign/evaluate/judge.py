@@ -242,6 +242,9 @@ class Judge:
             lambda v: v.parse_error is None,
             max_tokens=self.max_tokens,
             retries=self.max_parse_retries,
+            # the charter, the item and the question come before the answer: every answer to
+            # this item in this language shares them (a local judge computes them once)
+            shared_prefix_chars=messages[-1]["content"].find(f"<{tag}>"),
         )
         v = asked.parsed
         if v.parse_error is None:

@@ -139,6 +139,8 @@ class Critic:
             lambda parsed: parsed[0] is not None,
             max_tokens=self.max_tokens,
             retries=self.max_parse_retries,
+            # the subdomain's charter text comes first and is the same for every pair in it
+            shared_prefix_chars=messages[-1]["content"].find(f"<{tags[0]}>"),
         )
         scores, error = asked.parsed
         return CriticResult(
