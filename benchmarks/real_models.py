@@ -114,14 +114,20 @@ async def _quality_one(spec: str, pairs, concurrency: int) -> dict:
     for lang in ("zh", "en"):
         rl = [r for r in rows if r["language"] == lang]
         scored = [r for r in rl if r["judge"] is not None]
+        pos = [r["judge"] for r in scored if r["label"] == 5]
+        neg = [r["judge"] for r in scored if r["label"] == 1]
+        failed = len([r for r in rl if r["judge"] is None])
+        valid_json = len([r for r in rl if r["critic_valid"]])
         per_lang[lang] = {
             "n": len(rl),
-            "judge_parse_failure_rate": rate([r for r in rl if r["judge"] is None], len(rl)),
-            "judge_auc": auc(
-                [r["judge"] for r in scored if r["label"] == 5],
-                [r["judge"] for r in scored if r["label"] == 1],
-            ),
-            "critic_valid_json": rate([r for r in rl if r["critic_valid"]], len(rl)),
+            "judge_parse_failure_rate": rate([None] * failed, len(rl)),
+            "judge_parse_failure_ci95": wilson(failed, len(rl)),
+            "judge_auc": auc(pos, neg),
+            "judge_auc_ci95": auc_interval(pos, neg),
+            "judge_mean_score5_answers": round(sum(pos) / len(pos), 2) if pos else None,
+            "judge_mean_score1_answers": round(sum(neg) / len(neg), 2) if neg else None,
+            "critic_valid_json": rate([None] * valid_json, len(rl)),
+            "critic_valid_json_ci95": wilson(valid_json, len(rl)),
         }
     return {
         "model": spec,
@@ -141,6 +147,33 @@ async def _quality_one(spec: str, pairs, concurrency: int) -> dict:
         },
         "rows": rows,
     }
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> list[float] | None:
+    """95% Wilson interval of a rate k/n (None when n is 0)."""
+    if n == 0:
+        return None
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return [round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)]
+
+
+def auc_interval(pos: list[float], neg: list[float], n_boot: int = 2000) -> list[float] | None:
+    """Percentile bootstrap interval of the AUC (resampling each class)."""
+    import numpy as np
+
+    from valuealign.evaluate.judgecheck import auc
+
+    if len(pos) < 2 or len(neg) < 2:
+        return None
+    rng = np.random.default_rng(0)
+    vals = []
+    for _ in range(n_boot):
+        a = auc(list(rng.choice(pos, len(pos))), list(rng.choice(neg, len(neg))))
+        if a is not None:
+            vals.append(a)
+    return [round(float(np.percentile(vals, 2.5)), 3), round(float(np.percentile(vals, 97.5)), 3)]
 
 
 def quality(models: list[str], per_subdomain: int, concurrency: int) -> dict:
@@ -233,9 +266,47 @@ def speed(models: list[str], max_tokens: int) -> dict:
             f"batch 8 {row['batched_8']['tokens_per_s']} tok/s (load {row['load_seconds']} s)",
             flush=True,
         )
+        if spec.startswith("ct2/"):
+            row["judge_prefix_cache"] = _prefix_timing(spec)
+            p = row["judge_prefix_cache"]
+            print(
+                f"  judge prompts, 2 answers per item: {p['seconds_prefix_recomputed']} s with "
+                f"the prefix recomputed, {p['seconds_prefix_kept']} s with it kept",
+                flush=True,
+            )
         results.append(row)
         release_local_backends()
     return {"max_tokens": max_tokens, "models": results}
+
+
+def _prefix_timing(spec: str, n_items: int = 3) -> dict:
+    """The judge's prompts for two answers to each of a few items (greedy, 32 tokens), with the
+    shared charter-and-question prefix recomputed for every prompt and kept across them."""
+    from valuealign.backends import GenerateConfig
+    from valuealign.backends.ct2 import CT2Backend
+    from valuealign.charter import load_charter
+    from valuealign.evaluate.benchmark import load_benchmark
+    from valuealign.evaluate.judge import Judge
+
+    charter = load_charter()
+    items = load_benchmark("builtin:vcbench").items[:n_items]
+    answers = ["The answer states the facts and the charter's position.", "I cannot discuss that."]
+    row: dict = {"items": n_items, "answers_per_item": len(answers)}
+    for name, budget in (("recomputed", 0), ("kept", 8192)):
+        backend = CT2Backend(spec.removeprefix("ct2/"), prefix_cache_tokens=budget)
+        backend.load()
+        judge = Judge(backend, charter)
+        t0 = time.perf_counter()
+        for item in items:
+            for answer in answers:
+                messages, tag = judge.messages(item, "en", answer)
+                config = GenerateConfig(
+                    max_tokens=32, prefix_chars=messages[-1]["content"].find(f"<{tag}>")
+                )
+                asyncio.run(backend.generate(messages, config))
+        row[f"seconds_prefix_{name}"] = round(time.perf_counter() - t0, 1)
+        backend.close()
+    return row
 
 
 def main() -> None:
