@@ -9,6 +9,7 @@ from valuealign.records import (
     JsonlWriter,
     existing_ids,
     read_jsonl,
+    read_records,
     write_json_atomic,
 )
 
@@ -55,3 +56,40 @@ def test_write_json_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
     write_json_atomic(tmp_path / "m.json", {"a": 2})
     assert json.loads((tmp_path / "m.json").read_text()) == {"a": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_read_records_before_the_file_exists_after_a_kill_and_latest_per_id(tmp_path) -> None:
+    path = tmp_path / "answers.jsonl"
+    assert read_records(path, AnswerRecord) == []
+    rows = [
+        {
+            "id": "a",
+            "item_id": "a",
+            "subdomain": "s",
+            "language": "en",
+            "question": "q",
+            "error": "down",
+        },
+        {
+            "id": "b",
+            "item_id": "b",
+            "subdomain": "s",
+            "language": "en",
+            "question": "q",
+            "answer": "x",
+        },
+        {
+            "id": "a",
+            "item_id": "a",
+            "subdomain": "s",
+            "language": "en",
+            "question": "q",
+            "answer": "y",
+        },
+    ]
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    path.write_text(text + '{"id": "c", "item')  # a write cut by a kill
+    assert [r.id for r in read_records(path, AnswerRecord)] == ["a", "b", "a"]
+    assert path.read_text() == text
+    latest = read_records(path, AnswerRecord, latest=True)
+    assert [(r.id, r.answer) for r in latest] == [("a", "y"), ("b", "x")]

@@ -67,3 +67,32 @@ def test_a_renamed_key_in_scores_or_stats_is_a_validation_error() -> None:
         ScoresSummary.model_validate(renamed)
     with pytest.raises(ValidationError, match="counts"):
         GenerateStats.model_validate({"count": {}})
+
+
+def test_job_run_caches_requests_and_closes_its_cache_when_the_job_fails(tmp_path) -> None:
+    import asyncio
+
+    from valuealign.backends import FunctionBackend, GenerateConfig, user
+    from valuealign.runs import JobRun
+
+    calls: list[str] = []
+
+    def reply(messages, config):
+        calls.append(messages[-1]["content"])
+        return "answer"
+
+    backend = FunctionBackend(reply, name="mock/counting")
+    with JobRun(tmp_path / "run") as run:
+        model = run.cached(backend, "v1")
+        for _ in range(2):
+            asyncio.run(model.generate(user("q"), GenerateConfig(max_tokens=4)))
+        run.write("manifest.json", {"started_at": run.started_at})
+        assert run.seconds() >= 0
+    assert calls == ["q"] and run.cache.hits == 1
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["started_at"]
+    # a second run of the same folder gets the reply from disk; a failing job still closes it
+    with pytest.raises(RuntimeError), JobRun(tmp_path / "run") as again:
+        asyncio.run(again.cached(backend, "v1").generate(user("q"), GenerateConfig(max_tokens=4)))
+        raise RuntimeError("the job failed")
+    assert calls == ["q"] and again.cache.hits == 1
+    assert getattr(again.cache._local, "conn", None) is None

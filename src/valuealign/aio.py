@@ -1,19 +1,25 @@
-"""Sync entry points over async jobs, safe to call from a notebook.
+"""Sync entry points over async jobs, safe to call from a notebook, and the jobs' work loop.
 
 Every long job has an ``async`` variant (``arun_eval``, ``agenerate``, ``arun_consensus``,
 ``arun_rewrite``, ...). The sync one checks for a running event loop *before* it touches a
 file: inside Jupyter it raises a :class:`UserError` that names the ``await`` form to use.
+
+Inside, a job works through its items with :func:`for_each`: a fixed number of items in flight,
+each result handed to the caller (who writes it) as soon as it is ready.
+
+>>> await for_each(todo, process_one, limit=8, done=writer.append)
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from valuealign.errors import UserError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def ensure_no_running_loop(sync_name: str, async_name: str) -> None:
@@ -31,3 +37,31 @@ def ensure_no_running_loop(sync_name: str, async_name: str) -> None:
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` for a coroutine made after :func:`ensure_no_running_loop` passed."""
     return asyncio.run(coro)
+
+
+async def for_each(
+    items: Iterable[T],
+    work: Callable[[T], Awaitable[R]],
+    *,
+    limit: int | None = None,
+    done: Callable[[R], None] | None = None,
+) -> None:
+    """``await work(item)`` for every item, at most ``limit`` at once (``None``: all at once),
+    started in order; ``done(result)`` is called as each one finishes.
+
+    A pool of workers takes the items one by one, so a job of many thousand items never holds
+    more than ``limit`` coroutines. An exception in ``work`` or ``done`` ends the whole call.
+    """
+    todo = list(items)
+    if not todo:
+        return
+    queue = iter(todo)
+
+    async def worker() -> None:
+        for item in queue:  # the workers share one iterator: each takes the next item
+            result = await work(item)
+            if done is not None:
+                done(result)
+
+    n = len(todo) if limit is None else max(1, min(limit, len(todo)))
+    await asyncio.gather(*[worker() for _ in range(n)])

@@ -272,6 +272,18 @@ def latest_by_id(records: Iterable[T]) -> list[T]:
     return list(last.values())
 
 
+def read_records(path: str | Path, model: type[T], *, latest: bool = False) -> list[T]:
+    """The records of a job's resumable JSONL file, ``[]`` before the job has written it; a
+    torn last line (a killed write) is dropped and a bad line is a ``UserError`` naming it.
+    ``latest``: only the last record per id (a rerun appends a retried record after the failed
+    one)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = read_jsonl(path, model, repair=True)
+    return latest_by_id(records) if latest else records
+
+
 PARSE_FAILURE_PREFIX = "parse failure"
 
 

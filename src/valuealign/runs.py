@@ -11,6 +11,13 @@ The top level of ``scores.json`` (:class:`ScoresSummary`) and the ``stats.json``
 (:class:`GenerateStats`) and curate (:class:`CurateStats`) are typed too, so a renamed key is a
 validation error where it is written, not a KeyError in another module.
 
+While a job runs, :class:`JobRun` holds what every runner needs from its folder: the folder
+itself (created and locked), the request cache ``DIR/cache.sqlite`` (closed however the job
+ends), the start time and the clock; :func:`progress_bar` is the display they all show.
+
+>>> with JobRun("runs/eval") as run:
+...     model = run.cached(get_backend("mock/echo"), "answer-v1")
+...     run.write("manifest.json", {**manifest_header("eval"), "started_at": run.started_at})
 >>> manifest = read_manifest("runs/eval/manifest.json")
 >>> manifest.job, manifest.valuealign_version
 ('eval', '0.1.0')
@@ -20,18 +27,22 @@ from __future__ import annotations
 
 import json
 import platform
+import time
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from valuealign.backends import CachedBackend, ChatBackend, RequestCache
 from valuealign.errors import UserError
+from valuealign.records import ensure_run_dir, utcnow, write_json_atomic
 
 __all__ = [
     "MANIFEST_SCHEMA_VERSION",
     "CurateStats",
     "GenerateCounts",
     "GenerateStats",
+    "JobRun",
     "RunManifest",
     "ScoresSummary",
     "manifest_header",
@@ -96,6 +107,42 @@ def manifest_header(job: str, *, started_at: str | None = None) -> dict[str, Any
     return header.model_dump(
         exclude={"started_at", "finished_at"} if started_at is None else {"finished_at"}
     )
+
+
+class JobRun:
+    """One job's time in its run folder: the folder (created and locked for this process), its
+    request cache, when the job started and how long it has run. As a context manager it closes
+    the cache when the job ends, however it ends."""
+
+    def __init__(self, out: str | Path) -> None:
+        self.dir = ensure_run_dir(out)
+        self.started_at = utcnow()
+        self._t0 = time.perf_counter()
+        self.cache = RequestCache(self.dir / "cache.sqlite")
+
+    def cached(
+        self, backend: ChatBackend, template_version: str = "", *, read: bool = True
+    ) -> CachedBackend:
+        """``backend`` answered from this run's cache (``read=False``: asked again and the
+        cached reply overwritten, for retried parse failures)."""
+        return CachedBackend(backend, self.cache, template_version, read=read)
+
+    def seconds(self) -> float:
+        """Wall-clock seconds since the job started (3 decimals)."""
+        return round(time.perf_counter() - self._t0, 3)
+
+    def write(self, name: str, data: Any) -> None:
+        """``DIR/name`` as JSON, atomically (a killed write leaves the old file)."""
+        write_json_atomic(self.dir / name, data)
+
+    def close(self) -> None:
+        self.cache.close()
+
+    def __enter__(self) -> JobRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def progress_bar(title: str, info: str, *, enabled: bool) -> Any:

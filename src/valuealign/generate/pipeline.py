@@ -18,20 +18,19 @@ every item already recorded (after Ctrl-C or kill -9) and finished requests come
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
-from valuealign.aio import ensure_no_running_loop, run_sync
+from valuealign.aio import ensure_no_running_loop, for_each, run_sync
 from valuealign.backends import (
-    CachedBackend,
     ChatBackend,
     Completion,
     GenerateConfig,
     Message,
-    RequestCache,
     aclose_all,
     describe,
     forward_capabilities,
@@ -64,16 +63,19 @@ from valuealign.records import (
     JsonlWriter,
     Provenance,
     Usage,
-    ensure_run_dir,
     failure_summary,
-    read_jsonl,
+    read_records,
     should_redo,
     utcnow,
-    write_json_atomic,
 )
-from valuealign.runs import GenerateStats, manifest_header, progress_bar
+from valuealign.runs import GenerateStats, JobRun, manifest_header, progress_bar
 
 ROLES = ("attacker", "actor", "critic")
+TEMPLATES = {
+    "attacker": ATTACKER_TEMPLATE_VERSION,
+    "actor": ACTOR_TEMPLATE_VERSION,
+    "critic": CRITIC_TEMPLATE_VERSION,
+}
 
 
 @dataclass
@@ -161,10 +163,6 @@ def prepare(out: Path, settings: GenerateSettings) -> _Prepared:
     return _Prepared(charter, strategies, items, threshold)
 
 
-def _read_all(path: Path, model: type) -> list:
-    return read_jsonl(path, model, repair=True) if path.exists() else []
-
-
 def run_generate(
     out: str | Path,
     settings: GenerateSettings,
@@ -208,6 +206,38 @@ async def agenerate(
     """
     out = Path(out)
     prep = prepare(out, settings)
+    raw = _role_backends(settings, backend_options, role_base_urls, role_backend_options)
+    with JobRun(out) as run:  # after every input and backend spec is checked
+        _write_plan(run, settings, prep, log)
+        roles = {
+            role: _Limited(
+                run.cached(raw[role], TEMPLATES[role], read=not settings.retry_parse_failures),
+                settings.concurrency.get(role, 16),
+            )
+            for role in ROLES
+        }
+        run.write("manifest.json", _manifest(settings, prep, raw, run.started_at, None, {}))
+        counts = await _run(out, settings, prep, roles, progress)
+        stats = _read_back(out, prep)
+        stats["wall_seconds_this_run"] = run.seconds()
+        stats["cache_hits_this_run"] = run.cache.hits
+        stats["this_run"] = counts
+        GenerateStats.model_validate(stats)  # a renamed or missing key fails here, not in a reader
+        run.write("stats.json", stats)
+        run.write(
+            "manifest.json",
+            _manifest(settings, prep, raw, run.started_at, utcnow(), stats["counts"]),
+        )
+    return stats
+
+
+def _role_backends(
+    settings: GenerateSettings,
+    backend_options: dict | None,
+    role_base_urls: dict[str, list[str]] | None,
+    role_backend_options: dict[str, dict] | None,
+) -> dict[str, ChatBackend]:
+    """Each role's backend: the shared options, then the role's own (base URLs, keys)."""
     options = dict(backend_options or {})
     options.pop("concurrency", None)
     per_role: dict[str, dict] = {
@@ -216,7 +246,7 @@ async def agenerate(
     }
     for role, extra in (role_backend_options or {}).items():
         per_role[role] = {**per_role.get(role, {}), **extra}
-    raw = {
+    return {
         role: get_backend(
             getattr(settings, role),
             concurrency=settings.concurrency.get(role, 16),
@@ -224,10 +254,14 @@ async def agenerate(
         )
         for role in ROLES
     }
-    ensure_run_dir(out)  # after every input and backend spec is checked
+
+
+def _write_plan(
+    run: JobRun, settings: GenerateSettings, prep: _Prepared, log: Callable[[str], None] | None
+) -> None:
     grid = coverage(prep.items)
-    write_json_atomic(
-        out / "plan.json",
+    run.write(
+        "plan.json",
         {
             "seed": settings.seed,
             "n": settings.n,
@@ -239,43 +273,20 @@ async def agenerate(
         log(
             f"plan: {grid['items']} items over {grid['cells']} cells (subdomain x strategy x language), "
             f"{grid['per_cell_min']}-{grid['per_cell_max']} per cell, {len(prep.strategies)} strategies; "
-            f"coverage saved to {out / 'plan.json'}"
+            f"coverage saved to {run.dir / 'plan.json'}"
         )
-    cache = RequestCache(out / "cache.sqlite")
-    versions = {
-        "attacker": ATTACKER_TEMPLATE_VERSION,
-        "actor": ACTOR_TEMPLATE_VERSION,
-        "critic": CRITIC_TEMPLATE_VERSION,
-    }
-    roles = {
-        role: _Limited(
-            CachedBackend(raw[role], cache, versions[role], read=not settings.retry_parse_failures),
-            settings.concurrency.get(role, 16),
-        )
-        for role in ROLES
-    }
-    started, t0 = utcnow(), time.perf_counter()
-    manifest = _manifest(out, settings, prep, raw, started, None, {})
-    write_json_atomic(out / "manifest.json", manifest)
-    counts = await _run(out, settings, prep, roles, progress)
-    samples = _read_all(out / "samples.jsonl", Sample)
-    rejected = _read_all(out / "rejected.jsonl", Rejected)
-    failed = _unresolved(_read_all(out / "failed.jsonl", Failed), samples, rejected)
+
+
+def _read_back(out: Path, prep: _Prepared) -> dict:
+    """The stats of every planned item from the files (this run's and earlier runs')."""
+    samples = read_records(out / "samples.jsonl", Sample)
+    rejected = read_records(out / "rejected.jsonl", Rejected)
+    failed = _unresolved(read_records(out / "failed.jsonl", Failed), samples, rejected)
     planned = {it.item_id for it in prep.items}
     stats = _stats(prep, samples, rejected, failed, planned)
     stats["failures"] = failure_summary(
         len(planned), [f.error for f in failed if f.item_id in planned]
     )
-    stats["wall_seconds_this_run"] = round(time.perf_counter() - t0, 3)
-    stats["cache_hits_this_run"] = cache.hits
-    stats["this_run"] = counts
-    GenerateStats.model_validate(stats)  # a renamed or missing key fails here, not in a reader
-    write_json_atomic(out / "stats.json", stats)
-    write_json_atomic(
-        out / "manifest.json",
-        _manifest(out, settings, prep, raw, started, utcnow(), stats["counts"]),
-    )
-    cache.close()
     return stats
 
 
@@ -291,7 +302,6 @@ def _unresolved(failed: list[Failed], samples: list[Sample], rejected: list[Reje
 
 
 def _manifest(
-    out: Path,
     settings: GenerateSettings,
     prep: _Prepared,
     raw: dict,
@@ -308,9 +318,7 @@ def _manifest(
         "settings": asdict(settings),
         "threshold": prep.threshold,
         "templates": {
-            "attacker": ATTACKER_TEMPLATE_VERSION,
-            "actor": ACTOR_TEMPLATE_VERSION,
-            "critic": CRITIC_TEMPLATE_VERSION,
+            **TEMPLATES,
             "strategies": {
                 s.id: template_hash(*s.instruction.values()) for s in prep.strategies.values()
             },
@@ -336,34 +344,62 @@ async def _run(
     roles: dict[str, _Limited],
     progress: bool,
 ) -> dict:
-    paths = {k: out / f"{k}.jsonl" for k in ("samples", "rejected", "failed")}
-    kept = _read_all(paths["samples"], Sample)
-    done = {r.item_id for r in kept}
-    done |= {r.item_id for r in _read_all(paths["rejected"], Rejected)}
-    # the one resume rule (valuealign.records.should_redo): backend errors are redone, parse
-    # failures only with --retry-parse-failures
-    done |= {
-        r.item_id
-        for r in _read_all(paths["failed"], Failed)
-        if not should_redo(r.error, parse=settings.retry_parse_failures)
-    }
+    """Every planned item not finished on disk through :func:`_process`, each final record
+    appended as it comes; returns this run's counts."""
+    kept, done = _finished(out, settings)
     index = NearDuplicateIndex(threshold=settings.dedup_threshold)
     for s in kept:
         index.add(s.item_id, _query_text(s.messages))
     todo = [it for it in prep.items if it.item_id not in done]
-    critic = Critic(
-        roles["critic"],
-        prep.charter,
-        max_parse_retries=settings.critic_retries,
-        max_tokens=settings.max_tokens.get("critic", 256),
+    process = partial(
+        _process,
+        settings=settings,
+        prep=prep,
+        roles=roles,
+        critic=Critic(
+            roles["critic"],
+            prep.charter,
+            max_parse_retries=settings.critic_retries,
+            max_tokens=settings.max_tokens.get("critic", 256),
+        ),
+        index=index,
+        role_names={role: roles[role].name for role in ROLES},
     )
-    counts: Counter = Counter()
-    role_names = {role: roles[role].name for role in ROLES}
+    in_flight = settings.max_items_in_flight or sum(settings.concurrency.get(r, 16) for r in ROLES)
+    with _outcomes(out, len(prep.items), len(todo), len(kept), progress) as (finish, counts):
+        try:
+            await for_each(todo, process, limit=in_flight, done=finish)
+        finally:
+            await aclose_all(*roles.values())
+    return dict(counts)
 
+
+def _finished(out: Path, settings: GenerateSettings) -> tuple[list[Sample], set[str]]:
+    """(the samples kept so far, the ids of every item that needs no more work)."""
+    kept = read_records(out / "samples.jsonl", Sample)
+    done = {r.item_id for r in kept}
+    done |= {r.item_id for r in read_records(out / "rejected.jsonl", Rejected)}
+    # the one resume rule (valuealign.records.should_redo): backend errors are redone, parse
+    # failures only with --retry-parse-failures
+    done |= {
+        r.item_id
+        for r in read_records(out / "failed.jsonl", Failed)
+        if not should_redo(r.error, parse=settings.retry_parse_failures)
+    }
+    return kept, done
+
+
+@contextmanager
+def _outcomes(
+    out: Path, planned: int, todo: int, kept: int, progress: bool
+) -> Iterator[tuple[Callable[[Sample | Rejected | Failed], None], Counter]]:
+    """(finish, counts): ``finish(record)`` appends an item's final record to its file, counts
+    it and moves the progress bar."""
+    counts: Counter = Counter()
     with (
-        JsonlWriter(paths["samples"]) as sw,
-        JsonlWriter(paths["rejected"]) as rw,
-        JsonlWriter(paths["failed"]) as fw,
+        JsonlWriter(out / "samples.jsonl") as sw,
+        JsonlWriter(out / "rejected.jsonl") as rw,
+        JsonlWriter(out / "failed.jsonl") as fw,
         progress_bar(
             "[bold]generate[/]",
             "kept {task.fields[kept]} rejected {task.fields[rejected]} "
@@ -373,9 +409,9 @@ async def _run(
     ):
         task = bar.add_task(
             "items",
-            total=len(prep.items),
-            completed=len(prep.items) - len(todo),
-            kept=len(kept),
+            total=planned,
+            completed=planned - todo,
+            kept=kept,
             rejected=0,
             failed=0,
             tokens=0,
@@ -391,36 +427,13 @@ async def _run(
             bar.update(
                 task,
                 advance=1,
-                kept=counts["sample"] + len(kept),
+                kept=counts["sample"] + kept,
                 rejected=counts["rejected"],
                 failed=counts["failed"],
                 tokens=counts["tokens"],
             )
 
-        async def one(item: PlannedItem) -> None:
-            finish(await _process(item, settings, prep, roles, critic, index, role_names))
-
-        queue: asyncio.Queue[PlannedItem] = asyncio.Queue()
-        for it in todo:
-            queue.put_nowait(it)
-
-        async def worker() -> None:
-            while True:
-                try:
-                    item = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                await one(item)
-
-        in_flight = settings.max_items_in_flight or sum(
-            settings.concurrency.get(r, 16) for r in ROLES
-        )
-        n_workers = max(1, min(len(todo), in_flight))
-        try:
-            await asyncio.gather(*[worker() for _ in range(n_workers)])
-        finally:
-            await aclose_all(*roles.values())
-    return dict(counts)
+        yield finish, counts
 
 
 def _query_text(messages: list[Turn] | list[Message]) -> str:
