@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,7 +27,6 @@ from valuealign.backends import (
     CachedBackend,
     ChatBackend,
     GenerateConfig,
-    RequestCache,
     aclose_all,
     describe,
     get_backend,
@@ -53,17 +51,15 @@ from valuealign.records import (
     Provenance,
     T,
     Usage,
-    ensure_run_dir,
     existing_ids,
     failure_summary,
     latest_by_id,
     read_json_object,
-    read_jsonl,
+    read_records,
     should_redo,
     utcnow,
-    write_json_atomic,
 )
-from valuealign.runs import ScoresSummary, manifest_header, progress_bar, read_manifest
+from valuealign.runs import JobRun, ScoresSummary, manifest_header, progress_bar, read_manifest
 
 ANSWER_TEMPLATE_VERSION = "answer-v1"
 
@@ -248,7 +244,7 @@ def _judge_warnings(settings: EvalSettings, checks: dict[tuple[str, str], dict])
 def _make_judge(
     spec: str,
     raw: ChatBackend,
-    cache: RequestCache,
+    run: JobRun,
     plan: _Plan,
     salt: str,
     settings: EvalSettings,
@@ -259,16 +255,14 @@ def _make_judge(
 
         fitted = (checks.get((spec, "checklist")) or {}).get("checklist_threshold") or {}
         return ChecklistJudge(  # type: ignore[return-value]
-            CachedBackend(
-                raw, cache, CHECKLIST_TEMPLATE_VERSION, read=not settings.retry_parse_failures
-            ),
+            run.cached(raw, CHECKLIST_TEMPLATE_VERSION, read=not settings.retry_parse_failures),
             plan.charter,
             salt=salt,
             threshold=float(fitted.get("threshold", 0.5)),
         )
     return Judge(
         # a parse failure retried with --retry-parse-failures must not get the cached reply back
-        CachedBackend(raw, cache, JUDGE_TEMPLATE_VERSION, read=not settings.retry_parse_failures),
+        run.cached(raw, JUDGE_TEMPLATE_VERSION, read=not settings.retry_parse_failures),
         plan.charter,
         salt=salt,
         max_tokens=settings.judge_max_tokens,
@@ -324,10 +318,45 @@ async def arun_eval(
     plan = prepare(out, settings)
     if settings.system not in ("none", "charter"):
         raise UserError(f"unknown --system {settings.system!r}", fix="use none or charter")
+    contamination = _decontamination(settings)
+    # bad specs fail before any file
+    raw_models, raw_judges = _role_backends(settings, backend_options, role_backend_options)
+    with JobRun(out) as run:
+        salt = _load_manifest_salt(out)
+        run.write(
+            "manifest.json",
+            _manifest(settings, salt, run.started_at, None, {}, {}, contamination),
+        )
+        models = {m: run.cached(raw_models[m], ANSWER_TEMPLATE_VERSION) for m in settings.models}
+        checks = _judge_checks(settings)
+        judges = {
+            j: _make_judge(j, raw_judges[j], run, plan, salt, settings, checks)
+            for j in settings.judges
+        }
+        counts = await _run(out, settings, plan, models, judges, progress)
+        done = _Done.read(out, _planned_ids(settings, plan))
+        scores = _scores(done, settings, plan, judges, checks, contamination)
+        counts["wall_seconds"] = run.seconds()
+        counts["cache_hits"] = run.cache.hits
+        counts |= _failures(done, judges, scores)
+        ScoresSummary.model_validate(scores)  # a renamed or missing key fails here, not in a reader
+        run.write("scores.json", scores)
+        roles = {
+            **{f"model:{m}": describe(raw_models[m]) for m in settings.models},
+            **{f"judge:{j}": describe(raw_judges[j]) for j in settings.judges},
+        }
+        run.write(
+            "manifest.json",
+            _manifest(settings, salt, run.started_at, utcnow(), counts, roles, contamination),
+        )
+    return scores
+
+
+def _decontamination(settings: EvalSettings) -> dict:
+    """The evaluated models' training data against the benchmark (the decontam guard)."""
     from valuealign.decontam import guard_files
 
     train_paths, train_from = _train_data(settings)
-    benches = [settings.benchmark] + ([settings.benign] if settings.benign else [])
     contamination: dict = {
         "checked": bool(train_paths),
         "from": train_from,
@@ -336,77 +365,95 @@ async def arun_eval(
         else "no training data known: pass --train-data FILE to check it against the benchmark",
     }
     if train_paths:
+        benches = [settings.benchmark] + ([settings.benign] if settings.benign else [])
         contamination |= guard_files(
             train_paths,
             what="the evaluated models' training data",
             strict=settings.strict_decontam,
             benchmark=benches,
         )
+    return contamination
+
+
+def _role_backends(
+    settings: EvalSettings,
+    backend_options: dict | None,
+    role_backend_options: dict[str, dict] | None,
+) -> tuple[dict[str, ChatBackend], dict[str, ChatBackend]]:
+    """(model backends, judge backends); a spec used by both roles shares one backend unless
+    the roles have their own servers."""
     options = backend_options or {}
     per_role = role_backend_options or {}
     made: dict[tuple, ChatBackend] = {}
 
     def backend_for(role: str, spec: str) -> ChatBackend:
-        # a spec used by both roles shares one backend unless the roles have their own servers
         kw = {**options, **per_role.get(role, {})}
         key = (spec, tuple(kw.get("base_urls") or ()), kw.get("api_key"))
         if key not in made:
             made[key] = get_backend(spec, **kw)
         return made[key]
 
-    # bad specs fail before any file
-    raw_models = {m: backend_for("model", m) for m in settings.models}
-    raw_judges = {j: backend_for("judge", j) for j in settings.judges}
-    ensure_run_dir(out)
-    salt = _load_manifest_salt(out)
-    started, t0 = utcnow(), time.perf_counter()
-    write_json_atomic(
-        out / "manifest.json", _manifest(settings, salt, started, None, {}, {}, contamination)
+    return (
+        {m: backend_for("model", m) for m in settings.models},
+        {j: backend_for("judge", j) for j in settings.judges},
     )
-    cache = RequestCache(out / "cache.sqlite")
-    models = {
-        m: CachedBackend(raw_models[m], cache, ANSWER_TEMPLATE_VERSION) for m in settings.models
-    }
-    checks = _judge_checks(settings)
-    judges = {
-        j: _make_judge(j, raw_judges[j], cache, plan, salt, settings, checks)
-        for j in settings.judges
-    }
-    counts = await _run(out, settings, plan, models, judges, progress)
-    # a rerun appends a retried record after the failed one: the last one per id counts
-    answers = latest_by_id(read_jsonl(out / "answers.jsonl", EvalAnswer))
-    judgements = (
-        latest_by_id(read_jsonl(out / "judgements.jsonl", Judgement))
-        if (out / "judgements.jsonl").exists()
-        else []
-    )
-    consistency = (
-        latest_by_id(read_jsonl(out / "consistency.jsonl", ConsistencyJudgement))
-        if (out / "consistency.jsonl").exists()
-        else []
-    )
-    planned_ids = {
+
+
+def _planned_ids(settings: EvalSettings, plan: _Plan) -> set[str]:
+    return {
         answer_id(m, it.id, lang)
         for m in settings.models
         for it, _ in plan.items
         for lang in settings.languages
     }
-    answers = [a for a in answers if a.id in planned_ids]
+
+
+@dataclass
+class _Done:
+    """What is on disk after a run: the last record per id (a rerun appends a retried record
+    after the failed one), answers only the planned ones."""
+
+    planned_ids: set[str]
+    answers: list[EvalAnswer]
+    judgements: list[Judgement]
+    consistency: list[ConsistencyJudgement]
+
+    @classmethod
+    def read(cls, out: Path, planned_ids: set[str]) -> _Done:
+        answers = read_records(out / "answers.jsonl", EvalAnswer, latest=True)
+        return cls(
+            planned_ids,
+            [a for a in answers if a.id in planned_ids],
+            read_records(out / "judgements.jsonl", Judgement, latest=True),
+            read_records(out / "consistency.jsonl", ConsistencyJudgement, latest=True),
+        )
+
+
+def _scores(
+    done: _Done,
+    settings: EvalSettings,
+    plan: _Plan,
+    judges: dict[str, Judge],
+    checks: dict[tuple[str, str], dict],
+    contamination: dict,
+) -> dict:
+    """The numbers over every planned record, with the judge checks and decontamination."""
     main_bench = load_benchmark(settings.benchmark)
-    bench_name = main_bench.name
     scores = compute_scores(
-        answers=answers,
+        answers=done.answers,
         judgements=[
             j
-            for j in judgements
-            if answer_id(j.model, j.item_id, j.language) in planned_ids and j.judge in judges
+            for j in done.judgements
+            if answer_id(j.model, j.item_id, j.language) in done.planned_ids and j.judge in judges
         ],
-        consistency=[c for c in consistency if c.model in models and c.judge in judges],
+        consistency=[
+            c for c in done.consistency if c.model in settings.models and c.judge in judges
+        ],
         charter=plan.charter,
         models=settings.models,
         judges=settings.judges,
         languages=settings.languages,
-        benchmark=bench_name,
+        benchmark=main_bench.name,
         planned=[(it.id, it.kind) for it, _ in plan.items],
         benchmark_items=sum(1 for it in main_bench.items if it.kind != "benign"),
     )
@@ -428,35 +475,24 @@ async def arun_eval(
             f"the evaluated models' training data overlaps {len(contamination['items_hit'])} "
             "benchmark items (see manifest.json: decontamination)",
         )
-    write_json_atomic(out / "scores.json", scores)
-    counts["wall_seconds"] = round(time.perf_counter() - t0, 3)
-    counts["cache_hits"] = cache.hits
-    roles = {
-        **{f"model:{m}": describe(raw_models[m]) for m in settings.models},
-        **{f"judge:{j}": describe(raw_judges[j]) for j in settings.judges},
-    }
-    answer_errors = [a.error for a in answers if a.error]
+    return scores
+
+
+def _failures(done: _Done, judges: dict[str, Judge], scores: dict) -> dict[str, int]:
+    """Adds ``scores["failures"]`` (what failed for good, and why); returns the counts."""
+    answer_errors = [a.error for a in done.answers if a.error]
     judge_ids = {
         judgement_id(j.name, a.model, a.item_id, a.language)
         for j in judges.values()
-        for a in answers
+        for a in done.answers
         if not a.error
     }
-    judge_errors = [j.error for j in judgements if j.error and j.id in judge_ids]
-    counts["failed_answers"] = len(answer_errors)
-    counts["failed_judgements"] = len(judge_errors)
+    judge_errors = [j.error for j in done.judgements if j.error and j.id in judge_ids]
     scores["failures"] = {
-        "answers": failure_summary(len(planned_ids), answer_errors),
+        "answers": failure_summary(len(done.planned_ids), answer_errors),
         "judgements": failure_summary(len(judge_ids), judge_errors),
     }
-    ScoresSummary.model_validate(scores)  # a renamed or missing key fails here, not in a reader
-    write_json_atomic(out / "scores.json", scores)
-    write_json_atomic(
-        out / "manifest.json",
-        _manifest(settings, salt, started, utcnow(), counts, roles, contamination),
-    )
-    cache.close()
-    return scores
+    return {"failed_answers": len(answer_errors), "failed_judgements": len(judge_errors)}
 
 
 def _manifest(
@@ -493,7 +529,7 @@ def _read_existing(path: Path, model: type[T]) -> list[T]:
     """Records of a resumable file (a torn last line is dropped; a corrupt one is a UserError
     naming file and line)."""
     existing_ids(path)  # the line-accurate corruption check (id present, UTF-8, JSON)
-    return read_jsonl(path, model, repair=True) if path.exists() else []
+    return read_records(path, model)
 
 
 async def _run(
