@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -22,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from valuealign.aio import ensure_no_running_loop, run_sync
-from valuealign.backends import CachedBackend, RequestCache, aclose_all, describe, get_backend
+from valuealign.backends import aclose_all, describe, get_backend
 from valuealign.errors import BackendError, UserError
 from valuealign.lang import LANGS
 from valuealign.records import (
     JsonlWriter,
     decode_text,
-    ensure_run_dir,
     failure_summary,
     read_json_dicts,
     read_json_object,
@@ -36,7 +34,7 @@ from valuealign.records import (
     utcnow,
     write_json_atomic,
 )
-from valuealign.runs import manifest_header
+from valuealign.runs import JobRun, manifest_header
 
 
 @dataclass
@@ -139,10 +137,80 @@ async def arun_consensus(
     progress: bool = True,
     log=None,
 ) -> dict:
-    from valuealign.consensus.profiles import get_profile
+    """Negotiate every topic not yet in DIR/statements.jsonl; returns the metrics also written
+    to DIR/metrics.json."""
+    from valuealign.consensus.negotiation import Agent
     from valuealign.values.similarity import get_similarity
 
     out = Path(out)
+    profiles = _check(settings, topics)
+    with JobRun(out) as run:
+        raw, specs = _backends(settings, dict(backend_options or {}))
+        similarity = get_similarity(settings.similarity)
+        done: set[str] = set()
+        if (out / "statements.jsonl").exists():
+            done = {
+                str(d["topic_id"])
+                for d in read_json_dicts(out / "statements.jsonl", require=("topic_id",))
+            }
+        metrics_path = out / "metrics.json"
+        all_metrics = read_json_object(metrics_path) if metrics_path.exists() else {"topics": {}}
+        backends = {spec: run.cached(b, "consensus-v1") for spec, b in raw.items()}
+        job = _Topics(
+            out,
+            settings,
+            [
+                Agent(z, p, backends[specs[z]])
+                for z, p in zip(settings.zones, profiles, strict=True)
+            ],
+            backends[settings.model],
+            similarity,
+            *make_value_rater(settings.vsc_detector, backends[settings.model]),
+            log,
+        )
+        try:
+            errors = await job.run([t for t in topics if t["id"] not in done], all_metrics)
+        finally:
+            await aclose_all(*backends.values())
+        all_metrics["summary"] = _summary(all_metrics["topics"])
+        all_metrics["failures"] = failure_summary(
+            sum(1 for t in topics if t["id"] not in done), errors
+        )
+        run.write("metrics.json", all_metrics)
+        run.write(
+            "manifest.json",
+            {
+                **manifest_header("consensus"),
+                "settings": asdict(settings),
+                "agents": {z: describe(raw[s]) for z, s in specs.items()},
+                "topics": [t["id"] for t in topics],
+                "started_at": run.started_at,
+                "finished_at": utcnow(),
+                "wall_seconds": run.seconds(),
+                "citation": "Inglehart-Welzel coordinates from the Integrated Values Surveys (EVS 2021; Haerpfer et al. 2022); see data/consensus/NOTICE.md",
+            },
+        )
+    return all_metrics
+
+
+def _backends(settings: ConsensusSettings, options: dict) -> tuple[dict[str, Any], dict[str, str]]:
+    """(backend key -> backend, zone -> its backend key): --model, and each agent's own model
+    or adapter where it has one (agents on the same model share one backend)."""
+    specs: dict[str, str] = {}
+    raw = {settings.model: get_backend(settings.model, **options)}
+    for z in settings.zones:
+        spec, adapter = settings.agent_models.get(z, settings.model), settings.agent_adapters.get(z)
+        key = f"{spec}+adapter:{adapter}" if adapter else spec
+        if key not in raw:
+            raw[key] = get_backend(spec, **{**options, **({"adapter": adapter} if adapter else {})})
+        specs[z] = key
+    return raw, specs
+
+
+def _check(settings: ConsensusSettings, topics: list[dict]) -> list:
+    """Every input checked before the run folder exists; returns the agents' profiles."""
+    from valuealign.consensus.profiles import get_profile, profile_from_file
+
     if len(settings.zones) < 2:
         raise UserError(
             "a negotiation needs at least two --agents",
@@ -163,8 +231,6 @@ async def arun_consensus(
         )
     if len(set(settings.zones)) != len(settings.zones):
         raise UserError("the same zone appears twice in --agents", fix="list each zone once")
-    from valuealign.consensus.profiles import profile_from_file
-
     profiles = [
         profile_from_file(settings.custom_profiles[z])
         if z in settings.custom_profiles
@@ -183,279 +249,49 @@ async def arun_consensus(
                 f"topic {t['id']!r} has no {settings.language} text",
                 fix="add it or change --language",
             )
-    ensure_run_dir(out)
-    cache = RequestCache(out / "cache.sqlite")
-    options = dict(backend_options or {})
-    specs: dict[str, str] = {}
-    raw = {settings.model: get_backend(settings.model, **options)}
-    for z in settings.zones:
-        spec, adapter = settings.agent_models.get(z, settings.model), settings.agent_adapters.get(z)
-        key = f"{spec}+adapter:{adapter}" if adapter else spec
-        if key not in raw:
-            raw[key] = get_backend(spec, **{**options, **({"adapter": adapter} if adapter else {})})
-        specs[z] = key
-    similarity = get_similarity(settings.similarity)
-    done: set[str] = set()
-    if (out / "statements.jsonl").exists():
-        done = {
-            str(d["topic_id"])
-            for d in read_json_dicts(out / "statements.jsonl", require=("topic_id",))
-        }
-    started, t0 = utcnow(), time.perf_counter()
-    metrics_path = out / "metrics.json"
-    all_metrics = read_json_object(metrics_path) if metrics_path.exists() else {"topics": {}}
-    errors = await _run(
-        out,
-        settings,
-        topics,
-        agents=[(z, p, specs[z]) for z, p in zip(settings.zones, profiles, strict=True)],
-        raw=raw,
-        cache=cache,
-        similarity=similarity,
-        done=done,
-        all_metrics=all_metrics,
-        log=log,
-    )
-    all_metrics["summary"] = _summary(all_metrics["topics"])
-    todo = sum(1 for t in topics if t["id"] not in done)
-    all_metrics["failures"] = failure_summary(todo, errors)
-    write_json_atomic(metrics_path, all_metrics)
-    write_json_atomic(
-        out / "manifest.json",
-        {
-            **manifest_header("consensus"),
-            "settings": asdict(settings),
-            "agents": {z: describe(raw[s]) for z, s in specs.items()},
-            "topics": [t["id"] for t in topics],
-            "started_at": started,
-            "finished_at": utcnow(),
-            "wall_seconds": round(time.perf_counter() - t0, 3),
-            "citation": "Inglehart-Welzel coordinates from the Integrated Values Surveys (EVS 2021; Haerpfer et al. 2022); see data/consensus/NOTICE.md",
-        },
-    )
-    cache.close()
-    return all_metrics
+    return profiles
 
 
-async def _run(
-    out: Path,
-    settings: ConsensusSettings,
-    topics: list[dict],
-    *,
-    agents: list[tuple[str, Any, str]],
-    raw: dict[str, Any],
-    cache: RequestCache,
-    similarity: Any,
-    done: set[str],
-    all_metrics: dict,
-    log: Callable[[str], None] | None,
-) -> list[str]:
-    """Negotiate every topic not ``done``; ``agents`` are (zone, profile, backend key in
-    ``raw``). Statements, transcript and metrics are written as each topic finishes; a topic
-    whose backend fails stays undone (a rerun retries it). Returns the failures."""
-    from valuealign.consensus.baselines import consultancy, debate
-    from valuealign.consensus.metrics import (
-        echo_ratio,
-        neutral_context,
-        perplexity_acceptance,
-        text_agreement,
-        vsc_from_vectors,
-    )
-    from valuealign.consensus.negotiation import (
-        PROMPTS,
-        Agent,
-        best_of_n_baseline,
-        negotiate,
-        one_shot_baseline,
-    )
-    from valuealign.consensus.reference import ReferenceSettings, negotiate_reference
+@dataclass
+class _Topics:
+    """One consensus run over its topics: the agents, the neutral model (baselines), the
+    similarity, the value rater for VSC. Each topic is negotiated, compared with the baselines
+    and scored; statements, transcript and metrics are written as each topic finishes."""
 
-    backends = {spec: CachedBackend(b, cache, "consensus-v1") for spec, b in raw.items()}
-    agents_ = [Agent(z, p, backends[key]) for z, p, key in agents]
-    lang = settings.language
-    vsc_detector, vsc_name = make_value_rater(settings.vsc_detector, backends[settings.model])
-    errors: list[str] = []
-    try:
+    out: Path
+    settings: ConsensusSettings
+    agents: list[Any]  # negotiation.Agent
+    neutral: Any  # the --model backend
+    similarity: Any
+    rater: Any
+    rater_name: str
+    log: Callable[[str], None] | None
+
+    async def run(self, topics: list[dict], all_metrics: dict) -> list[str]:
+        """Negotiate ``topics``; a topic whose backend fails stays undone (a rerun retries it).
+        Returns the failures."""
+        errors: list[str] = []
+        lang = self.settings.language
         with (
-            JsonlWriter(out / "transcript.jsonl") as tw,
-            JsonlWriter(out / "statements.jsonl") as sw,
+            JsonlWriter(self.out / "transcript.jsonl") as tw,
+            JsonlWriter(self.out / "statements.jsonl") as sw,
         ):
             for topic in topics:
-                if topic["id"] in done:
-                    continue
                 text = topic[lang]
-                if log:
-                    log(f"[{topic['id']}] {text}")
+                self._say(f"[{topic['id']}] {text}")
 
                 def on_event(event: dict, tid=topic["id"]) -> None:
                     tw.append_dict({"topic_id": tid, **event})
 
                 try:
-                    if settings.protocol == "reference":
-                        wc, wa, wn = settings.utility_weights
-                        result = await negotiate_reference(
-                            text,
-                            agents_,
-                            similarity.similarity,
-                            language=lang,
-                            settings=ReferenceSettings(
-                                rounds=settings.rounds,
-                                w_consist=wc,
-                                w_accept=wa,
-                                w_novel=wn,
-                                max_tokens=settings.max_tokens,
-                                final_max_tokens=max(64, 2 * settings.max_tokens),
-                            ),
-                            seed=settings.seed,
-                            on_event=on_event,
-                        )
-                    else:
-                        result = await negotiate(
-                            text,
-                            agents_,
-                            similarity.similarity,
-                            language=lang,
-                            rounds=settings.rounds,
-                            epsilon=settings.epsilon,
-                            solver=settings.solver,
-                            max_tokens=settings.max_tokens,
-                            seed=settings.seed,
-                            on_event=on_event,
-                        )
+                    result = await self.negotiate(text, on_event)
                 except BackendError as e:
                     # the topic stays undone (no statements line): a rerun retries it
                     errors.append(str(e))
-                    if log:
-                        log(f"[{topic['id']}] failed: {e}")
+                    self._say(f"[{topic['id']}] failed: {e}")
                     continue
-                prompt = neutral_context(text, lang)
-                n = len(agents_)
-                methods: dict[str, list[str]] = {"psro": result.finals}
-                baselines: dict = {}
-                if settings.baselines:
-                    neutral = backends[settings.model]
-                    one = await one_shot_baseline(
-                        text,
-                        neutral,
-                        language=lang,
-                        max_tokens=settings.max_tokens,
-                        seed=settings.seed,
-                    )
-                    best, cands, ballots = await best_of_n_baseline(
-                        text,
-                        neutral,
-                        agents_,
-                        result.openings,
-                        similarity.similarity,
-                        language=lang,
-                        max_tokens=settings.max_tokens,
-                        seed=settings.seed,
-                    )
-                    deb, deb_history = await debate(
-                        text,
-                        agents_,
-                        result.openings,
-                        language=lang,
-                        rounds=settings.debate_rounds,
-                        seed=settings.seed,
-                    )
-                    con = await consultancy(
-                        text, agents_, result.openings, language=lang, seed=settings.seed
-                    )
-                    methods.update(
-                        {
-                            "debate": deb,
-                            "consultancy": con,
-                            "one_shot": [one] * n,
-                            "schulze": [best] * n,
-                        }
-                    )
-                    baselines = {
-                        "one_shot": one,
-                        "best_of_n_schulze": best,
-                        "best_of_n_candidates": cands,
-                        "ballots": ballots,
-                        "debate": deb,
-                        "debate_history": deb_history,
-                        "consultancy": con,
-                    }
-                rated = await rate_values(
-                    vsc_detector,
-                    [*result.openings, *(f for fs in methods.values() for f in fs)],
-                    lang,
-                )
-                echo_open = (
-                    await echo_matrix(agents_, result.openings, lang) if settings.echo_pba else None
-                )
-                scored = {}
-                for name, finals in methods.items():
-                    pba = await asyncio.to_thread(
-                        perplexity_acceptance, agents_, prompt, lang, result.openings, finals
-                    )
-                    echo = None
-                    if echo_open is not None:
-                        echo_final = await echo_matrix(agents_, finals, lang)
-                        echo = {
-                            **echo_ratio(echo_open, echo_final),
-                            "ppl_opening": echo_open,
-                            "ppl_final": echo_final,
-                        }
-                    vsc = vsc_from_vectors(
-                        result.agents,
-                        [rated[o] for o in result.openings],
-                        [rated[f] for f in finals],
-                        detector=vsc_name,
-                    )
-                    scored[name] = {
-                        "finals": finals,
-                        "pba": pba,
-                        "echo_pba": echo,
-                        "vsc": vsc,
-                        "scores": {
-                            "pba_gain": (pba or {}).get("mean_gain"),
-                            "pba_balance": (pba or {}).get("balance"),
-                            "echo_ratio": (echo or {}).get("ratio"),
-                            "mean_vsc": vsc["mean_vsc"],
-                            "consensus_gain": vsc["consensus_gain"],
-                            "vsc_balance": vsc["balance"],
-                            "zero_vectors": len(vsc["zero_vectors"]),
-                        },
-                    }
-                metrics = {
-                    "topic": text,
-                    "rounds_used": result.psro.rounds,
-                    "stop_reason": result.psro.stop_reason,
-                    "nash_conv": round(result.psro.nash_conv, 6),
-                    "pba": scored["psro"]["pba"],
-                    "vsc": scored["psro"]["vsc"],
-                    "methods": scored,
-                    "degenerate": degenerate_flags(
-                        text, result, PROMPTS[lang]["opening"].format(topic=text)
-                    ),
-                    "text_agreement": {
-                        "opening": text_agreement(result.openings, similarity.similarity),
-                        "final": text_agreement(result.finals, similarity.similarity),
-                    },
-                }
-                if settings.baselines:
-                    metrics["baselines"] = {
-                        name: {
-                            "mean_similarity_to_openings": round(
-                                sum(
-                                    similarity.similarity(f, o)
-                                    for f in methods[key]
-                                    for o in result.openings
-                                )
-                                / (len(methods[key]) * len(result.openings)),
-                                4,
-                            )
-                        }
-                        for name, key in (
-                            ("one_shot", "one_shot"),
-                            ("best_of_n_schulze", "schulze"),
-                            ("psro_final", "psro"),
-                        )
-                    }
+                methods, baselines = await self.baselines(text, result)
+                scored = await self.score(text, result, methods)
                 sw.append_dict(
                     {
                         "topic_id": topic["id"],
@@ -467,11 +303,180 @@ async def _run(
                         "baselines": baselines,
                     }
                 )
-                all_metrics["topics"][topic["id"]] = metrics
-                write_json_atomic(out / "metrics.json", all_metrics)
-    finally:
-        await aclose_all(*backends.values())
-    return errors
+                all_metrics["topics"][topic["id"]] = self.metrics(text, result, methods, scored)
+                write_json_atomic(self.out / "metrics.json", all_metrics)
+        return errors
+
+    def _say(self, message: str) -> None:
+        if self.log:
+            self.log(message)
+
+    async def negotiate(self, text: str, on_event: Callable[[dict], None]) -> Any:
+        """The protocol's negotiation of one topic (a NegotiationResult)."""
+        from valuealign.consensus.negotiation import negotiate
+        from valuealign.consensus.reference import ReferenceSettings, negotiate_reference
+
+        s = self.settings
+        if s.protocol == "reference":
+            wc, wa, wn = s.utility_weights
+            return await negotiate_reference(
+                text,
+                self.agents,
+                self.similarity.similarity,
+                language=s.language,
+                settings=ReferenceSettings(
+                    rounds=s.rounds,
+                    w_consist=wc,
+                    w_accept=wa,
+                    w_novel=wn,
+                    max_tokens=s.max_tokens,
+                    final_max_tokens=max(64, 2 * s.max_tokens),
+                ),
+                seed=s.seed,
+                on_event=on_event,
+            )
+        return await negotiate(
+            text,
+            self.agents,
+            self.similarity.similarity,
+            language=s.language,
+            rounds=s.rounds,
+            epsilon=s.epsilon,
+            solver=s.solver,
+            max_tokens=s.max_tokens,
+            seed=s.seed,
+            on_event=on_event,
+        )
+
+    async def baselines(self, text: str, result: Any) -> tuple[dict[str, list[str]], dict]:
+        """(each method's final statements, psro first; the baselines' record for
+        statements.jsonl), the baselines only when ``settings.baselines``."""
+        from valuealign.consensus.baselines import consultancy, debate
+        from valuealign.consensus.negotiation import best_of_n_baseline, one_shot_baseline
+
+        s, agents, lang = self.settings, self.agents, self.settings.language
+        methods: dict[str, list[str]] = {"psro": result.finals}
+        if not s.baselines:
+            return methods, {}
+        one = await one_shot_baseline(
+            text, self.neutral, language=lang, max_tokens=s.max_tokens, seed=s.seed
+        )
+        best, cands, ballots = await best_of_n_baseline(
+            text,
+            self.neutral,
+            agents,
+            result.openings,
+            self.similarity.similarity,
+            language=lang,
+            max_tokens=s.max_tokens,
+            seed=s.seed,
+        )
+        deb, deb_history = await debate(
+            text, agents, result.openings, language=lang, rounds=s.debate_rounds, seed=s.seed
+        )
+        con = await consultancy(text, agents, result.openings, language=lang, seed=s.seed)
+        n = len(agents)
+        methods |= {"debate": deb, "consultancy": con, "one_shot": [one] * n, "schulze": [best] * n}
+        baselines = {
+            "one_shot": one,
+            "best_of_n_schulze": best,
+            "best_of_n_candidates": cands,
+            "ballots": ballots,
+            "debate": deb,
+            "debate_history": deb_history,
+            "consultancy": con,
+        }
+        return methods, baselines
+
+    async def score(self, text: str, result: Any, methods: dict[str, list[str]]) -> dict:
+        """Each method's finals scored: PBA, echo PBA, VSC, and the row of the methods table."""
+        from valuealign.consensus.metrics import (
+            echo_ratio,
+            neutral_context,
+            perplexity_acceptance,
+            vsc_from_vectors,
+        )
+
+        lang, agents, openings = self.settings.language, self.agents, result.openings
+        prompt = neutral_context(text, lang)
+        rated = await rate_values(
+            self.rater, [*openings, *(f for fs in methods.values() for f in fs)], lang
+        )
+        echo_open = await echo_matrix(agents, openings, lang) if self.settings.echo_pba else None
+        scored = {}
+        for name, finals in methods.items():
+            pba = await asyncio.to_thread(
+                perplexity_acceptance, agents, prompt, lang, openings, finals
+            )
+            echo = None
+            if echo_open is not None:
+                echo_final = await echo_matrix(agents, finals, lang)
+                echo = {
+                    **echo_ratio(echo_open, echo_final),
+                    "ppl_opening": echo_open,
+                    "ppl_final": echo_final,
+                }
+            vsc = vsc_from_vectors(
+                result.agents,
+                [rated[o] for o in openings],
+                [rated[f] for f in finals],
+                detector=self.rater_name,
+            )
+            scored[name] = {
+                "finals": finals,
+                "pba": pba,
+                "echo_pba": echo,
+                "vsc": vsc,
+                "scores": {
+                    "pba_gain": (pba or {}).get("mean_gain"),
+                    "pba_balance": (pba or {}).get("balance"),
+                    "echo_ratio": (echo or {}).get("ratio"),
+                    "mean_vsc": vsc["mean_vsc"],
+                    "consensus_gain": vsc["consensus_gain"],
+                    "vsc_balance": vsc["balance"],
+                    "zero_vectors": len(vsc["zero_vectors"]),
+                },
+            }
+        return scored
+
+    def metrics(self, text: str, result: Any, methods: dict, scored: dict) -> dict:
+        """The topic's entry in metrics.json."""
+        from valuealign.consensus.metrics import text_agreement
+        from valuealign.consensus.negotiation import PROMPTS
+
+        sim = self.similarity.similarity
+        metrics = {
+            "topic": text,
+            "rounds_used": result.psro.rounds,
+            "stop_reason": result.psro.stop_reason,
+            "nash_conv": round(result.psro.nash_conv, 6),
+            "pba": scored["psro"]["pba"],
+            "vsc": scored["psro"]["vsc"],
+            "methods": scored,
+            "degenerate": degenerate_flags(
+                text, result, PROMPTS[self.settings.language]["opening"].format(topic=text)
+            ),
+            "text_agreement": {
+                "opening": text_agreement(result.openings, sim),
+                "final": text_agreement(result.finals, sim),
+            },
+        }
+        if self.settings.baselines:
+            metrics["baselines"] = {
+                name: {
+                    "mean_similarity_to_openings": round(
+                        sum(sim(f, o) for f in methods[key] for o in result.openings)
+                        / (len(methods[key]) * len(result.openings)),
+                        4,
+                    )
+                }
+                for name, key in (
+                    ("one_shot", "one_shot"),
+                    ("best_of_n_schulze", "schulze"),
+                    ("psro_final", "psro"),
+                )
+            }
+        return metrics
 
 
 def make_value_rater(spec: str, default_backend):
