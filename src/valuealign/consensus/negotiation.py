@@ -133,69 +133,29 @@ async def negotiate(
     openings = await _each_says(
         agents, language, t["opening"].format(topic=topic), greedy, emit, "opening"
     )
-
-    sim_cache: dict[tuple[str, str], float] = {}
-
-    def sim(x: str, y: str) -> float:
-        key = (x, y) if x <= y else (y, x)
-        if key not in sim_cache:
-            sim_cache[key] = 1.0 if x == y else float(similarity(x, y))
-        return sim_cache[key]
-
-    def payoff(i: int, profile: tuple) -> float:
-        own = profile[i]
-        others = [s for j, s in enumerate(profile) if j != i]
-        return w_self * sim(own, openings[i]) + w_accept * float(
-            np.mean([sim(own, s) for s in others])
-        )
-
-    def novelty(i: int, cand: str, pool: list) -> float:
-        return 1.0 - max(sim(cand, s) for s in pool)
-
-    async def oracle(i: int, pools: list[list], mixtures: list[np.ndarray], r: int) -> list[str]:
-        agent = agents[i]
-        others = " | ".join(
-            s for j in range(len(agents)) if j != i for s in _top(pools[j], mixtures[j])
-        )
-        out = []
-        for k, mode in enumerate(MODES):
-            cfg = GenerateConfig(
-                max_tokens=max_tokens, temperature=temperature, seed=seed + 1000 * r + k
-            )
-            text = await _say(
-                agent.backend,
-                agent.system(language),
-                t[mode].format(topic=topic, own=openings[i], others=others),
-                cfg,
-            )
-            emit({"type": "proposal", "round": r, "agent": agent.id, "mode": mode, "text": text})
-            out.append(text)
-        return out
-
-    def on_round(record: RoundRecord) -> None:
-        emit(
-            {
-                "type": "round",
-                "round": record.round,
-                "pool_sizes": record.pool_sizes,
-                "mixtures": record.mixtures,
-                "expected_utilities": record.expected_utilities,
-                "nash_conv": record.nash_conv,
-                "added": record.added,
-                "candidates": record.candidates,
-            }
-        )
-
+    game = _PoolGame(
+        topic=topic,
+        agents=agents,
+        language=language,
+        openings=openings,
+        similarity=similarity,
+        w_self=w_self,
+        w_accept=w_accept,
+        emit=emit,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        seed=seed,
+    )
     result = await run_psro(
         [[o] for o in openings],
-        oracle,
-        payoff,
+        game.oracle,
+        game.payoff,
         solver=solver,
         rounds=rounds,
         epsilon=epsilon,
-        novelty=novelty,
+        novelty=game.novelty,
         novelty_weight=novelty_weight,
-        on_round=on_round,
+        on_round=game.on_round,
     )
     emit(
         {
@@ -215,6 +175,81 @@ async def negotiate(
     return NegotiationResult(
         topic, language, [a.id for a in agents], openings, finals, result, events
     )
+
+
+@dataclass
+class _PoolGame:
+    """The statement-pool game PSRO plays: each agent's utility of a statement profile, the
+    novelty of a candidate, and the oracle in which each agent writes its candidates."""
+
+    topic: str
+    agents: list[Agent]
+    language: str
+    openings: list[str]
+    similarity: Callable[[str, str], float]
+    w_self: float
+    w_accept: float
+    emit: Callable[[dict], None]
+    max_tokens: int
+    temperature: float
+    seed: int
+    _sims: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def sim(self, x: str, y: str) -> float:
+        key = (x, y) if x <= y else (y, x)
+        if key not in self._sims:
+            self._sims[key] = 1.0 if x == y else float(self.similarity(x, y))
+        return self._sims[key]
+
+    def payoff(self, i: int, profile: tuple) -> float:
+        own = profile[i]
+        others = [s for j, s in enumerate(profile) if j != i]
+        return self.w_self * self.sim(own, self.openings[i]) + self.w_accept * float(
+            np.mean([self.sim(own, s) for s in others])
+        )
+
+    def novelty(self, i: int, cand: str, pool: list) -> float:
+        return 1.0 - max(self.sim(cand, s) for s in pool)
+
+    async def oracle(
+        self, i: int, pools: list[list], mixtures: list[np.ndarray], r: int
+    ) -> list[str]:
+        agent, t = self.agents[i], PROMPTS[self.language]
+        others = " | ".join(
+            s for j in range(len(self.agents)) if j != i for s in _top(pools[j], mixtures[j])
+        )
+        out = []
+        for k, mode in enumerate(MODES):
+            cfg = GenerateConfig(
+                max_tokens=self.max_tokens,
+                temperature=self.temperature,
+                seed=self.seed + 1000 * r + k,
+            )
+            text = await _say(
+                agent.backend,
+                agent.system(self.language),
+                t[mode].format(topic=self.topic, own=self.openings[i], others=others),
+                cfg,
+            )
+            self.emit(
+                {"type": "proposal", "round": r, "agent": agent.id, "mode": mode, "text": text}
+            )
+            out.append(text)
+        return out
+
+    def on_round(self, record: RoundRecord) -> None:
+        self.emit(
+            {
+                "type": "round",
+                "round": record.round,
+                "pool_sizes": record.pool_sizes,
+                "mixtures": record.mixtures,
+                "expected_utilities": record.expected_utilities,
+                "nash_conv": record.nash_conv,
+                "added": record.added,
+                "candidates": record.candidates,
+            }
+        )
 
 
 async def _each_says(
