@@ -30,12 +30,13 @@ import asyncio
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from valuealign.aio import ensure_no_running_loop, for_each, run_sync
 from valuealign.backends import ChatBackend, GenerateConfig
 from valuealign.errors import BackendError, UserError
 from valuealign.lang import LANGS, language_of
@@ -157,29 +158,26 @@ async def _baseline(
 ) -> dict[str, BaselineRecord]:
     path = out / BASELINE_FILE
     done = existing_ids(path)
-    sem = asyncio.Semaphore(settings.concurrency)
 
     async def one(r: RewriteRecord) -> BaselineRecord:
         persona = describe_target(target, r.language)
         messages = persona_messages(r.query, r.original or "", persona, r.language)
         prov = Provenance(roles={"rewriter": rewriter.name}, template_hash=template_hash())
-        async with sem:
-            try:
-                c = await rewriter.generate(
-                    messages, GenerateConfig(max_tokens=settings.baseline_max_tokens)
-                )
-            except BackendError as e:
-                return BaselineRecord(id=r.id, status="failed", error=str(e), provenance=prov)
+        try:
+            c = await rewriter.generate(
+                messages, GenerateConfig(max_tokens=settings.baseline_max_tokens)
+            )
+        except BackendError as e:
+            return BaselineRecord(id=r.id, status="failed", error=str(e), provenance=prov)
         prov.usage = Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
         text = clean_rewrite(c.text)
         return BaselineRecord(
             id=r.id, rewrite=text, raw=c.text if c.text.strip() != text else None, provenance=prov
         )
 
-    todo = [r for r in records if r.id not in done]
     with JsonlWriter(path) as writer:
-        for coro in asyncio.as_completed([one(r) for r in todo]):
-            writer.append(await coro)
+        todo = [r for r in records if r.id not in done]
+        await for_each(todo, one, limit=settings.concurrency, done=writer.append)
     return {b.id: b for b in iter_jsonl(path, BaselineRecord)}
 
 
@@ -289,84 +287,23 @@ async def arun_eval_rewrite(
     """Evaluate rewrites (or run the loop first on plain answers); returns the scores."""
     settings = settings or EvalRewriteSettings()
     input_path = Path(input_path)
-    kind = _input_kind(input_path)
     out_dir = Path(out) if out is not None else input_path.parent
-    persona = None
-    if kind == "rewrites":
-        records = read_jsonl(input_path, RewriteRecord)
-        targets = {(r.target, r.taxonomy) for r in records}
-        if len(targets) != 1:
-            raise UserError(
-                f"{input_path}: the rewrites have {len(targets)} different targets",
-                fix="evaluate one target at a time",
-            )
-        recorded = ValueTarget.parse(*next(iter(targets)))
-        tax = recorded.taxonomy
-        if target is not None:
-            wanted = await resolve_target(target, tax, translator)
-            if str(wanted) != str(recorded):
-                raise UserError(
-                    f"--target {target!r} means {wanted} but the rewrites in {input_path} were "
-                    f"made for {recorded}",
-                    fix="drop --target, or evaluate the matching rewrites",
-                )
-        value_target = recorded
-        persona = next((r.persona for r in records if r.persona), None)
-        reward_spec = (
-            settings.reward_detector or _loop_detector(records, input_path.parent) or "keywords"
-        )
-        independence = _check_independent(
-            settings.detector,
-            reward_spec,
-            settings.allow_same_detector,
-            sorted(
-                {language_of(r.original or "", r.language, strict=False) for r in records}
-                or set(LANGS)
-            ),
-        )
+    if _input_kind(input_path) == "rewrites":
+        inputs = await _from_rewrites(input_path, target, translator, settings)
         ensure_run_dir(out_dir)
     else:
-        inputs = load_inputs(input_path)
-        if target is None:
-            raise UserError(
-                f"{input_path} holds answers, not rewrites: --target is needed to rewrite them",
-                fix="pass --target, or give DIR/rewrites.jsonl from `valuealign rewrite`",
-            )
-        if rewriter is None:
-            raise UserError(
-                f"{input_path} holds answers, not rewrites: --rewriter is needed to run VISA",
-                fix="pass --rewriter PROVIDER/MODEL",
-            )
-        value_target = await resolve_target(target, "schwartz10", translator)
-        persona = None if is_explicit_target(target) else target
-        loop_settings = loop_settings or VisaSettings(similarity=settings.similarity)
-        reward_spec = settings.reward_detector or loop_settings.detector
-        independence = _check_independent(
-            settings.detector,
-            reward_spec,
-            settings.allow_same_detector,
-            sorted(
-                {language_of(it.query, it.language, strict=False) for it in inputs} or set(LANGS)
-            ),
-        )
-        if reward_spec != loop_settings.detector:
-            from dataclasses import replace
-
-            loop_settings = replace(loop_settings, detector=reward_spec)
-        await arun_rewrite(
-            inputs,
-            value_target,
+        inputs = await _from_answers(
+            input_path,
             out_dir,
-            rewriter=rewriter,
-            answerer=answerer,
-            settings=loop_settings,
-            persona=persona,
-            log=log,
+            target,
+            rewriter,
+            answerer,
+            translator,
+            settings,
+            loop_settings,
+            log,
         )
-        records = read_jsonl(out_dir / REWRITES_FILE, RewriteRecord)
-        wanted_ids = {it.id for it in inputs}
-        records = [r for r in records if r.id in wanted_ids]
-
+    records = inputs.records
     ok = [r for r in records if r.status == "ok" and r.original and r.final is not None]
     baselines: dict[str, BaselineRecord] = {}
     visa_rewriter = _role(records, "rewriter")
@@ -375,30 +312,21 @@ async def arun_eval_rewrite(
             log(f"  baseline: one-shot persona rewrites with {rewriter.name}")
             if visa_rewriter and visa_rewriter != rewriter.name:
                 log(f"  warning: the rewrites were made by {visa_rewriter}, not {rewriter.name}")
-        baselines = await _baseline(ok, value_target, rewriter, out_dir, settings)
-
-    texts: dict[str, list[str | None]] = {
-        "original": [r.original for r in ok],
-        "baseline": [
-            baselines[r.id].rewrite
-            if r.id in baselines and baselines[r.id].status == "ok"
-            else None
-            for r in ok
-        ],
-        "visa": [r.final for r in ok],
-    }
-    detectors = {"evaluation": settings.detector, "reward": reward_spec}
-    per_detector, items = await _score_systems(ok, texts, detectors, value_target, settings)
+        baselines = await _baseline(ok, inputs.target, rewriter, out_dir, settings)
+    detectors = {"evaluation": settings.detector, "reward": inputs.reward_spec}
+    per_detector, items = await _score_systems(
+        ok, _texts(ok, baselines), detectors, inputs.target, settings
+    )
     scores = {
         "kind": "visa-eval",
         "input": input_path.name,
-        "target": str(value_target),
-        "persona": persona,
-        "taxonomy": value_target.taxonomy.id,
+        "target": str(inputs.target),
+        "persona": inputs.persona,
+        "taxonomy": inputs.target.taxonomy.id,
         "detectors": detectors,
-        "independent_detectors": independence["independent"],
-        "independent_by_language": independence["by_language"],
-        "detector_note": independence["note"],
+        "independent_detectors": inputs.independence["independent"],
+        "independent_by_language": inputs.independence["by_language"],
+        "detector_note": inputs.independence["note"],
         "similarity": settings.similarity,
         "tolerance": settings.tolerance,
         "rewriter": visa_rewriter,
@@ -415,6 +343,130 @@ async def arun_eval_rewrite(
         "visa_met_rate": _mean([float(r.met) for r in ok]),
         "visa_changed_rate": _mean([float(r.changed) for r in ok]),
     }
+    _write(out_dir, scores, items)
+    return scores
+
+
+def _texts(
+    ok: list[RewriteRecord], baselines: dict[str, BaselineRecord]
+) -> dict[str, list[str | None]]:
+    """Each system's text per input (None where the baseline has none)."""
+    return {
+        "original": [r.original for r in ok],
+        "baseline": [
+            baselines[r.id].rewrite
+            if r.id in baselines and baselines[r.id].status == "ok"
+            else None
+            for r in ok
+        ],
+        "visa": [r.final for r in ok],
+    }
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """The rewrites to evaluate and what they were steered towards, with which detector."""
+
+    records: list[RewriteRecord]
+    target: ValueTarget
+    persona: str | None
+    reward_spec: str
+    independence: dict[str, Any]
+
+
+async def _from_rewrites(
+    input_path: Path,
+    target: str | None,
+    translator: LLMTranslator | None,
+    settings: EvalRewriteSettings,
+) -> _Inputs:
+    """Rewrites written by ``valuealign rewrite``: one target, the detector that steered them."""
+    records = read_jsonl(input_path, RewriteRecord)
+    targets = {(r.target, r.taxonomy) for r in records}
+    if len(targets) != 1:
+        raise UserError(
+            f"{input_path}: the rewrites have {len(targets)} different targets",
+            fix="evaluate one target at a time",
+        )
+    recorded = ValueTarget.parse(*next(iter(targets)))
+    if target is not None:
+        wanted = await resolve_target(target, recorded.taxonomy, translator)
+        if str(wanted) != str(recorded):
+            raise UserError(
+                f"--target {target!r} means {wanted} but the rewrites in {input_path} were "
+                f"made for {recorded}",
+                fix="drop --target, or evaluate the matching rewrites",
+            )
+    reward_spec = (
+        settings.reward_detector or _loop_detector(records, input_path.parent) or "keywords"
+    )
+    languages = {language_of(r.original or "", r.language, strict=False) for r in records}
+    return _Inputs(
+        records,
+        recorded,
+        next((r.persona for r in records if r.persona), None),
+        reward_spec,
+        _check_independent(
+            settings.detector,
+            reward_spec,
+            settings.allow_same_detector,
+            sorted(languages or set(LANGS)),
+        ),
+    )
+
+
+async def _from_answers(
+    input_path: Path,
+    out_dir: Path,
+    target: str | None,
+    rewriter: ChatBackend | None,
+    answerer: ChatBackend | None,
+    translator: LLMTranslator | None,
+    settings: EvalRewriteSettings,
+    loop_settings: VisaSettings | None,
+    log: Callable[[str], None] | None,
+) -> _Inputs:
+    """Plain answers: the VISA loop rewrites them first (into ``out_dir``)."""
+    inputs = load_inputs(input_path)
+    if target is None:
+        raise UserError(
+            f"{input_path} holds answers, not rewrites: --target is needed to rewrite them",
+            fix="pass --target, or give DIR/rewrites.jsonl from `valuealign rewrite`",
+        )
+    if rewriter is None:
+        raise UserError(
+            f"{input_path} holds answers, not rewrites: --rewriter is needed to run VISA",
+            fix="pass --rewriter PROVIDER/MODEL",
+        )
+    value_target = await resolve_target(target, "schwartz10", translator)
+    persona = None if is_explicit_target(target) else target
+    loop_settings = loop_settings or VisaSettings(similarity=settings.similarity)
+    reward_spec = settings.reward_detector or loop_settings.detector
+    independence = _check_independent(
+        settings.detector,
+        reward_spec,
+        settings.allow_same_detector,
+        sorted({language_of(it.query, it.language, strict=False) for it in inputs} or set(LANGS)),
+    )
+    if reward_spec != loop_settings.detector:
+        loop_settings = replace(loop_settings, detector=reward_spec)
+    await arun_rewrite(
+        inputs,
+        value_target,
+        out_dir,
+        rewriter=rewriter,
+        answerer=answerer,
+        settings=loop_settings,
+        persona=persona,
+        log=log,
+    )
+    wanted_ids = {it.id for it in inputs}
+    records = [r for r in read_jsonl(out_dir / REWRITES_FILE, RewriteRecord) if r.id in wanted_ids]
+    return _Inputs(records, value_target, persona, reward_spec, independence)
+
+
+def _write(out_dir: Path, scores: dict[str, Any], items: dict[str, dict[str, Any]]) -> None:
+    """scores.json, the per-item file (whole or not at all) and the reports."""
     from valuealign.visa.report import write_eval_report
 
     with JsonlWriter(out_dir / (ITEMS_FILE + ".tmp")) as w:
@@ -423,7 +475,6 @@ async def arun_eval_rewrite(
     (out_dir / (ITEMS_FILE + ".tmp")).replace(out_dir / ITEMS_FILE)
     write_json_atomic(out_dir / SCORES_FILE, scores)
     write_eval_report(out_dir, scores, list(items.values()))
-    return scores
 
 
 COMPARED = ("value_precision", "distance_after", "similarity", "fact_share", "reward")
@@ -470,7 +521,5 @@ def _role(records: Sequence[RewriteRecord], role: str) -> str | None:
 
 def run_eval_rewrite(input_path: str | Path, out: str | Path | None = None, **kwargs: Any) -> dict:
     """Sync entry point of :func:`arun_eval_rewrite`."""
-    from valuealign.aio import ensure_no_running_loop
-
     ensure_no_running_loop("run_eval_rewrite", "arun_eval_rewrite")
-    return asyncio.run(arun_eval_rewrite(input_path, out, **kwargs))
+    return run_sync(arun_eval_rewrite(input_path, out, **kwargs))

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from valuealign.aio import ensure_no_running_loop, for_each, run_sync
 from valuealign.backends import ChatBackend, GenerateConfig, describe, user
 from valuealign.errors import BackendError, UserError
 from valuealign.lang import language_of
@@ -393,30 +394,20 @@ async def arun_rewrite(
     todo = [it for it in inputs if it.id not in done]
     counts: Counter[str] = Counter()
     write_json_atomic(out / MANIFEST_FILE, manifest | {"planned": len(inputs)})
-    queue: asyncio.Queue[RewriteInput] = asyncio.Queue()
-    for it in todo:
-        queue.put_nowait(it)
     with JsonlWriter(path) as writer:
 
-        async def worker() -> None:
-            while True:
-                try:
-                    item = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                record = await loop.run_one(item)
-                writer.append(record)
-                counts[record.status] += 1
-                counts["met"] += record.met
-                counts["changed"] += record.changed
-                if log is not None:
-                    log(
-                        f"  {record.id}: {record.status}, {record.stop_reason}, "
-                        f"{record.accepted_rounds}/{record.rounds} rounds accepted"
-                    )
+        def done(record: RewriteRecord) -> None:
+            writer.append(record)
+            counts[record.status] += 1
+            counts["met"] += record.met
+            counts["changed"] += record.changed
+            if log is not None:
+                log(
+                    f"  {record.id}: {record.status}, {record.stop_reason}, "
+                    f"{record.accepted_rounds}/{record.rounds} rounds accepted"
+                )
 
-        workers = max(1, min(settings.concurrency, len(todo)))
-        await asyncio.gather(*[worker() for _ in range(workers)])
+        await for_each(todo, loop.run_one, limit=settings.concurrency, done=done)
     stats = {
         "planned": len(inputs),
         "skipped": len(inputs) - len(todo),
@@ -437,7 +428,5 @@ def run_rewrite(
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Sync entry point of :func:`arun_rewrite`."""
-    from valuealign.aio import ensure_no_running_loop
-
     ensure_no_running_loop("run_rewrite", "arun_rewrite")
-    return asyncio.run(arun_rewrite(inputs, target, out, **kwargs))
+    return run_sync(arun_rewrite(inputs, target, out, **kwargs))
