@@ -61,6 +61,33 @@ def test_demo_bad_input_exits_2(cli, tmp_path: Path) -> None:
     assert code == 2 and "'fr'" in err
 
 
+def _broken_stage(out: Path, s: object, progress: bool) -> dict:
+    raise ValueError("the stage broke\nsecond line of the message")
+
+
+def test_a_bug_in_a_stage_process_is_one_line_and_exit_1(cli, tmp_path: Path, monkeypatch) -> None:
+    import valuealign.demo as demo
+
+    # as with local models: the stage runs in a process of its own (spawned: it imports
+    # _broken_stage from this file)
+    monkeypatch.setattr(demo, "_uses_local_models", lambda s: True)
+    monkeypatch.setattr(demo, "generate_stage", _broken_stage)
+    out = tmp_path / "d"
+    args = ("demo", "--model", "mock/echo", "--stages", "generate", "--out", str(out))
+    code, so, err = cli(*args, "--no-progress")
+    assert code == 1, so + err
+    (line,) = err.strip().splitlines()
+    assert "demo stage 'generate' failed: ValueError: the stage broke" in line
+    assert str(out / "errors.log") in line and "valuealign -v demo" in line
+    log = (out / "errors.log").read_text()
+    assert "Traceback" in log and "_broken_stage" in log and "second line" in log
+    # -v prints the traceback too; the log keeps both failures
+    code, _, err = cli("-v", *args, "--no-progress")
+    assert code == 1 and "Traceback" in err and "_broken_stage" in err
+    assert err.strip().splitlines()[-1].startswith("error: the demo stage 'generate' failed")
+    assert (out / "errors.log").read_text().count("Traceback") == 2
+
+
 @pytest.mark.slow  # the stages' own real-model tests stay in the default run (tests/train, ...)
 def test_demo_cli_trains_and_evaluates_on_the_embedded_model(cli, tmp_path: Path) -> None:
     out = tmp_path / "demo"

@@ -26,7 +26,6 @@ A few CPU steps demonstrate the mechanism; they are not an effect size, and the 
 from __future__ import annotations
 
 import asyncio
-import platform
 import resource
 import time
 from collections.abc import Callable, Iterator
@@ -34,11 +33,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from valuealign import __version__
+from valuealign.aio import for_each
 from valuealign.backends import (
-    CachedBackend,
+    ChatBackend,
     GenerateConfig,
-    RequestCache,
     aclose_all,
     describe,
     get_backend,
@@ -47,6 +45,7 @@ from valuealign.backends import (
 from valuealign.charter import (
     ACTOR_TEMPLATE_VERSION,
     DEFAULT_CHARTER,
+    Charter,
     actor_system_prompt,
     charter_hash,
     load_charter,
@@ -64,6 +63,7 @@ from valuealign.records import (
     utcnow,
     write_json_atomic,
 )
+from valuealign.runs import JobRun, manifest_header, progress_bar
 
 DEFAULT_MODEL = "hf/qwen2.5-0.5b-instruct"
 DEFAULT_HELPER = "ct2/qwen2.5-1.5b-instruct"
@@ -178,6 +178,16 @@ def _stage(name: str, timings: dict, say: Callable[[str], None] | None) -> Itera
             say(f"== {name}: {t['seconds']:.0f} s, peak memory {t['peak_rss_mb'] / 1024:.2f} GB")
 
 
+class StageFailed(RuntimeError):
+    """A demo stage ended with an error that is neither bad input nor a backend failure (a bug
+    or a broken install): one line for the person, the whole traceback for the log."""
+
+    def __init__(self, stage: str, error: str, traceback: str) -> None:
+        self.stage, self.error, self.traceback = stage, error, traceback
+        self.log: Path | None = None  # where run_demo kept the traceback
+        super().__init__(f"the demo stage {stage!r} failed: {error}")
+
+
 def _child_main(fn: Callable, args: tuple, kwargs: dict, queue) -> None:
     try:
         result = fn(*args, **kwargs)
@@ -189,12 +199,16 @@ def _child_main(fn: Callable, args: tuple, kwargs: dict, queue) -> None:
     except BaseException as e:
         import traceback
 
-        queue.put(("error", f"{type(e).__name__}: {e}\n{traceback.format_exc()}", _rss_peak_mb()))
+        first = str(e).strip().split("\n", 1)[0]
+        error = f"{type(e).__name__}: {first}" if first else type(e).__name__
+        queue.put(("error", (error, traceback.format_exc()), _rss_peak_mb()))
 
 
-def _isolated(child: dict, fn: Callable, *args: object, **kwargs: object) -> object:
+def _isolated(child: dict, stage: str, fn: Callable, *args: object, **kwargs: object) -> object:
     """Run a heavy stage in a fresh process, so the memory it used is returned to the system
-    when it ends (a process that trained or converted a model keeps its peak allocation)."""
+    when it ends (a process that trained or converted a model keeps its peak allocation).
+    Bad input and backend failures come back as they were raised; anything else as
+    :class:`StageFailed`, with the child's traceback."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
@@ -212,8 +226,15 @@ def _isolated(child: dict, fn: Callable, *args: object, **kwargs: object) -> obj
     if status == "backend":
         raise BackendError(payload)
     if status == "error":
-        raise RuntimeError(f"the demo stage {fn.__name__} failed in its process:\n{payload}")
+        raise StageFailed(stage, *payload)
     return payload
+
+
+def _keep_traceback(out: Path, failed: StageFailed) -> None:
+    """Append the failed stage's traceback to ``DIR/errors.log`` (``failed.log`` says where)."""
+    failed.log = out / "errors.log"
+    with failed.log.open("a", encoding="utf-8") as f:
+        f.write(f"{utcnow()} demo stage {failed.stage!r} failed\n{failed.traceback}\n")
 
 
 def _uses_local_models(s: DemoSettings) -> bool:
@@ -232,70 +253,21 @@ def cjk_share(text: str) -> float:
 def ask_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
     """The served model answers the chosen example questions with the Actor's system prompt."""
     items = plan_items(s.charter, s.n_subdomains, list(s.languages))
-    loaded = load_charter(s.charter)
     spec = s.served(s.model)
     backend = get_backend(spec, **s.backend_options)
-    cache = RequestCache(out / "cache.sqlite")
-    cached = CachedBackend(backend, cache, template_version=ACTOR_TEMPLATE_VERSION)
-    config = GenerateConfig(max_tokens=s.max_tokens, temperature=0.0, seed=0)
     answers_path = out / "answers.jsonl"
     done = existing_ids(answers_path)
     todo = [it for it in items if it.id not in done]
     usage = Usage()
-
-    async def one(item: DemoItem) -> AnswerRecord:
-        nonlocal usage
-        system = actor_system_prompt(loaded, item.subdomain, item.language)
-        messages = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": item.question},
-        ]
-        prov = Provenance(
-            roles={"actor": backend.name},
-            template_hash=template_hash(ACTOR_TEMPLATE_VERSION, system),
-            seed=config.seed,
-        )
-        fields = {
-            "id": item.id,
-            "item_id": item.id,
-            "subdomain": item.subdomain,
-            "language": item.language,
-            "question": item.question,
-            "provenance": prov,
-        }
-        try:
-            c = await cached.generate(messages, config)
-        except BackendError as e:
-            return AnswerRecord(**fields, error=str(e))
-        prov.usage = Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
-        usage = usage + prov.usage
-        return AnswerRecord(**fields, answer=c.text, finish_reason=c.finish_reason)
-
-    async def run_all() -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        with (
-            JsonlWriter(answers_path) as writer,
-            Progress(
-                TextColumn("[bold]ask[/] {task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                disable=not progress,
-            ) as bar,
-        ):
-            task = bar.add_task(spec, total=len(items), completed=len(items) - len(todo))
-            try:
-                for coro in asyncio.as_completed([one(it) for it in todo]):
-                    writer.append(await coro)
-                    bar.advance(task)
-            finally:
-                await aclose_all(cached)
-
-    if todo:
-        asyncio.run(run_all())
+    with JobRun(out) as run:
+        if todo:
+            actor = run.cached(backend, template_version=ACTOR_TEMPLATE_VERSION)
+            usage = asyncio.run(
+                _ask(todo, actor, s, answers_path, bar=(spec, len(items), progress))
+            )
+        hits = run.cache.hits
     records = read_jsonl(answers_path, AnswerRecord)
     zh = [r.answer for r in records if r.language == "zh" and r.answer]
-    cache.close()
     return {
         "roles": {"actor": describe(backend)},
         "counts": {
@@ -303,11 +275,70 @@ def ask_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
             "answered": sum(r.answer is not None for r in records),
             "failed": sum(r.error is not None for r in records),
             "resumed_from_disk": len(items) - len(todo),
-            "cache_hits": cache.hits,
+            "cache_hits": hits,
         },
         "zh_cjk_share": round(sum(map(cjk_share, zh)) / len(zh), 3) if zh else None,
         "usage_this_run": usage.model_dump(),
     }
+
+
+async def _ask(
+    todo: list[DemoItem],
+    actor: ChatBackend,
+    s: DemoSettings,
+    path: Path,
+    *,
+    bar: tuple[str, int, bool],
+) -> Usage:
+    """Ask every item at once (a local model batches them), appending each answer as it comes;
+    returns the tokens used. ``bar``: (title, items in all, shown?)."""
+    charter = load_charter(s.charter)
+    config = GenerateConfig(max_tokens=s.max_tokens, temperature=0.0, seed=0)
+    title, total, shown = bar
+    usage = Usage()
+    with (
+        JsonlWriter(path) as writer,
+        progress_bar("[bold]ask[/] {task.description}", "", enabled=shown) as progress,
+    ):
+        task = progress.add_task(title, total=total, completed=total - len(todo))
+
+        def done(record: AnswerRecord) -> None:
+            nonlocal usage
+            writer.append(record)
+            usage = usage + record.provenance.usage
+            progress.advance(task)
+
+        try:
+            await for_each(todo, lambda item: _answer(actor, charter, item, config), done=done)
+        finally:
+            await aclose_all(actor)
+    return usage
+
+
+async def _answer(
+    actor: ChatBackend, charter: Charter, item: DemoItem, config: GenerateConfig
+) -> AnswerRecord:
+    system = actor_system_prompt(charter, item.subdomain, item.language)
+    prov = Provenance(
+        roles={"actor": actor.name},
+        template_hash=template_hash(ACTOR_TEMPLATE_VERSION, system),
+        seed=config.seed,
+    )
+    fields = {
+        "id": item.id,
+        "item_id": item.id,
+        "subdomain": item.subdomain,
+        "language": item.language,
+        "question": item.question,
+        "provenance": prov,
+    }
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": item.question}]
+    try:
+        c = await actor.generate(messages, config)
+    except BackendError as e:
+        return AnswerRecord(**fields, error=str(e))
+    prov.usage = Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
+    return AnswerRecord(**fields, answer=c.text, finish_reason=c.finish_reason)
 
 
 def curate_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
@@ -548,18 +579,12 @@ def run_demo(
     progress: bool = True,
     **overrides: object,
 ) -> dict:
-    """Run the demo's stages in order; a rerun resumes every stage from what is on disk."""
-    s = settings or DemoSettings()
-    for key, value in overrides.items():
-        if not hasattr(s, key):
-            raise TypeError(f"run_demo() got an unexpected setting {key!r}")
-        setattr(s, key, value)
-    if not s.model.startswith("hf/"):
-        # a served-only model (a server, a mock) cannot be trained here: it plays every role
-        s.stages = tuple(x for x in s.stages if x != "train")
-        s.attacker = s.attacker if s.attacker != DEFAULT_HELPER else None
-        s.critic = s.critic if s.critic != DEFAULT_HELPER else None
-        s.judge = s.judge if s.judge != DEFAULT_HELPER else None
+    """Run the demo's stages in order; a rerun resumes every stage from what is on disk.
+
+    A stage that fails with anything but bad input or a backend failure raises
+    :class:`StageFailed`, its traceback kept in ``DIR/errors.log``.
+    """
+    s = _settings(settings, overrides)
     out = Path(out)
     plan_items(s.charter, s.n_subdomains, list(s.languages))  # bad input fails before any work
     ensure_run_dir(out)
@@ -570,9 +595,7 @@ def run_demo(
     started, t0 = utcnow(), time.perf_counter()
     timings: dict[str, dict] = {}
     manifest: dict = {
-        "job": "demo",
-        "valuealign_version": __version__,
-        "python": platform.python_version(),
+        **manifest_header("demo"),
         "charter": s.charter,
         "charter_id": load_charter(s.charter).id,
         "charter_hash": charter_hash(s.charter),
@@ -581,40 +604,63 @@ def run_demo(
         "disclaimer": DISCLAIMER,
         "timings": timings,
     }
-    trained: str | None = None
-    isolate = _uses_local_models(s)
-
-    def run(child: dict, fn: Callable, *args: object, **kwargs: object) -> object:
-        # local models run each heavy stage in its own process: memory is freed between stages
-        if isolate:
-            return _isolated(child, fn, *args, **kwargs)
-        return fn(*args, **kwargs)
-
     for stage in s.stages:
-        with _stage(stage, timings, say) as child:
-            if stage == "ask":
-                manifest.update(ask_stage(out, s, progress))
-            elif stage == "curate":
-                manifest["curate"] = curate_stage(out, s, progress)
-            elif stage == "generate":
-                manifest["generate"] = run(child, generate_stage, out, s, progress)
-            elif stage == "train":
-                manifest["train"] = run(
-                    child, train_stage, out, s, progress, curated="curate" in s.stages
-                )
-                trained = manifest["train"]["model"]
-            elif stage == "eval":
-                manifest["eval"] = run(child, eval_stage, out, s, progress, trained)
-            elif stage == "consensus":
-                manifest["consensus"] = run(child, consensus_stage, out, s, progress)
-            else:
-                raise UserError(
-                    f"unknown demo stage {stage!r}",
-                    fix="use ask, curate, generate, train, eval, consensus",
-                )
+        try:
+            with _stage(stage, timings, say) as child:
+                _run_stage(stage, child, out, s, progress, manifest)
+        except StageFailed as e:
+            _keep_traceback(out, e)
+            raise
         write_json_atomic(out / "manifest.json", manifest)
     manifest["finished_at"] = utcnow()
     manifest["wall_seconds"] = round(time.perf_counter() - t0, 1)
     manifest["peak_rss_mb"] = max((t["peak_rss_mb"] for t in timings.values()), default=None)
     write_json_atomic(out / "manifest.json", manifest)
     return manifest
+
+
+def _settings(settings: DemoSettings | None, overrides: dict[str, object]) -> DemoSettings:
+    """The settings with ``run_demo``'s keyword overrides; a served-only model (a server, a
+    mock) cannot be trained here, so it skips training and plays every role."""
+    s = settings or DemoSettings()
+    for key, value in overrides.items():
+        if not hasattr(s, key):
+            raise TypeError(f"run_demo() got an unexpected setting {key!r}")
+        setattr(s, key, value)
+    if not s.model.startswith("hf/"):
+        s.stages = tuple(x for x in s.stages if x != "train")
+        s.attacker = s.attacker if s.attacker != DEFAULT_HELPER else None
+        s.critic = s.critic if s.critic != DEFAULT_HELPER else None
+        s.judge = s.judge if s.judge != DEFAULT_HELPER else None
+    return s
+
+
+def _run_stage(
+    stage: str, child: dict, out: Path, s: DemoSettings, progress: bool, manifest: dict
+) -> None:
+    """One stage, its summary added to ``manifest``. With local models each heavy stage runs in
+    its own process, so its memory is freed before the next."""
+
+    def run(fn: Callable, *args: object, **kwargs: object) -> object:
+        if _uses_local_models(s):
+            return _isolated(child, stage, fn, out, s, progress, *args, **kwargs)
+        return fn(out, s, progress, *args, **kwargs)
+
+    if stage == "ask":
+        manifest.update(ask_stage(out, s, progress))
+    elif stage == "curate":
+        manifest["curate"] = curate_stage(out, s, progress)
+    elif stage == "generate":
+        manifest["generate"] = run(generate_stage)
+    elif stage == "train":
+        manifest["train"] = run(train_stage, curated="curate" in s.stages)
+    elif stage == "eval":
+        trained = manifest["train"]["model"] if "train" in manifest else None
+        manifest["eval"] = run(eval_stage, trained)
+    elif stage == "consensus":
+        manifest["consensus"] = run(consensus_stage)
+    else:
+        raise UserError(
+            f"unknown demo stage {stage!r}",
+            fix="use ask, curate, generate, train, eval, consensus",
+        )

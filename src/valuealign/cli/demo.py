@@ -102,7 +102,7 @@ def demo(
       valuealign demo --stages ask,eval --eval-subdomains 3
       valuealign demo --model mock/echo --stages ask   # no model at all
     """
-    from valuealign.demo import DemoSettings, run_demo
+    from valuealign.demo import DemoSettings, StageFailed, run_demo
     from valuealign.errors import UserError
 
     wanted = tuple(x.strip() for x in stages.split(",") if x.strip())
@@ -129,8 +129,25 @@ def demo(
         stages=wanted,
         backend_options=backend_kwargs(dict(opts)),
     )
-    manifest = run_demo(out, settings, progress=not no_progress)
+    try:
+        manifest = run_demo(out, settings, progress=not no_progress)
+    except StageFailed as e:
+        from valuealign.console import is_verbose
+
+        if is_verbose():
+            click.echo(e.traceback, err=True, nl=False)
+        hint = "" if is_verbose() else "; rerun with `valuealign -v demo ...` to print it"
+        raise _Failed(f"{e} (traceback in {e.log}{hint})") from None
     print_summary(out, manifest)
+
+
+class _Failed(click.ClickException):
+    """A stage's bug, told in one line (exit code 1: not bad input)."""
+
+    exit_code = 1
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
 
 
 def print_summary(out: str, manifest: dict) -> None:
