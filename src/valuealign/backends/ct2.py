@@ -29,6 +29,7 @@ from typing import Any
 
 from valuealign.backends._batching import MicroBatcher
 from valuealign.backends._filelock import file_lock
+from valuealign.backends._local import LocalBackend
 from valuealign.backends._scoring import first_token_logprobs, perplexity_of, with_logprobs
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
 from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root
@@ -90,10 +91,7 @@ def converted_ct2(spec: str) -> tuple[Path, Path]:
     return target, hf_folder
 
 
-class CT2Backend:
-    supports_logprobs = True
-    supports_choice_logprobs = True
-
+class CT2Backend(LocalBackend):
     def __init__(
         self,
         model: str = DEFAULT_EMBEDDED,
@@ -163,20 +161,6 @@ class CT2Backend:
             self._tokenizer = None
             self._kept_prefixes.clear()
             self._kept_tokens = 0
-
-    @property
-    def tokenizer(self) -> Any:
-        self.load()
-        return self._tokenizer
-
-    @property
-    def is_chat_model(self) -> bool:
-        return bool(getattr(self.tokenizer, "chat_template", None))
-
-    def render(self, messages: list[Message]) -> str:
-        from valuealign.backends.hf import render_messages
-
-        return render_messages(self.tokenizer, messages)
 
     def _tokens(self, text: str) -> list[str]:
         tok = self.tokenizer

@@ -29,13 +29,23 @@ from valuealign.backends._batching import ROW_DONE as BATCH_ROW_DONE
 from valuealign.backends._batching import STOP as BATCH_STOP
 from valuealign.backends._batching import MicroBatcher, _await_thread
 from valuealign.backends._filelock import file_lock
-from valuealign.backends._scoring import first_token_logprobs, perplexity_of, with_logprobs
+from valuealign.backends._local import BASE_MODEL_STOPS, LOAD_LOCK, LocalBackend, render_messages
+from valuealign.backends._local import apply_stop as _apply_stop
+from valuealign.backends._scoring import first_token_logprobs, with_logprobs
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
 from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root, embedded_gguf
 from valuealign.errors import BackendError, MissingExtra, UserError
 
 EMBEDDED = MODELS
-BASE_MODEL_STOPS = ("\nQuestion:", "\n\n\n")
+__all__ = [
+    "BASE_MODEL_STOPS",  # ct2/ uses these from here too
+    "LOAD_LOCK",
+    "HFBackend",
+    "check_model_spec",
+    "render_messages",
+    "require_torch",
+    "resolve_model_path",
+]
 
 
 def require_torch(purpose: str = "local models (hf/...)") -> None:
@@ -105,13 +115,7 @@ def resolve_model_path(spec: str) -> Path:
     return path
 
 
-LOAD_LOCK = threading.RLock()
-
-
-class HFBackend:
-    supports_logprobs = True
-    supports_choice_logprobs = True
-
+class HFBackend(LocalBackend):
     def __init__(
         self,
         model: str = DEFAULT_EMBEDDED,
@@ -180,28 +184,13 @@ class HFBackend:
             self._model, self._tokenizer, self.device = model, tokenizer, device
             self.load_seconds = time.perf_counter() - start
 
-    def close(self) -> None:
-        """Free the model's memory now (the demo loads models one at a time)."""
-        with LOAD_LOCK:
-            self._model = None
-            self._tokenizer = None
-
-    @property
-    def tokenizer(self) -> Any:
-        self.load()
-        return self._tokenizer
+    def _release(self) -> None:
+        self._model = None
 
     @property
     def model(self) -> Any:
         self.load()
         return self._model
-
-    @property
-    def is_chat_model(self) -> bool:
-        return bool(getattr(self.tokenizer, "chat_template", None))
-
-    def render(self, messages: list[Message]) -> str:
-        return render_messages(self.tokenizer, messages)
 
     # -- generation ----------------------------------------------------------------------
     def generate_batch(
@@ -261,9 +250,6 @@ class HFBackend:
         if stop_event is not None and stop_event.is_set():
             raise BackendError("interrupted", backend=self.name)
         return [early.get(i) or finish_row(i, row[width:].tolist()) for i, row in enumerate(out)]
-
-    async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
-        return await self._batcher.submit(messages, config)
 
     async def generate_streaming(
         self, messages: list[Message], config: GenerateConfig, on_text: Callable[[str], None]
@@ -331,25 +317,6 @@ class HFBackend:
             for t, v in zip(text_ids, values, strict=True)
         ]
 
-    def perplexity(self, text: str, context: list[Message] | str | None = None) -> float:
-        return perplexity_of(self.token_logprobs(text, context))
-
-
-def render_messages(tok: Any, messages: list[Message]) -> str:
-    """The prompt text: the model's chat template, or a Q/A transcript for base models."""
-    if getattr(tok, "chat_template", None):
-        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    parts = [tok.bos_token or ""]
-    for m in messages:
-        if m["role"] == "system":
-            parts.append(m["content"].strip() + "\n\n")
-        elif m["role"] == "user":
-            parts.append(f"Question: {m['content'].strip()}\n")
-        else:
-            parts.append(f"Answer: {m['content'].strip()}\n\n")
-    parts.append("Answer:")
-    return "".join(parts)
-
 
 def _eos_ids(model: Any, tok: Any) -> set[int]:
     ids: set[int] = set()
@@ -362,11 +329,6 @@ def _eos_ids(model: Any, tok: Any) -> set[int]:
     if tok.eos_token_id is not None:
         ids.add(tok.eos_token_id)
     return ids
-
-
-def _apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
-    cut = min((text.find(s) for s in stop if s and s in text), default=-1)
-    return (text[:cut], True) if cut >= 0 else (text, False)
 
 
 def _watcher(width, eos_ids, stop_event, row_done, finish_row, early):  # type: ignore[no-untyped-def]
