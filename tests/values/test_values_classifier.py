@@ -121,6 +121,21 @@ def test_train_save_load_round_trip_on_tiny_data(tmp_path):
     assert np.allclose(loaded.detect_many(texts), out)
 
 
+def test_a_new_precision_target_gives_the_thresholds_training_with_it_gives(tmp_path):
+    data = load_labelled(_write(tmp_path / "tiny.jsonl", _synthetic_rows()))
+    strict = train_classifier(
+        data, ClassifierSettings(use_embeddings=False, folds=3, precision_target=0.95)
+    )
+    loose = train_classifier(
+        data, ClassifierSettings(use_embeddings=False, folds=3, precision_target=0.5)
+    )
+    moved = strict.at_precision(0.5)
+    assert np.array_equal(moved.thresholds, loose.thresholds, equal_nan=True)
+    assert moved.heads == loose.heads and moved.settings.precision_target == 0.5
+    assert not np.array_equal(strict.thresholds, loose.thresholds, equal_nan=True)
+    assert moved.training["heads_reaching_target"] == loose.training["heads_reaching_target"]
+
+
 def test_training_rejects_bad_settings_and_too_little_data(tmp_path):
     data = load_labelled(_write(tmp_path / "tiny.jsonl", _synthetic_rows()))
     with pytest.raises(UserError, match="precision target"):

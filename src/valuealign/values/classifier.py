@@ -358,24 +358,13 @@ class ClassifierDetector:
                 "this classifier carries no out-of-fold probabilities",
                 fix="train it in this process with train_classifier",
             )
-        thresholds, heads = [], []
-        for h in range(self.oof.shape[1]):
-            y = self.oof_targets[:, h]
-            t, rule, prec, rec = _choose_threshold(
-                self.oof[:, h], y, precision_target, self.settings.min_precision
-            )
-            thresholds.append(np.nan if t is None else t)
-            heads.append(
-                HeadReport(
-                    value=self.taxonomy.values[h // 2],
-                    direction=1 if h % 2 == 0 else -1,
-                    positives=int(y.sum()),
-                    threshold=t,
-                    rule=rule,
-                    precision=prec,
-                    recall=rec,
-                )
-            )
+        thresholds, heads = _heads(
+            self.oof,
+            list(self.oof_targets.T),
+            self.taxonomy,
+            precision_target,
+            self.settings.min_precision,
+        )
         settings = ClassifierSettings(
             **{**self.settings.__dict__, "precision_target": precision_target}
         )
@@ -527,6 +516,33 @@ def _atomic_write(path: Path, data: bytes) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def _heads(
+    oof: np.ndarray,
+    targets: list[np.ndarray],
+    taxonomy: Taxonomy,
+    precision_target: float,
+    min_precision: float,
+) -> tuple[list[float], list[HeadReport]]:
+    """Each head's decision threshold, chosen on its out-of-fold probabilities (NaN: the head
+    never fires), and its report. Heads come in pairs per value: for, then against."""
+    thresholds, heads = [], []
+    for h, y in enumerate(targets):
+        t, rule, prec, rec = _choose_threshold(oof[:, h], y, precision_target, min_precision)
+        thresholds.append(np.nan if t is None else t)
+        heads.append(
+            HeadReport(
+                value=taxonomy.values[h // 2],
+                direction=1 if h % 2 == 0 else -1,
+                positives=int(y.sum()),
+                threshold=t,
+                rule=rule,
+                precision=prec,
+                recall=rec,
+            )
+        )
+    return thresholds, heads
+
+
 def train_classifier(
     data: LabelledSet,
     settings: ClassifierSettings | None = None,
@@ -580,26 +596,14 @@ def train_classifier(
     say("final fit")
     tfidf = _Tfidf.fit(texts, settings.ngram_max, settings.max_features)
     X = design(tfidf)
-    coefs, intercepts, thresholds, heads = [], [], [], []
-    for h, y in enumerate(targets):
+    coefs, intercepts = [], []
+    for y in targets:
         coef, b = _fit_logistic(X, y, settings.C)
         coefs.append(coef)
         intercepts.append(b)
-        t, rule, prec, rec = _choose_threshold(
-            oof[:, h], y, settings.precision_target, settings.min_precision
-        )
-        thresholds.append(np.nan if t is None else t)
-        heads.append(
-            HeadReport(
-                value=data.taxonomy.values[h // 2],
-                direction=1 if h % 2 == 0 else -1,
-                positives=int(y.sum()),
-                threshold=t,
-                rule=rule,
-                precision=prec,
-                recall=rec,
-            )
-        )
+    thresholds, heads = _heads(
+        oof, targets, data.taxonomy, settings.precision_target, settings.min_precision
+    )
     training = {
         "items": len(texts),
         "languages": dict(Counter(langs)),
