@@ -86,23 +86,40 @@ csv_ = _items("csv")
 parquet = _items("parquet")
 
 
-@export.command()
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.jsonl|.parquet")
-@click.option(
-    "--max-bad",
-    type=click.IntRange(1, 4),
-    default=2,
-    show_default=True,
-    help="Critic-rejected pairs scored at most this are the undesirable examples.",
-)
-@click.option(
-    "--system",
-    "system",
-    type=click.Choice(["none", "charter"]),
-    default="none",
-    show_default=True,
-    help="As for export sft: 'none' drops the Actor's charter system prompt from the prompt.",
+def _preference_command(*own_options):  # type: ignore[no-untyped-def]
+    """A KTO/DPO command: the generate runs, --out, the command's own options, --system."""
+
+    def make(fn):  # type: ignore[no-untyped-def]
+        fn = click.option(
+            "--system",
+            "system",
+            type=click.Choice(["none", "charter"]),
+            default="none",
+            show_default=True,
+            help="As for export sft: 'none' drops the Actor's charter system prompt from the "
+            "prompt.",
+        )(fn)
+        for option in reversed(own_options):
+            fn = option(fn)
+        fn = click.option(
+            "--out", required=True, type=click.Path(dir_okay=False), help="FILE.jsonl|.parquet"
+        )(fn)
+        fn = click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))(
+            fn
+        )
+        return export.command()(fn)
+
+    return make
+
+
+@_preference_command(
+    click.option(
+        "--max-bad",
+        type=click.IntRange(1, 4),
+        default=2,
+        show_default=True,
+        help="Critic-rejected pairs scored at most this are the undesirable examples.",
+    )
 )
 def kto(run_dirs, out, max_bad, system) -> None:
     """Unpaired preference data for TRL's KTO trainer: kept pairs desirable, low-scored
@@ -115,17 +132,8 @@ def kto(run_dirs, out, max_bad, system) -> None:
     )
 
 
-@export.command()
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="FILE.jsonl|.parquet")
-@click.option("--min-margin", type=click.IntRange(1, 4), default=1, show_default=True)
-@click.option(
-    "--system",
-    "system",
-    type=click.Choice(["none", "charter"]),
-    default="none",
-    show_default=True,
-    help="As for export sft: 'none' drops the Actor's charter system prompt from the prompt.",
+@_preference_command(
+    click.option("--min-margin", type=click.IntRange(1, 4), default=1, show_default=True)
 )
 def dpo(run_dirs, out, min_margin, system) -> None:
     """Pairs for TRL's DPO trainer: two scored answers to one attack (e.g. two generate runs
