@@ -14,6 +14,8 @@ in :mod:`valuealign.consensus.negotiation`; their single statement stands for ev
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from valuealign.backends import GenerateConfig
 from valuealign.consensus.negotiation import Agent
 from valuealign.consensus.reference import _ask, _limit_words
@@ -50,16 +52,9 @@ async def debate(
     for r in range(rounds):
         new = []
         for i, a in enumerate(agents):
-            others = "\n".join(
-                f"- {agents[j].id}: {answers[j]}" for j in range(len(agents)) if j != i
-            )
-            raw = await _ask(
-                a.backend,
-                a.system(language),
-                t["debate"].format(topic=topic, own=answers[i], others=others, words=words),
-                GenerateConfig(max_tokens=max_tokens, temperature=0.0, seed=seed + r),
-            )
-            new.append(_limit_words(raw, words) or answers[i])
+            others = _others(agents, i, lambda j, said=answers: f"{agents[j].id}: {said[j]}")
+            prompt = t["debate"].format(topic=topic, own=answers[i], others=others, words=words)
+            new.append(await _revise(a, language, prompt, answers[i], words, max_tokens, seed + r))
         answers = new
         history.append(list(answers))
     return answers, history
@@ -76,25 +71,36 @@ async def consultancy(
     seed: int = 0,
 ) -> list[str]:
     t = T[language]
+
+    def position(j: int) -> str:
+        profile = agents[j].profile
+        return t["values"].format(
+            name=profile._text(profile.name, language),
+            priorities="; ".join(profile._text(profile.priorities, language)),
+            position=openings[j],
+        )
+
     finals = []
     for i, a in enumerate(agents):
-        others = "\n".join(
-            "- "
-            + t["values"].format(
-                name=agents[j].profile._text(agents[j].profile.name, language),
-                priorities="; ".join(
-                    agents[j].profile._text(agents[j].profile.priorities, language)
-                ),
-                position=openings[j],
-            )
-            for j in range(len(agents))
-            if j != i
-        )
-        raw = await _ask(
-            a.backend,
-            a.system(language),
-            t["consult"].format(topic=topic, own=openings[i], others=others, words=words),
-            GenerateConfig(max_tokens=max_tokens, temperature=0.0, seed=seed),
-        )
-        finals.append(_limit_words(raw, words) or openings[i])
+        others = _others(agents, i, position)
+        prompt = t["consult"].format(topic=topic, own=openings[i], others=others, words=words)
+        finals.append(await _revise(a, language, prompt, openings[i], words, max_tokens, seed))
     return finals
+
+
+def _others(agents: list[Agent], i: int, line: Callable[[int], str]) -> str:
+    """One ``- line`` per agent other than agent ``i``."""
+    return "\n".join(f"- {line(j)}" for j in range(len(agents)) if j != i)
+
+
+async def _revise(
+    agent: Agent, language: str, prompt: str, own: str, words: int, max_tokens: int, seed: int
+) -> str:
+    """The agent's revised statement in at most ``words`` words (``own`` if it said nothing)."""
+    raw = await _ask(
+        agent.backend,
+        agent.system(language),
+        prompt,
+        GenerateConfig(max_tokens=max_tokens, temperature=0.0, seed=seed),
+    )
+    return _limit_words(raw, words) or own
