@@ -55,6 +55,12 @@ def run_cli(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def generate_args(*extra: str, critic: str = "mock/echo") -> list[str]:
+    """A two-item generate run on mock roles (the case's own flags in ``extra``)."""
+    roles = ["--attacker", "mock/echo", "--actor", "mock/echo", "--critic", critic]
+    return ["generate", "--n", "2", *roles, *extra]
+
+
 class Cases:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -224,10 +230,7 @@ def bad_inputs(c: Cases) -> None:
         }
     )  # fmt: skip
     register_mock("rt-crit", FunctionBackend(lambda m, cfg: critic, name="mock/rt-crit"))
-    run_cli(
-        "generate", "--n", "2", "--attacker", "mock/echo", "--actor", "mock/echo",
-        "--critic", "mock/rt-crit", "--no-progress", "--out", str(gen),
-    )  # fmt: skip
+    run_cli(*generate_args("--no-progress", "--out", str(gen), critic="mock/rt-crit"))
     c.check(
         "export sft: --out under a file",
         ["export", "sft", str(gen), "--out", str(blocker / "s.jsonl")],
@@ -293,21 +296,7 @@ def bad_inputs(c: Cases) -> None:
         plugin.write_text(body)
         c.check(
             f"generate --strategy-file: {name}",
-            [
-                "generate",
-                "--n",
-                "2",
-                "--attacker",
-                "mock/echo",
-                "--actor",
-                "mock/echo",
-                "--critic",
-                "mock/echo",
-                "--strategy-file",
-                str(plugin),
-                "--out",
-                str(plugin.parent / "g"),
-            ],
+            generate_args("--strategy-file", str(plugin), "--out", str(plugin.parent / "g")),
         )
     inputs = c.path("in.jsonl")
     inputs.write_bytes(b'{"id": "a", "query": "q"}\n\xff\xfe\n')
