@@ -10,6 +10,18 @@ def export() -> None:
     """Export generated data for the training stages."""
 
 
+def _system_option(help: str):  # type: ignore[no-untyped-def]
+    """--system none|charter: whether exported prompts keep the Actor's system prompt."""
+    return click.option(
+        "--system",
+        "system",
+        type=click.Choice(["none", "charter"]),
+        default="none",
+        show_default=True,
+        help=help,
+    )
+
+
 @export.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option(
@@ -24,13 +36,9 @@ def export() -> None:
 @click.option("--subdomains", default=None, metavar="ID,ID,...")
 @click.option("--languages", default=None, metavar="zh,en")
 @click.option("--strategies", default=None, metavar="ID,ID,...")
-@click.option(
-    "--system",
-    type=click.Choice(["none", "charter"]),
-    default="none",
-    show_default=True,
-    help="'none': no system prompt, the values internalised (what the benchmark asks with); "
-    "'charter': keep the Actor's charter system prompt.",
+@_system_option(
+    "'none': no system prompt, the values internalised (what the benchmark asks with); "
+    "'charter': keep the Actor's charter system prompt."
 )
 @click.option(
     "--strict-decontam",
@@ -90,14 +98,8 @@ def _preference_command(*own_options):  # type: ignore[no-untyped-def]
     """A KTO/DPO command: the generate runs, --out, the command's own options, --system."""
 
     def make(fn):  # type: ignore[no-untyped-def]
-        fn = click.option(
-            "--system",
-            "system",
-            type=click.Choice(["none", "charter"]),
-            default="none",
-            show_default=True,
-            help="As for export sft: 'none' drops the Actor's charter system prompt from the "
-            "prompt.",
+        fn = _system_option(
+            "As for export sft: 'none' drops the Actor's charter system prompt from the prompt."
         )(fn)
         for option in reversed(own_options):
             fn = option(fn)
