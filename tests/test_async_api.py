@@ -71,3 +71,26 @@ def test_generate_and_consensus_in_a_running_loop(tmp_path: Path) -> None:
     stats = asyncio.run(notebook_cell())
     assert stats["counts"]["planned"] == 2
     assert json.loads((tmp_path / "g" / "stats.json").read_text())["counts"] == stats["counts"]
+
+
+def test_jobs_without_an_async_form_refuse_a_running_loop_and_name_a_thread(
+    tmp_path: Path,
+) -> None:
+    from valuealign.demo import run_demo
+    from valuealign.evaluate.judgecheck import run_judge_check
+
+    async def notebook_cell() -> str:
+        with pytest.raises(UserError, match=r"asyncio\.to_thread\(run_judge_check"):
+            run_judge_check("mock/echo", cache_dir=tmp_path / "j")
+        with pytest.raises(UserError, match=r"run_demo\(\) cannot run inside") as info:
+            run_demo(tmp_path / "d", model="mock/echo", progress=False, stages=("ask",))
+        assert not (tmp_path / "j").exists() and not (tmp_path / "d").exists()
+        # the way the message names works
+        await asyncio.to_thread(
+            run_demo, tmp_path / "d", model="mock/echo", progress=False, stages=("ask",)
+        )
+        return str(info.value)
+
+    message = asyncio.run(notebook_cell())
+    assert "nothing was written" in message
+    assert (tmp_path / "d" / "answers.jsonl").exists()

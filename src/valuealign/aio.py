@@ -22,7 +22,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def ensure_no_running_loop(sync_name: str, async_name: str) -> None:
+def ensure_no_running_loop(sync_name: str, async_name: str | None = None) -> None:
+    """Raise a :class:`UserError` inside a running event loop, naming ``async_name`` (the
+    ``await`` form) or, for a job that has none, the way to run it from there."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -30,7 +32,9 @@ def ensure_no_running_loop(sync_name: str, async_name: str) -> None:
     raise UserError(
         f"{sync_name}() cannot run inside a running event loop (Jupyter, an async app); "
         "nothing was written",
-        fix=f"use `await {async_name}(...)` with the same arguments",
+        fix=f"use `await {async_name}(...)` with the same arguments"
+        if async_name
+        else f"run it in a thread: `await asyncio.to_thread({sync_name}, ...)`",
     )
 
 

@@ -25,7 +25,6 @@ A few CPU steps demonstrate the mechanism; they are not an effect size, and the 
 
 from __future__ import annotations
 
-import asyncio
 import resource
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from valuealign.aio import for_each
+from valuealign.aio import ensure_no_running_loop, for_each, run_sync
 from valuealign.backends import (
     ChatBackend,
     GenerateConfig,
@@ -262,9 +261,7 @@ def ask_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
     with JobRun(out) as run:
         if todo:
             actor = run.cached(backend, template_version=ACTOR_TEMPLATE_VERSION)
-            usage = asyncio.run(
-                _ask(todo, actor, s, answers_path, bar=(spec, len(items), progress))
-            )
+            usage = run_sync(_ask(todo, actor, s, answers_path, bar=(spec, len(items), progress)))
         hits = run.cache.hits
     records = read_jsonl(answers_path, AnswerRecord)
     zh = [r.answer for r in records if r.language == "zh" and r.answer]
@@ -584,6 +581,7 @@ def run_demo(
     A stage that fails with anything but bad input or a backend failure raises
     :class:`StageFailed`, its traceback kept in ``DIR/errors.log``.
     """
+    ensure_no_running_loop("run_demo")
     s = _settings(settings, overrides)
     out = Path(out)
     plan_items(s.charter, s.n_subdomains, list(s.languages))  # bad input fails before any work

@@ -32,6 +32,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from valuealign.aio import ensure_no_running_loop, run_sync
 from valuealign.errors import UserError
 from valuealign.lang import LANGS
 from valuealign.records import split_lines
@@ -199,6 +200,7 @@ def run_judge_check(
     )
     from valuealign.evaluate.judge import JUDGE_TEMPLATE_VERSION, Judge
 
+    ensure_no_running_loop("run_judge_check")
     if mode not in ("generate", "logprobs", "checklist"):
         raise UserError(f"unknown --judge-mode {mode!r}", fix="use generate, logprobs or checklist")
     ch = load_charter(charter)
@@ -244,7 +246,7 @@ def run_judge_check(
         finally:
             await aclose_all(backend)
 
-    results = asyncio.run(go())
+    results = run_sync(go())
     if cache is not None:
         cache.close()
     clean, injected = results[: len(answers)], results[len(answers) :]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from valuealign.aio import ensure_no_running_loop, run_sync
 from valuealign.backends import ChatBackend, GenerateConfig, user
 from valuealign.errors import BackendError, UserError
 from valuealign.records import failure_summary, split_lines, write_text_atomic
@@ -234,10 +235,8 @@ def build_rewriter_dataset(
 ) -> list[dict[str, Any]]:
     """Build the rows (:func:`abuild_rewriter_dataset`) and write them to ``out`` as JSONL
     (atomically: a killed run leaves no half file). Returns the rows."""
-    from valuealign.aio import ensure_no_running_loop
-
     ensure_no_running_loop("build_rewriter_dataset", "abuild_rewriter_dataset")
-    rows = asyncio.run(abuild_rewriter_dataset(answerer, **kwargs))
+    rows = run_sync(abuild_rewriter_dataset(answerer, **kwargs))
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     write_text_atomic(out, text)
     return rows
