@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from valuealign.backends._scoring import perplexity_of
+from valuealign.backends._batching import MicroBatcher
+from valuealign.backends._scoring import perplexity_of, with_logprobs
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
 
 # One load at a time in the whole process: transformers patches module-level torch functions
@@ -49,9 +50,19 @@ class LocalBackend:
 
     supports_logprobs = True
     supports_choice_logprobs = True
-    name: str
-    _tokenizer: Any
-    _batcher: Any  # a MicroBatcher over generate_batch
+
+    def __init__(
+        self, name: str, spec: str, *, adapter: str | None = None, max_batch_size: int = 8
+    ) -> None:
+        self.name = name
+        self.spec = spec
+        self.adapter = adapter
+        self.max_batch_size = max_batch_size
+        self._tokenizer: Any = None
+        self._batcher = MicroBatcher(
+            with_logprobs(self), max_batch_size=max_batch_size, name=self.name
+        )
+        self.load_seconds: float | None = None
 
     def load(self) -> None:
         raise NotImplementedError

@@ -27,11 +27,11 @@ from typing import Any
 
 from valuealign.backends._batching import ROW_DONE as BATCH_ROW_DONE
 from valuealign.backends._batching import STOP as BATCH_STOP
-from valuealign.backends._batching import MicroBatcher, _await_thread
+from valuealign.backends._batching import _await_thread
 from valuealign.backends._filelock import file_lock
 from valuealign.backends._local import BASE_MODEL_STOPS, LOAD_LOCK, LocalBackend, render_messages
 from valuealign.backends._local import apply_stop as _apply_stop
-from valuealign.backends._scoring import first_token_logprobs, with_logprobs
+from valuealign.backends._scoring import first_token_logprobs
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
 from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root, embedded_gguf
 from valuealign.errors import BackendError, MissingExtra, UserError
@@ -128,21 +128,12 @@ class HFBackend(LocalBackend):
         require_torch()
         check_model_spec(model)  # a bad path fails here, before a job creates its run folder
         # the adapter is part of the name, so caches and records never mix base and adapted outputs
-        self.name = f"hf/{model}" + (f"+adapter:{adapter}" if adapter else "")
-        self.spec = model
-        self.adapter = adapter
-        self.max_batch_size = max_batch_size
+        name = f"hf/{model}" + (f"+adapter:{adapter}" if adapter else "")
+        super().__init__(name, model, adapter=adapter, max_batch_size=max_batch_size)
         self._device = device
         self._threads = threads
         self._model: Any = None
-        self._tokenizer: Any = None
         self._run_lock = threading.Lock()
-        self._batcher = MicroBatcher(
-            with_logprobs(self),
-            max_batch_size=max_batch_size,
-            name=self.name,
-        )
-        self.load_seconds: float | None = None
 
     # -- loading -------------------------------------------------------------------------
     def load(self) -> None:
