@@ -27,13 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from valuealign.backends._batching import MicroBatcher
 from valuealign.backends._filelock import file_lock
-from valuealign.backends._local import LocalBackend
-from valuealign.backends._scoring import first_token_logprobs, perplexity_of, with_logprobs
+from valuealign.backends._local import BASE_MODEL_STOPS, LOAD_LOCK, LocalBackend, apply_stop
+from valuealign.backends._scoring import first_token_logprobs
 from valuealign.backends._types import Completion, GenerateConfig, Message, TokenLogprob
 from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root
-from valuealign.backends.hf import LOAD_LOCK
 from valuealign.errors import MissingExtra, UserError
 
 COMPUTE_TYPE = "int8"
@@ -109,21 +107,11 @@ class CT2Backend(LocalBackend):
                 fix="merge the adapter into the model (train ... merge: true) and point ct2/ at "
                 "the merged folder, or use hf/ with --adapter",
             )
-        self.name = f"ct2/{model}"
-        self.spec = model
-        self.adapter = None
-        self.max_batch_size = max_batch_size
+        super().__init__(f"ct2/{model}", model, max_batch_size=max_batch_size)
         self._threads = threads or min(os.cpu_count() or 1, 8)
         self._device = device or "cpu"
         self._generator: Any = None
-        self._tokenizer: Any = None
         self._lock = threading.Lock()
-        self._batcher = MicroBatcher(
-            with_logprobs(self),
-            max_batch_size=max_batch_size,
-            name=self.name,
-        )
-        self.load_seconds: float | None = None
         self.prefix_cache_tokens = prefix_cache_tokens
         self._kept_prefixes: set[tuple[str, ...]] = set()
         self._seen_prefixes: set[tuple[str, ...]] = set()
@@ -154,13 +142,10 @@ class CT2Backend(LocalBackend):
             self._eos = _eos_tokens(self._tokenizer, hf_folder)
             self.load_seconds = time.perf_counter() - start
 
-    def close(self) -> None:
-        """Free the model's memory now (the demo loads models one at a time)."""
-        with LOAD_LOCK:
-            self._generator = None
-            self._tokenizer = None
-            self._kept_prefixes.clear()
-            self._kept_tokens = 0
+    def _release(self) -> None:
+        self._generator = None
+        self._kept_prefixes.clear()
+        self._kept_tokens = 0
 
     def _tokens(self, text: str) -> list[str]:
         tok = self.tokenizer
@@ -177,8 +162,6 @@ class CT2Backend(LocalBackend):
     def generate_batch(
         self, batch: list[list[Message]], config: GenerateConfig
     ) -> list[Completion]:
-        from valuealign.backends.hf import BASE_MODEL_STOPS, _apply_stop
-
         self.load()
         prompts = [self._prompt_tokens(m) for m in batch]
         statics = [
@@ -212,7 +195,7 @@ class CT2Backend(LocalBackend):
             ids = res.sequences_ids[0]
             text = tok.decode(ids, skip_special_tokens=True)
             finish = "length" if len(ids) >= config.max_tokens else "stop"
-            text, cut = _apply_stop(text, stops)
+            text, cut = apply_stop(text, stops)
             out.append(
                 Completion(
                     text=text.strip(),
@@ -223,9 +206,6 @@ class CT2Backend(LocalBackend):
                 )
             )
         return out
-
-    async def generate(self, messages: list[Message], config: GenerateConfig) -> Completion:
-        return await self._batcher.submit(messages, config)
 
     # -- prompt-prefix cache ---------------------------------------------------------------
     def _static_prefix(self, messages: list[Message], tokens: list[str], prefix_chars: int) -> int:
@@ -327,9 +307,6 @@ class CT2Backend(LocalBackend):
             TokenLogprob(token=tok.convert_tokens_to_string([t]), logprob=float(v))
             for t, v in zip(text_tokens, values, strict=True)
         ]
-
-    def perplexity(self, text: str, context: list[Message] | str | None = None) -> float:
-        return perplexity_of(self.token_logprobs(text, context))
 
 
 def _eos_tokens(tok: Any, folder: Path) -> list[str]:

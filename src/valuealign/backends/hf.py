@@ -37,8 +37,8 @@ from valuealign.backends.embedded import DEFAULT_EMBEDDED, MODELS, cache_root, e
 from valuealign.errors import BackendError, MissingExtra, UserError
 
 EMBEDDED = MODELS
-__all__ = [
-    "BASE_MODEL_STOPS",  # ct2/ uses these from here too
+__all__ = [  # LOAD_LOCK and render_messages live in _local.py, shared with ct2/
+    "BASE_MODEL_STOPS",
     "LOAD_LOCK",
     "HFBackend",
     "check_model_spec",
