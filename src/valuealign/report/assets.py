@@ -34,12 +34,19 @@ table.data td.best { font-weight: 700; }
 .charts { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 .charts figure { margin: 0; }
 figcaption { font-weight: 600; margin-bottom: 4px; }
-svg.chart { max-width: 100%; height: auto; font-size: 11px; }
+svg.chart { display: block; max-width: 100%; height: auto; font-size: 11px; }
 svg.chart .grid { fill: none; stroke: #e3e7ec; }
 svg.chart .sep { stroke: #eef0f3; }
+svg.chart .frame { stroke: #999; }
 svg.chart .tick { fill: var(--muted); font-size: 10px; }
 svg.chart .axis { fill: var(--fg); }
+svg.chart .title { font-weight: 600; }
 svg.chart .val { fill: var(--muted); font-size: 10.5px; }
+svg.chart .zone { fill: #555; }
+svg.chart.narrow { font-size: 12px; }
+svg.chart.narrow .tick, svg.chart.narrow .val { font-size: 11px; }
+.lay-narrow { display: none; }
+ol.radar-key { font-size: 12.5px; margin: 6px 0 0; padding-left: 26px; max-width: 360px; }
 svg.chart .ci { fill: none; stroke: #222; stroke-width: 1.3; }
 svg.chart .link { stroke: #9aa3ad; stroke-width: 2; }
 svg.chart .zero { stroke: #555; stroke-dasharray: 3 3; }
@@ -78,15 +85,29 @@ ul.judges li { margin: 4px 0; padding-top: 4px; border-top: 1px dashed #e3e7ec; 
 details pre { white-space: pre-wrap; font-size: 12px; background: #f7f7f7; padding: 4px; margin: 2px 0; }
 button { font: inherit; padding: 4px 12px; margin-top: 8px; }
 @media print { nav, .filters, #more { display: none; } .ans { max-height: none; } }
+.side { display: grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap: 10px; }
+.card { border: 1px solid var(--line); border-radius: 4px; padding: 8px 10px; background: #fff;
+  overflow-wrap: anywhere; }
+.card h4 { margin: 0 0 4px; font-size: 13px; } .card ol { padding-left: 18px; margin: 4px 0; }
+.stmt { white-space: pre-wrap; }
+/* the widest wide-layout chart is 830 px: below that, charts switch to their narrow layout
+   instead of shrinking (their text keeps its size) */
+@media (max-width: 900px) {
+  .lay-wide { display: none; }
+  .lay-narrow { display: block; }
+}
 @media (max-width: 700px) {
   header, nav, main { padding-left: 12px; padding-right: 12px; }
+  header dl { grid-template-columns: 1fr; }
+  header dt { margin-top: 4px; }
+  header dd { overflow-wrap: anywhere; }
   table.data { display: block; overflow-x: auto; }
   table.data td.num { white-space: normal; }
   .filters select, .filters input { min-width: 0; max-width: 100%; }
   .filters label { flex: 1 1 140px; min-width: 0; }
-  svg.chart { font-size: 13px; }
-  svg.chart .tick, svg.chart .val { font-size: 12px; }
+  .legend .key { white-space: normal; overflow-wrap: anywhere; }
   .item-id { overflow-wrap: anywhere; word-break: normal; }
+  .side { grid-template-columns: 1fr; }
 }
 """
 

@@ -467,7 +467,7 @@ async def _from_answers(
 
 def _write(out_dir: Path, scores: dict[str, Any], items: dict[str, dict[str, Any]]) -> None:
     """scores.json, the per-item file (whole or not at all) and the reports."""
-    from valuealign.visa.report import write_eval_report
+    from valuealign.report.visa import write_eval_report
 
     with JsonlWriter(out_dir / (ITEMS_FILE + ".tmp")) as w:
         for it in items.values():

@@ -1,9 +1,11 @@
-"""The report section of ``eval-rewrite``: Markdown and one self-contained HTML page.
+"""The report of ``eval-rewrite`` (VISA): rewrite-report.md and rewrite-report.html.
 
-Built with the report package's helpers (its stylesheet, :func:`~valuealign.report.charts.esc`,
-bar charts, number formats and the Markdown cell escaper). Queries, answers and rewrites are
-untrusted model text: every piece goes through ``esc`` (HTML) or ``md`` (Markdown). The page
-has no script at all, and its Content-Security-Policy forbids every fetch.
+The HTML page is the shared report page (:mod:`valuealign.report.page`: head, policy, fonts,
+header, "Read this first", tables) with this report's content: the score tables under the
+evaluation and the reward detector, rate charts, paired differences and the inputs side by
+side. Queries, answers and rewrites are untrusted model text: every piece goes through ``esc``
+(HTML) or ``md`` (Markdown). The page has no script at all, and its Content-Security-Policy
+forbids every fetch.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from valuealign.records import write_text_atomic
-from valuealign.report.assets import CSS
-from valuealign.report.charts import color, esc, rate_bars
+from valuealign.report.charts import color, rate_bars
+from valuealign.report.page import esc, page, section, table, td, th
 from valuealign.report.tables import fmt, md, pct
 
 __all__ = ["HTML_FILE", "MARKDOWN_FILE", "write_eval_report"]
@@ -37,7 +39,6 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("n", "n", "int"),
 )
 MAX_ITEMS = 200
-CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
 def _cell(value: Any, kind: str) -> str:
@@ -141,18 +142,20 @@ def _comparisons(scores: dict[str, Any]) -> str:
     comps = [c for c in scores.get("comparisons", []) if c.get("n")]
     if not comps:
         return ""
-    rows = "".join(
-        f"<tr><td>{esc(SYSTEM_LABELS.get(c['a'], c['a']))} − "
-        f"{esc(SYSTEM_LABELS.get(c['b'], c['b']))}</td><td>{esc(c['metric'])}</td>"
-        f'<td class="num">{esc(fmt(c["n"], 0))}</td><td class="num">{esc(_diff(c))}</td></tr>'
+    rows = [
+        [
+            td(f"{SYSTEM_LABELS.get(c['a'], c['a'])} − {SYSTEM_LABELS.get(c['b'], c['b'])}"),
+            td(c["metric"]),
+            td(fmt(c["n"], 0), num=True),
+            td(_diff(c), num=True),
+        ]
         for c in comps
-    )
+    ]
     return (
         "<h3>Paired differences</h3>"
         '<p class="note">Mean of per-input differences with a bootstrap 95% interval '
         "(distance_after: lower is better).</p>"
-        '<table class="data"><thead><tr><th>Systems</th><th>Metric</th><th>n</th>'
-        f"<th>Mean difference [95% CI]</th></tr></thead><tbody>{rows}</tbody></table>"
+        + table(["Systems", "Metric", "n", "Mean difference [95% CI]"], rows)
     )
 
 
@@ -162,22 +165,16 @@ def _short(text: Any, n: int) -> str:
 
 
 def _score_table(scores: dict[str, Any], role: str, systems: list[str]) -> str:
-    table = scores.get("scores", {}).get(role, {})
-    head = "".join(f"<th>{esc(SYSTEM_LABELS[s])}</th>" for s in systems)
-    rows = []
-    for key, label, kind in METRICS:
-        cells = "".join(
-            f'<td class="num">{esc(_cell(table.get(s, {}).get(key), kind))}</td>' for s in systems
-        )
-        rows.append(f"<tr><th>{esc(label)}</th>{cells}</tr>")
-    return (
-        f'<table class="data"><thead><tr><th>Metric</th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+    data = scores.get("scores", {}).get(role, {})
+    rows = [
+        [th(label)] + [td(_cell(data.get(s, {}).get(key), kind), num=True) for s in systems]
+        for key, label, kind in METRICS
+    ]
+    return table(["Metric", *(SYSTEM_LABELS[s] for s in systems)], rows)
 
 
 def _charts(scores: dict[str, Any], systems: list[str]) -> str:
-    table = scores.get("scores", {}).get("evaluation", {})
+    data = scores.get("scores", {}).get("evaluation", {})
     out = []
     for key, label in (
         ("hit_rate", "Target hit rate"),
@@ -186,7 +183,7 @@ def _charts(scores: dict[str, Any], systems: list[str]) -> str:
         ("hallucination_rate", "Answers with novel entities"),
     ):
         rows = [
-            (SYSTEM_LABELS[s], table.get(s, {}).get(key), color(i), "")
+            (SYSTEM_LABELS[s], data.get(s, {}).get(key), color(i), "")
             for i, s in enumerate(systems)
         ]
         out.append(
@@ -196,14 +193,20 @@ def _charts(scores: dict[str, Any], systems: list[str]) -> str:
 
 
 def _items(items: list[dict[str, Any]], systems: list[str]) -> str:
-    head = "".join(f"<th>{esc(SYSTEM_LABELS[s])}</th>" for s in systems)
     rows = []
     for it in items[:MAX_ITEMS]:
-        cells = []
+        cells = [
+            td(
+                None,
+                html_=f'<div class="item-id">{esc(it["id"])}</div>'
+                f'<span class="tag">{esc(it.get("language", ""))}</span>'
+                f'<div class="q">{esc(it.get("query", ""))}</div>',
+            )
+        ]
         for s in systems:
             d = it["systems"].get(s)
             if not d:
-                cells.append("<td>–</td>")
+                cells.append(td("–"))
                 continue
             stats = (
                 f"precision {fmt(d.get('value_precision'))} · distance "
@@ -218,67 +221,73 @@ def _items(items: list[dict[str, Any]], systems: list[str]) -> str:
             )
             gate = f'<div class="err">{esc(d.get("gate_reason"))}</div>' if d.get("gated") else ""
             cells.append(
-                f'<td><div class="ans">{esc(d.get("text") or "")}</div>'
-                f'<div class="muted">{esc(stats)}</div>{novel_html}{gate}</td>'
+                td(
+                    None,
+                    html_=f'<div class="ans">{esc(d.get("text") or "")}</div>'
+                    f'<div class="muted">{esc(stats)}</div>{novel_html}{gate}',
+                )
             )
-        rows.append(
-            f'<tr><td><div class="item-id">{esc(it["id"])}</div>'
-            f'<span class="tag">{esc(it.get("language", ""))}</span>'
-            f'<div class="q">{esc(it.get("query", ""))}</div></td>{"".join(cells)}</tr>'
-        )
+        rows.append(cells)
     more = (
         f'<p class="note">Showing {MAX_ITEMS} of {len(items)} inputs; all are in '
         "rewrite-eval.jsonl.</p>"
         if len(items) > MAX_ITEMS
         else ""
     )
-    return (
-        f'{more}<table class="items"><thead><tr><th class="item-col">Input</th>{head}</tr>'
-        f"</thead><tbody>{''.join(rows)}</tbody></table>"
-    )
+    head = th("Input", cls="item-col") + "".join(th(SYSTEM_LABELS[s]) for s in systems)
+    return more + table(None, rows, cls="items", head_html=f"<tr>{head}</tr>")
+
+
+def _notes(scores: dict[str, Any]) -> list[str]:
+    """What a reader must know before the numbers."""
+    notes = []
+    if not scores.get("independent_detectors"):
+        notes.append(
+            "The evaluation detector is not independent of the one the rewrites were steered "
+            "with: these value scores can reward gaming that detector."
+        )
+    if not scores.get("baseline_available"):
+        notes.append(
+            "No prompting baseline (no --rewriter): VISA is compared with the original only."
+        )
+    n_in, n_ok = scores.get("n_inputs", 0), scores.get("n_scored", 0)
+    if n_in and n_ok < n_in:
+        notes.append(
+            f"{n_in - n_ok} of {n_in} inputs have no finished rewrite (failed) and are left "
+            "out of every score."
+        )
+    return notes
 
 
 def to_html(scores: dict[str, Any], items: list[dict[str, Any]]) -> str:
     systems = _systems(scores)
     det = scores.get("detectors", {})
-    dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in _header_facts(scores))
-    warn = (
-        ""
-        if scores.get("independent_detectors")
-        else '<p class="warn">The evaluation detector is not independent of the one the rewrites '
-        "were steered with: these value scores can reward gaming that detector.</p>"
-    )
-    body = [
-        f"<header><h1>VISA rewrite evaluation</h1><dl>{dl}</dl></header><main>",
-        warn,
-        '<section id="scores"><h2>Scores under the evaluation detector '
-        f"({esc(det.get('evaluation', ''))})</h2>",
-        '<p class="note">Original: the frozen answer. Prompting baseline: the same rewriter told '
-        "once to answer as the persona. VISA loop: detect, translate the gap, rewrite, shield. "
-        "Value precision is the share of the distance to the target closed (0 for the original "
-        "by construction).</p>",
-        _score_table(scores, "evaluation", systems),
-        _charts(scores, systems),
-        _comparisons(scores),
-        "</section>",
-        '<section id="reward-detector"><h2>Scores under the reward detector '
-        f"({esc(det.get('reward', ''))})</h2>",
-        '<p class="note">For reference: a system that does much better here than under the '
-        "evaluation detector has learned the reward detector's words.</p>",
-        _score_table(scores, "reward", systems),
-        "</section>",
-        '<section id="items"><h2>Inputs</h2>',
-        _items(items, systems),
-        "</section></main>",
-    ]
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">'
-        '<meta name="referrer" content="no-referrer">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>VISA rewrite evaluation</title><style>{CSS}</style></head>\n<body>"
-        + "".join(body)
-        + "</body></html>\n"
+    return page(
+        "VISA rewrite evaluation",
+        facts=_header_facts(scores),
+        notes=_notes(scores),
+        nav=[("scores", "Scores"), ("reward-detector", "Reward detector"), ("items", "Inputs")],
+        body=[
+            section(
+                "scores",
+                f"Scores under the evaluation detector ({det.get('evaluation', '')})",
+                _score_table(scores, "evaluation", systems),
+                _charts(scores, systems),
+                _comparisons(scores),
+                note="Original: the frozen answer. Prompting baseline: the same rewriter told "
+                "once to answer as the persona. VISA loop: detect, translate the gap, rewrite, "
+                "shield. Value precision is the share of the distance to the target closed (0 for "
+                "the original by construction).",
+            ),
+            section(
+                "reward-detector",
+                f"Scores under the reward detector ({det.get('reward', '')})",
+                _score_table(scores, "reward", systems),
+                note="For reference: a system that does much better here than under the "
+                "evaluation detector has learned the reward detector's words.",
+            ),
+            section("items", "Inputs", _items(items, systems)),
+        ],
     )
 
 
