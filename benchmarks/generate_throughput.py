@@ -124,7 +124,7 @@ def run_ours(base_url: str, items: int, concurrency: int, in_flight: int | None)
     cpu = cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime
     return {
         "wall_s": round(wall, 3),
-        "counts": stats["counts"],
+        "counts": stats.counts.model_dump(),
         "cpu_ms_per_item": round(1000 * cpu / items, 3),
     }
 

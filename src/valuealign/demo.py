@@ -374,7 +374,11 @@ def generate_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
     stats = run_generate(
         out / "generate", gen, backend_options=s.backend_options, progress=progress
     )
-    return {"dir": "generate", **stats["counts"], "decisions": _decisions(out / "generate")}
+    return {
+        "dir": "generate",
+        **stats.counts.model_dump(),
+        "decisions": _decisions(out / "generate"),
+    }
 
 
 def _decisions(run: Path) -> list[dict]:
@@ -512,7 +516,7 @@ def eval_stage(out: Path, s: DemoSettings, progress: bool, trained: str | None) 
         consistency=False,
     )
     scores = run_eval(out / "eval", settings, backend_options=s.backend_options, progress=progress)
-    per_model = scores["per_model"]
+    per_model = scores.model_dump()["per_model"]
 
     def brief(model: str) -> dict:
         keys = (
@@ -563,7 +567,7 @@ def consensus_stage(out: Path, s: DemoSettings, progress: bool) -> dict:
     from valuealign.report.consensus import write_consensus_report
 
     write_consensus_report(out / "consensus")
-    return {"dir": "consensus", "report": "consensus/report.html", **cm["summary"]}
+    return {"dir": "consensus", "report": "consensus/report.html", **cm.summary.model_dump()}
 
 
 # -- the job -----------------------------------------------------------------------------------

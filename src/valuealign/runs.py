@@ -7,9 +7,14 @@ Every job (``eval``, ``generate``, ``train``, ``curate``, ``visa``, ``consensus`
 :func:`read_manifest`, which also reads runs written before the header existed (their version
 key was ``valuealign``, or ``versions.valuealign`` in training manifests).
 
-The top level of ``scores.json`` (:class:`ScoresSummary`) and the ``stats.json`` of generate
-(:class:`GenerateStats`) and curate (:class:`CurateStats`) are typed too, so a renamed key is a
-validation error where it is written, not a KeyError in another module.
+``scores.json`` (:class:`ScoresSummary`, down to each model's per-language scores), the
+``stats.json`` of generate (:class:`GenerateStats`) and curate (:class:`CurateStats`) and a
+negotiation's ``metrics.json`` (:class:`ConsensusResult`) are typed too, so a renamed key is a
+validation error where it is written, not a KeyError in another module. They are also what the
+Python API returns: ``run_eval`` / ``arun_eval`` a :class:`ScoresSummary`, ``run_generate`` /
+``agenerate`` a :class:`GenerateStats`, ``run_consensus`` / ``arun_consensus`` a
+:class:`ConsensusResult`. Fields not declared here ride along as extras (``.get(key)``), and
+``model_dump()`` gives the JSON file's dict back.
 
 While a job runs, :class:`JobRun` holds what every runner needs from its folder: the folder
 itself (created and locked), the request cache ``DIR/cache.sqlite`` (closed however the job
@@ -21,6 +26,9 @@ ends), the start time and the clock; :func:`progress_bar` is the display they al
 >>> manifest = read_manifest("runs/eval/manifest.json")
 >>> manifest.job, manifest.valuealign_version
 ('eval', '0.1.0')
+>>> scores = read_model("runs/eval/scores.json", ScoresSummary)
+>>> scores.per_model["mock/echo"].languages["zh"].mean
+4.0
 """
 
 from __future__ import annotations
@@ -39,10 +47,17 @@ from valuealign.records import ensure_run_dir, utcnow, write_json_atomic
 
 __all__ = [
     "MANIFEST_SCHEMA_VERSION",
+    "ConsensusResult",
+    "ConsensusSummary",
+    "CrossLingualConsistency",
     "CurateStats",
+    "Failures",
     "GenerateCounts",
     "GenerateStats",
     "JobRun",
+    "LanguageScores",
+    "MeanCI",
+    "ModelScores",
     "RunManifest",
     "ScoresSummary",
     "manifest_header",
@@ -187,12 +202,65 @@ def read_manifest(path: str | Path) -> RunManifest:
     return read_model(path, RunManifest)
 
 
-class ScoresSummary(_Open):
-    """The top level of an eval run's ``scores.json`` (see :mod:`valuealign.evaluate.scores`).
+class Failures(BaseModel):
+    """Requests that failed for good: how many were planned, how many failed, the main cause."""
 
-    ``per_model[model]["languages"][lang]`` holds the per-language scores (``mean``, ``ci95``,
-    ``total``, ``adversarial_drop``, ``over_refusal_rate``, ...), ``per_model[model]
-    ["cross_lingual_consistency"]`` the zh/en stance agreement.
+    planned: int = 0
+    failed: int = 0
+    cause: str | None = None
+
+
+class MeanCI(_Open):
+    """A mean with its 95% bootstrap interval (``None`` where there is nothing to average)."""
+
+    mean: float | None = None
+    n: int = 0
+    ci95: list[float] | None = None
+
+
+class LanguageScores(MeanCI):
+    """One model's scores in one language (see :mod:`valuealign.evaluate.scores`): the
+    paper's ``total`` out of ``max_total`` (every planned item; ``missing_ids`` could not be
+    scored), the mean with its interval, per-domain and per-subdomain means, robustness."""
+
+    total: float | None = None
+    max_total: int | None = None
+    items: int | None = None
+    missing: int = 0
+    missing_ids: list[str] = []
+    incomplete: bool = False
+    slice: dict[str, int] | None = None
+    histogram: dict[str, int] = {}
+    domains: dict[str, MeanCI] = {}
+    subdomains: dict[str, MeanCI] = {}
+    direct_mean: float | None = None
+    adversarial_mean: float | None = None
+    adversarial_drop: float | None = None
+    over_refusal_rate: float | None = None
+    benign_n: int = 0
+    parse_failures: int = 0
+    judge_errors: int = 0
+    failed_answers: int = 0
+    unscored: int = 0
+
+
+class CrossLingualConsistency(_Open):
+    """Share of items whose zh and en answers take the same stance."""
+
+    rate: float | None = None
+    n: int = 0
+
+
+class ModelScores(_Open):
+    languages: dict[str, LanguageScores]
+    cross_lingual_consistency: CrossLingualConsistency = CrossLingualConsistency()
+
+
+class ScoresSummary(_Open):
+    """An eval run's ``scores.json`` (see :mod:`valuealign.evaluate.scores`), as ``run_eval``
+    returns it: ``per_model[model].languages[lang]`` holds a :class:`LanguageScores`,
+    ``per_model[model].cross_lingual_consistency`` the zh/en stance agreement, ``failures``
+    the answers and judgements that failed for good.
     """
 
     benchmark: str
@@ -200,7 +268,7 @@ class ScoresSummary(_Open):
     languages: list[str]
     models: list[str]
     judges: list[str]
-    per_model: dict[str, dict[str, Any]]
+    per_model: dict[str, ModelScores]
     comparisons: list[dict[str, Any]]
     total_warnings: list[str]
     judge_agreement: dict[str, Any]
@@ -208,6 +276,15 @@ class ScoresSummary(_Open):
     subdomain_names: dict[str, dict[str, str | None]]
     domain_names: dict[str, dict[str, str | None]]
     judge_warnings: list[str] = []
+    failures: dict[str, Failures] = {}
+
+    def scores(self, model: str, language: str) -> LanguageScores:
+        """``per_model[model].languages[language]``; a KeyError names what exists."""
+        try:
+            return self.per_model[model].languages[language]
+        except KeyError:
+            have = {m: sorted(v.languages) for m, v in self.per_model.items()}
+            raise KeyError(f"no scores for {model!r} in {language!r}; the run has {have}") from None
 
 
 class GenerateCounts(BaseModel):
@@ -221,7 +298,8 @@ class GenerateCounts(BaseModel):
 
 
 class GenerateStats(_Open):
-    """A generate run's ``stats.json`` (see :mod:`valuealign.generate.pipeline`)."""
+    """A generate run's ``stats.json`` (see :mod:`valuealign.generate.pipeline`), as
+    ``run_generate`` returns it."""
 
     counts: GenerateCounts
     rejected_by_reason: dict[str, int]
@@ -229,6 +307,8 @@ class GenerateStats(_Open):
     by_subdomain: dict[str, dict[str, int]]
     by_strategy: dict[str, dict[str, int]]
     by_language: dict[str, dict[str, int]]
+    diversity: dict[str, Any] = {}
+    failures: Failures = Failures()
 
 
 class CurateStats(_Open):
@@ -239,3 +319,25 @@ class CurateStats(_Open):
     steps: dict[str, dict[str, Any]]
     subdomains: dict[str, Any]
     tokens: dict[str, Any] = {}
+
+
+class ConsensusSummary(_Open):
+    """Means over a negotiation's topics and the methods table (see
+    :mod:`valuealign.consensus.runner`)."""
+
+    topics: int = 0
+    mean_rounds_used: float | None = None
+    mean_nash_conv: float | None = None
+    mean_pba_gain: float | None = None
+    mean_vsc_balance: float | None = None
+    methods: dict[str, dict[str, Any]] = {}
+    degenerate_topics: list[str] = []
+
+
+class ConsensusResult(_Open):
+    """A negotiation's ``metrics.json``, as ``run_consensus`` returns it: per-topic metrics,
+    their summary and the topics that failed for good."""
+
+    topics: dict[str, dict[str, Any]]
+    summary: ConsensusSummary
+    failures: Failures = Failures()

@@ -171,9 +171,9 @@ def test_runner_scores_every_method_in_one_table(tmp_path):
         )
     finally:
         unregister_mock("rater")
-    table = metrics["summary"]["methods"]
+    table = metrics.summary.methods
     assert list(table) == ["psro", "debate", "consultancy", "one_shot", "schulze"]
-    m = metrics["topics"]["t1"]["methods"]
+    m = metrics.topics["t1"]["methods"]
     # every statement rated benevolence only: VSC 1 for every side, gain 0
     assert all(m[k]["vsc"]["vsc"] == {"confucian": 1.0, "protestant-europe": 1.0} for k in m)
     assert m["psro"]["vsc"]["detector"] == "llm:mock/rater"

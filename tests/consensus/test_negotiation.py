@@ -239,7 +239,7 @@ def test_real_short_negotiation_with_the_embedded_model(tmp_path: Path) -> None:
         ],
         progress=False,
     )
-    m = metrics["topics"]["elder"]
+    m = metrics.topics["elder"]
     assert m["pba"] is not None and len(m["pba"]["pairs"]) == 2
     assert all(p["ppl_opening"] > 1 and p["ppl_final"] > 1 for p in m["pba"]["pairs"])
     statements = json.loads((tmp_path / "c" / "statements.jsonl").read_text().splitlines()[0])

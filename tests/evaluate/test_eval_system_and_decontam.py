@@ -47,8 +47,8 @@ def test_system_prompt_option_and_train_data_check(tmp_path: Path) -> None:
         assert manifest["settings"]["system"] == "charter"
         dc = manifest["decontamination"]
         assert dc["checked"] and dc["collisions"] == 1 and dc["items_hit"] == ["vcb-law-justice-04"]
-        assert scores["decontamination"]["collisions"] == 1
-        assert "overlaps 1 benchmark items" in scores["total_warnings"][0]
+        assert scores.get("decontamination")["collisions"] == 1
+        assert "overlaps 1 benchmark items" in scores.total_warnings[0]
         plain = json.loads((tmp_path / "a" / "manifest.json").read_text())["decontamination"]
         assert plain["checked"] is False and "--train-data" in plain["note"]
     finally:

@@ -154,7 +154,7 @@ def test_eval_first_screen_names_a_failed_judge(judges, tmp_path: Path) -> None:
         ),
         progress=False,
     )
-    w = scores["judge_warnings"]
+    w = scores.judge_warnings
     assert any("mock/flat (generate) FAILED the known-answer check" in x for x in w)
     assert any("mock/oracle (generate) has not been checked" in x for x in w)
     page = write_report(tmp_path / "ev").read_text()
@@ -183,7 +183,7 @@ def test_eval_runs_the_checklist_judge_with_the_fitted_threshold(judges, tmp_pat
         ),
         progress=False,
     )
-    assert scores["judge_checks"]["mock/ckl|checklist"]["threshold"] == 0.35
+    assert scores.get("judge_checks")["mock/ckl|checklist"]["threshold"] == 0.35
     rows = [json.loads(x) for x in (tmp_path / "ev" / "judgements.jsonl").read_text().splitlines()]
     assert rows and all(1 <= r["score"] <= 5 for r in rows)
     assert all("[red]" in r["raw"] and "[answers]" in r["raw"] for r in rows)

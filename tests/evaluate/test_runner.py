@@ -55,32 +55,24 @@ def test_two_models_two_judges_end_to_end(tmp_path: Path, mocks) -> None:
     # 13 subdomains x (2 vcbench + 2 benign, the slice applies to both) x 2 languages x 2 models
     assert len(answers) == 13 * 4 * 2 * 2 == len({a.id for a in answers})
     assert len(judgements) == 2 * len(answers)
-    echo = scores["per_model"]["mock/echo"]["languages"]["en"]
-    refuser = scores["per_model"]["mock/refuser"]["languages"]["zh"]
+    echo = scores.per_model["mock/echo"].languages["en"]
+    refuser = scores.scores("mock/refuser", "zh")
+    assert echo.n == 26 and echo.max_total == 130 and echo.mean == 4.5 and echo.total == 117
     assert (
-        echo["n"] == 26
-        and echo["max_total"] == 130
-        and echo["mean"] == 4.5
-        and echo["total"] == 117
+        refuser.mean == 2.0 and refuser.over_refusal_rate == 1.0 and echo.over_refusal_rate == 0.0
     )
-    assert (
-        refuser["mean"] == 2.0
-        and refuser["over_refusal_rate"] == 1.0
-        and echo["over_refusal_rate"] == 0.0
-    )
-    assert (
-        echo["adversarial_drop"] == 0.0 and set(echo["subdomains"]) and echo["parse_failures"] == 0
-    )
-    cmp = next(c for c in scores["comparisons"] if c["language"] == "en")
+    assert echo.adversarial_drop == 0.0 and set(echo.subdomains) and echo.parse_failures == 0
+    cmp = next(c for c in scores.comparisons if c["language"] == "en")
     assert cmp["mean_diff"] == 2.5 and cmp["p_value"] < 0.01
-    assert scores["judge_agreement"]["pairs"][0]["n"] == len(answers)
-    assert scores["per_model"]["mock/echo"]["cross_lingual_consistency"] == {"rate": 1.0, "n": 26}
+    assert scores.judge_agreement["pairs"][0]["n"] == len(answers)
+    consistency = scores.per_model["mock/echo"].cross_lingual_consistency
+    assert consistency.rate == 1.0 and consistency.n == 26
     assert len(read_jsonl(out / "consistency.jsonl", ConsistencyJudgement)) == 52
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["answers"] == len(answers) and manifest["finished_at"]
     # a rerun is free: nothing new is written, everything comes from disk
     again = run_eval(out, settings, progress=False)
-    assert again["per_model"] == scores["per_model"]
+    assert again.per_model == scores.per_model
     assert len(read_jsonl(out / "answers.jsonl", EvalAnswer)) == len(answers)
     assert json.loads((out / "manifest.json").read_text())["counts"]["answers_resumed"] == len(
         answers
@@ -121,13 +113,10 @@ def test_failures_and_parse_failures_are_recorded_not_dropped(tmp_path: Path, mo
         j.score is None and j.parse_error and j.raw == "I refuse to give a number"
         for j in judgements
     )
-    s = scores["per_model"]["mock/flaky"]["languages"]["en"]
-    assert s["failed_answers"] == len(failed) and s["parse_failures"] == len(judgements)
-    assert (
-        s["n"] == 0
-        and s["mean"] is None
-        and scores["parse_failures"]["mock/mute"] == len(judgements)
-    )
+    s = scores.scores("mock/flaky", "en")
+    assert s.failed_answers == len(failed) and s.parse_failures == len(judgements)
+    assert s.n == 0 and s.mean is None and scores.parse_failures["mock/mute"] == len(judgements)
+    assert scores.failures["answers"].failed == len(failed)
 
 
 SCRIPT = textwrap.dedent(

@@ -150,8 +150,9 @@ def test_refusals_are_retried_with_a_reframed_prompt_and_counted(tmp_path: Path,
     assert {r.subdomain for r in refused} == {"religion-belief"} and len(refused) == 2
     assert all(r.attempt_refusals == 3 for r in refused)
     assert all(s.attempt_refusals == 1 for s in samples)
-    assert stats["refusals_by_subdomain"]["religion-belief"]["refusal_rate"] == 1.0
-    assert stats["refusals_by_subdomain"]["law-justice"]["attempts_refused"] == 2
+    refusals = stats.get("refusals_by_subdomain")
+    assert refusals["religion-belief"]["refusal_rate"] == 1.0
+    assert refusals["law-justice"]["attempts_refused"] == 2
 
 
 def test_near_duplicate_queries_are_dropped(tmp_path: Path, roles) -> None:
@@ -182,7 +183,7 @@ def test_near_duplicate_queries_are_dropped(tmp_path: Path, roles) -> None:
     samples, rejected, _ = _records(tmp_path / "g")
     assert len(samples) == 1 and len(rejected) == 12
     assert all(r.reason == "duplicate" and r.duplicate_of == samples[0].item_id for r in rejected)
-    assert stats["rejected_by_reason"] == {"duplicate": 12}
+    assert stats.rejected_by_reason == {"duplicate": 12}
 
 
 def _server_responder(request: dict) -> str:
@@ -219,7 +220,7 @@ def test_server_faults_cost_retries_never_items(tmp_path: Path) -> None:
             backend_options={"base_urls": [server.base_url], "max_retries": 8, "timeout": 1},
         )
     _exactly_once(tmp_path / "g")
-    assert stats["counts"]["failed"] == 0 and stats["counts"]["kept"] == 30
+    assert stats.counts.failed == 0 and stats.counts.kept == 30
     assert len(server.requests) >= 30 * 3 + 18
 
 
@@ -466,7 +467,7 @@ def test_real_embedded_model_in_every_role(tmp_path: Path) -> None:
     )
     stats = run_generate(tmp_path / "g", settings, progress=False)
     ids = _exactly_once(tmp_path / "g")
-    assert len(ids) == 2 and stats["counts"]["pending"] == 0
+    assert len(ids) == 2 and stats.counts.pending == 0
     samples, rejected, failed = _records(tmp_path / "g")
     for r in [*samples, *rejected, *failed]:
         assert r.provenance.roles["attacker"] == "hf/smollm2-135m-instruct"

@@ -198,12 +198,12 @@ def consensus(
 
     write_consensus_report(out)
 
-    for line in summary_lines(metrics.get("summary") or {}):
+    for line in summary_lines(metrics.summary.model_dump()):
         click.echo(line)
     click.echo(f"report: {out}/report.html")
     from valuealign.records import check_total_failure
 
-    failures = metrics["failures"]
+    failures = metrics.failures.model_dump()
     if failures["failed"]:
         click.echo(f"consensus: {failures['failed']} of {failures['planned']} topics failed")
     check_total_failure("consensus: every topic", failures)

@@ -200,7 +200,7 @@ def eval_(
         progress=not no_progress,
     )
     click.echo(format_headline(scores))
-    failures = scores["failures"]
+    failures = {k: v.model_dump() for k, v in scores.failures.items()}
     n_answers, n_judge = failures["answers"]["failed"], failures["judgements"]["failed"]
     if n_answers or n_judge:
         click.echo(
@@ -227,21 +227,17 @@ def format_headline(scores: dict | ScoresSummary) -> str:
         f"{'model':<36} {'lang':<4} {'total':>12} {'mean':>6} {'95% CI':>13} {'adv.drop':>8} {'over-ref':>8} {'parse-fail':>10}",
     ]
     for model, data in scores.per_model.items():
-        for lang, s in data["languages"].items():
-            ci = f"[{s['ci95'][0]:.2f},{s['ci95'][1]:.2f}]" if s["ci95"] else "-"
-            mean = f"{s['mean']:.2f}" if s["mean"] is not None else "-"
-            drop = f"{s['adversarial_drop']:+.2f}" if s["adversarial_drop"] is not None else "-"
-            ref = f"{s['over_refusal_rate']:.0%}" if s["over_refusal_rate"] is not None else "-"
+        for lang, s in data.languages.items():
+            ci = f"[{s.ci95[0]:.2f},{s.ci95[1]:.2f}]" if s.ci95 else "-"
+            mean = f"{s.mean:.2f}" if s.mean is not None else "-"
+            drop = f"{s.adversarial_drop:+.2f}" if s.adversarial_drop is not None else "-"
+            ref = f"{s.over_refusal_rate:.0%}" if s.over_refusal_rate is not None else "-"
             lines.append(
-                f"{model:<36} {lang:<4} {s['total']:>6}/{s['max_total']:<5} {mean:>6} {ci:>13} {drop:>8} {ref:>8} {s['parse_failures']:>10}"
-                + (
-                    f"  INCOMPLETE: {s['missing']} of {s['items']} items missing"
-                    if s.get("incomplete")
-                    else ""
-                )
-                + (f"  slice of {s['slice']['benchmark_items']}" if s.get("slice") else "")
+                f"{model:<36} {lang:<4} {s.total:>6}/{s.max_total:<5} {mean:>6} {ci:>13} {drop:>8} {ref:>8} {s.parse_failures:>10}"
+                + (f"  INCOMPLETE: {s.missing} of {s.items} items missing" if s.incomplete else "")
+                + (f"  slice of {s.slice['benchmark_items']}" if s.slice else "")
             )
-        cons = data["cross_lingual_consistency"]
-        if cons["rate"] is not None:
-            lines.append(f"{'':<36} cross-lingual consistency {cons['rate']:.0%} (n={cons['n']})")
+        cons = data.cross_lingual_consistency
+        if cons.rate is not None:
+            lines.append(f"{'':<36} cross-lingual consistency {cons.rate:.0%} (n={cons.n})")
     return "\n".join(lines)

@@ -146,22 +146,21 @@ def generate(
         progress=not no_progress,
         log=click.echo,
     )
-    c = stats["counts"]
+    c = stats.counts
     click.echo(
-        f"generate: {c['kept']} kept, {c['rejected']} rejected, {c['failed']} failed "
-        f"of {c['planned']} planned ({c['pending']} pending) -> {out}"
+        f"generate: {c.kept} kept, {c.rejected} rejected, {c.failed} failed "
+        f"of {c.planned} planned ({c.pending} pending) -> {out}"
     )
-    if stats["rejected_by_reason"]:
+    if stats.rejected_by_reason:
         click.echo(
             "  rejected: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(stats["rejected_by_reason"].items()))
+            + ", ".join(f"{k} {v}" for k, v in sorted(stats.rejected_by_reason.items()))
         )
-    if stats["failed_by_stage"]:
+    if stats.failed_by_stage:
         click.echo(
-            "  failed: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(stats["failed_by_stage"].items()))
+            "  failed: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.failed_by_stage.items()))
         )
-    d = stats["diversity"]
+    d = stats.diversity
     if d.get("n"):
         click.echo(
             f"  diversity: distinct-2 {d['distinct_2']:.2f}, mean pairwise similarity "
@@ -170,4 +169,4 @@ def generate(
         )
     from valuealign.records import check_total_failure
 
-    check_total_failure("generate: every planned item", stats["failures"])
+    check_total_failure("generate: every planned item", stats.failures.model_dump())

@@ -34,7 +34,7 @@ from valuealign.records import (
     utcnow,
     write_json_atomic,
 )
-from valuealign.runs import JobRun, manifest_header
+from valuealign.runs import ConsensusResult, JobRun, manifest_header
 
 
 @dataclass
@@ -118,7 +118,7 @@ def run_consensus(
     backend_options: dict | None = None,
     progress: bool = True,
     log=None,
-) -> dict:
+) -> ConsensusResult:
     """Sync form of :func:`arun_consensus` (in a notebook use ``await arun_consensus(...)``)."""
     ensure_no_running_loop("run_consensus", "arun_consensus")
     return run_sync(
@@ -136,7 +136,7 @@ async def arun_consensus(
     backend_options: dict | None = None,
     progress: bool = True,
     log=None,
-) -> dict:
+) -> ConsensusResult:
     """Negotiate every topic not yet in DIR/statements.jsonl; returns the metrics also written
     to DIR/metrics.json."""
     from valuealign.consensus.negotiation import Agent
@@ -190,7 +190,7 @@ async def arun_consensus(
                 "citation": "Inglehart-Welzel coordinates from the Integrated Values Surveys (EVS 2021; Haerpfer et al. 2022); see data/consensus/NOTICE.md",
             },
         )
-    return all_metrics
+    return ConsensusResult.model_validate(all_metrics)
 
 
 def _backends(settings: ConsensusSettings, options: dict) -> tuple[dict[str, Any], dict[str, str]]:

@@ -287,7 +287,7 @@ def run_eval(
     backend_options: dict | None = None,
     role_backend_options: dict[str, dict] | None = None,
     progress: bool = True,
-) -> dict:
+) -> ScoresSummary:
     """Sync form of :func:`arun_eval` (in a notebook use ``await arun_eval(...)``)."""
     ensure_no_running_loop("run_eval", "arun_eval")
     return run_sync(
@@ -308,7 +308,7 @@ async def arun_eval(
     backend_options: dict | None = None,
     role_backend_options: dict[str, dict] | None = None,
     progress: bool = True,
-) -> dict:
+) -> ScoresSummary:
     """Run (or resume) an evaluation; returns the scores also written to DIR/scores.json.
 
     ``backend_options`` go to every backend; ``role_backend_options`` (``{"model": {...},
@@ -339,7 +339,7 @@ async def arun_eval(
         counts["wall_seconds"] = run.seconds()
         counts["cache_hits"] = run.cache.hits
         counts |= _failures(done, judges, scores)
-        ScoresSummary.model_validate(scores)  # a renamed or missing key fails here, not in a reader
+        summary = ScoresSummary.model_validate(scores)  # a renamed key fails here, not in a reader
         run.write("scores.json", scores)
         roles = {
             **{f"model:{m}": describe(raw_models[m]) for m in settings.models},
@@ -349,7 +349,7 @@ async def arun_eval(
             "manifest.json",
             _manifest(settings, salt, run.started_at, utcnow(), counts, roles, contamination),
         )
-    return scores
+    return summary
 
 
 def _decontamination(settings: EvalSettings) -> dict:

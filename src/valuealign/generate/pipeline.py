@@ -172,7 +172,7 @@ def run_generate(
     role_backend_options: dict[str, dict] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
-) -> dict:
+) -> GenerateStats:
     """Sync form of :func:`agenerate` (in a notebook use ``await agenerate(...)``)."""
     ensure_no_running_loop("run_generate", "agenerate")
     return run_sync(
@@ -197,7 +197,7 @@ async def agenerate(
     role_backend_options: dict[str, dict] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
-) -> dict:
+) -> GenerateStats:
     """Run (or resume) a generation job; returns the stats also written to DIR/stats.json.
 
     ``backend_options`` go to every role's backend; ``role_backend_options`` override them for
@@ -222,13 +222,13 @@ async def agenerate(
         stats["wall_seconds_this_run"] = run.seconds()
         stats["cache_hits_this_run"] = run.cache.hits
         stats["this_run"] = counts
-        GenerateStats.model_validate(stats)  # a renamed or missing key fails here, not in a reader
+        result = GenerateStats.model_validate(stats)  # a renamed key fails here, not in a reader
         run.write("stats.json", stats)
         run.write(
             "manifest.json",
             _manifest(settings, prep, raw, run.started_at, utcnow(), stats["counts"]),
         )
-    return stats
+    return result
 
 
 def _role_backends(
