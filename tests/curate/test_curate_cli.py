@@ -139,3 +139,26 @@ def test_builtin_sample_corpus_if_present(tmp_path: Path) -> None:
     stats = curate_sample(tmp_path / "out", select="all")
     assert stats["documents"]["read"] > 0
     assert (tmp_path / "out" / "packed" / "meta.json").exists()
+
+
+def test_progress_is_the_rich_display_and_third_party_noise_is_off(tmp_path: Path) -> None:
+    """The real command in its own process (two spawned workers, 12 shards): one rich bar per
+    phase like every other command, no tqdm bar, and nothing at all on stderr unless -v."""
+    import re
+    import subprocess
+    import sys
+
+    src = Path(pipeline.__file__).parents[2]
+    args = [sys.executable, "-m", "valuealign", "curate", "--input", str(sample_corpus_path())]
+    args += ["--seq-len", "256", "--shard-mb", "0.02", "--workers", "2"]
+    env = {**__import__("os").environ, "PYTHONPATH": str(src), "COLUMNS": "120"}
+    proc = subprocess.run(
+        [*args, "--out", str(tmp_path / "o")], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr == ""  # no tqdm bar, no library warning, no log line
+    phases = re.findall(r"^curate (\S+) +━+ +(\d+)/(\d+) shards", proc.stdout, re.M)
+    shards = json.loads((tmp_path / "o" / "stats.json").read_text())["shards"]
+    assert shards == 12
+    assert phases == [(p, "12", "12") for p in ("steps", "dedup", "write+tokenize", "pack")]
+    assert "it/s" not in proc.stdout and "%|" not in proc.stdout

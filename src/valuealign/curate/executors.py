@@ -15,7 +15,6 @@ folder must be on storage every node sees at the same path.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -35,15 +34,35 @@ class _NoBar:
         pass
 
 
+class _Bar:
+    """One phase of a curate run in the progress display every command uses
+    (:func:`valuealign.runs.progress_bar`, rich): ``curate PHASE  ━━━━  3/12 shards  0:00:02``."""
+
+    def __init__(self, total: int, desc: str, unit: str) -> None:
+        from valuealign.runs import progress_bar as rich_progress
+
+        self._progress = rich_progress(
+            "[bold]curate[/] {task.description:<14}", "{task.fields[unit]}", enabled=True
+        )
+        self._args = (desc, total, unit)
+        self._task: Any = None
+
+    def __enter__(self) -> _Bar:
+        desc, total, unit = self._args
+        self._progress.start()
+        self._task = self._progress.add_task(desc, total=total, unit=unit + "s")
+        return self
+
+    def update(self, n: int = 1) -> None:
+        self._progress.advance(self._task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+
 def progress_bar(total: int, desc: str, progress: bool, unit: str = "shard") -> Any:
-    """A tqdm bar on stderr (a silent stand-in when progress is off or tqdm is missing)."""
-    if not progress:
-        return _NoBar()
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _NoBar()
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False)
+    """A progress bar for one phase (a silent stand-in when progress is off)."""
+    return _Bar(total, desc, unit) if progress else _NoBar()
 
 
 def require_packages(purpose: str, modules: dict[str, str]) -> None:
@@ -76,8 +95,14 @@ class LocalExecutor:
             import multiprocessing
 
             if self._pool is None:
+                from valuealign.console import is_verbose, set_verbose
+
+                # a spawned worker starts afresh: it gets the parent's -v (or its quiet) first
                 self._pool = cf.ProcessPoolExecutor(
-                    max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=set_verbose,
+                    initargs=(is_verbose(),),
                 )
             futures = {self._pool.submit(fn, job): i for i, job in enumerate(jobs)}
             for fut in cf.as_completed(futures):
@@ -115,13 +140,19 @@ class RayExecutor:
         self._remote: dict[Callable, Any] = {}
 
     def _init(self) -> None:
+        import logging
+
+        from valuealign.console import is_verbose
+
         ray = self.ray
         if ray.is_initialized():
             return
+        # Ray's own start-up lines only with -v
+        quiet = {"logging_level": logging.INFO if is_verbose() else logging.ERROR}
         if os.environ.get("RAY_ADDRESS"):
-            ray.init(log_to_driver=False)
+            ray.init(log_to_driver=False, **quiet)
         else:
-            ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False, **quiet)
         self._started = True
 
     def map(

@@ -500,7 +500,7 @@ def run_curate(
     jobs = [_Job(sh, str(work), str(out), settings, languages, lexicon) for sh in shards]
     with make_executor(executor, workers) as ex:
         t0 = time.perf_counter()
-        phase1 = ex.map(curate_shard, jobs, desc="curate", progress=progress)
+        phase1 = ex.map(curate_shard, jobs, desc="steps", progress=progress)
         seconds["steps"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         dedup = global_dedup(work, shards, settings, progress)
