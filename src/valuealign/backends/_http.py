@@ -13,13 +13,22 @@ Failures come out as three exception types the caller maps to its own errors:
 reset or dropped connections, a truncated body). A 2xx body that is not JSON raises
 ``ValueError``.
 
+``stream`` is the same POST for a streamed reply (``"stream": true``): it yields the JSON of
+each server-sent event as it arrives. The body is split into lines as bytes and each line
+decoded whole, so a character whose UTF-8 bytes the network delivered in two pieces is never
+decoded in halves.
+
 >>> client = JSONClient("http://127.0.0.1:8000/v1", api_key="sk-...", timeout=60)
 >>> data = await client.post("/chat/completions", b'{"model": "m", "messages": []}')
+>>> async for event in client.stream("/chat/completions", b'{"model": "m", "stream": true}'):
+...     print(event["choices"][0]["delta"].get("content", ""), end="")
 >>> await client.close()
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from valuealign.errors import MissingExtra
@@ -123,7 +132,83 @@ class JSONClient:
             raise HTTPConnectionError(f"{type(e).__name__}: {e}") from None
         return orjson.loads(raw)
 
+    async def stream(self, path: str, body: bytes) -> AsyncIterator[Any]:
+        """POST ``body`` and yield the JSON payload of each server-sent event (``data: ...``)
+        until ``data: [DONE]`` or the end of the body. A server that answers with plain JSON
+        instead of an event stream yields that one object."""
+        aiohttp, _ = require_http_libs()
+        session = self._session or self._open()
+        try:
+            async with session.post(
+                self.base_url + path,
+                data=body,
+                proxy=self._proxy,
+                headers={"Accept": "text/event-stream"},
+            ) as response:
+                if response.status >= 300:
+                    raw = await response.read()
+                    text = raw.decode("utf-8", errors="replace")
+                    raise HTTPStatusError(response.status, response.headers, text)
+                if "event-stream" not in response.headers.get("Content-Type", ""):
+                    yield json.loads(await response.read())
+                    return
+                events = _SSEParser()
+                async for chunk in response.content.iter_any():
+                    for payload in events.feed(chunk):
+                        if payload is _DONE:
+                            return
+                        yield payload
+                for payload in events.end():
+                    if payload is _DONE:
+                        return
+                    yield payload
+        except (TimeoutError, aiohttp.ServerTimeoutError) as e:
+            raise HTTPTimeout(str(e) or "timed out") from None
+        except aiohttp.ClientError as e:
+            raise HTTPConnectionError(f"{type(e).__name__}: {e}") from None
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+_DONE = object()
+
+
+class _SSEParser:
+    """Server-sent events from body bytes: ``data:`` lines joined per event (a blank line ends
+    one), comments and other fields ignored, ``[DONE]`` marked. Lines are cut from the bytes
+    before they are decoded, so no UTF-8 sequence is ever decoded in two halves."""
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[Any]:
+        self._buf += chunk
+        *lines, self._buf = self._buf.split(b"\n")
+        out: list[Any] = []
+        for line in lines:
+            self._line(line.rstrip(b"\r"), out)
+        return out
+
+    def end(self) -> list[Any]:
+        out: list[Any] = []
+        if self._buf:
+            self._line(self._buf.rstrip(b"\r"), out)
+            self._buf = b""
+        self._line(b"", out)
+        return out
+
+    def _line(self, line: bytes, out: list[Any]) -> None:
+        if not line:
+            if self._data:
+                payload = b"\n".join(self._data)
+                self._data = []
+                # json.loads keeps an escaped lone surrogate: the backend rejoins split pairs
+                out.append(_DONE if payload.strip() == b"[DONE]" else json.loads(payload))
+            return
+        if line.startswith(b"data:"):
+            value = line[5:]
+            self._data.append(value[1:] if value.startswith(b" ") else value)

@@ -8,12 +8,18 @@ first). A request that still fails raises :class:`BackendError`, which long jobs
 item instead of crashing. The API key is held in memory only: it is never logged and never
 written to a record, manifest or cache.
 
+``generate_streaming`` (what ``valuealign chat`` uses) asks for a streamed reply and hands its
+text on as it comes, in whole characters only (see :class:`WholeChars`). It retries like
+``generate`` until the first character arrives, never after: text already shown is not shown
+twice.
+
 >>> b = OpenAIBackend("qwen2.5-72b", base_urls=["http://10.0.0.5:8000/v1", "http://10.0.0.6:8000/v1"])
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import email.utils
 import os
 import random
@@ -21,6 +27,7 @@ import socket
 import sys
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -365,6 +372,142 @@ class OpenAIBackend:
             backend=self.name,
             retryable=True,
         )
+
+    async def generate_streaming(
+        self, messages: list[Message], config: GenerateConfig, on_text: Callable[[str], None]
+    ) -> Completion:
+        """One reply, streamed: ``on_text`` gets its text piece by piece as the server sends it
+        (whole characters only). Failures before the first character are retried like
+        :meth:`generate`; a stream that breaks after it raises :class:`BackendError`."""
+        state = self._state()
+        await self.preflight()
+        if self._unreachable_error is not None:
+            self.stats["failures"] += 1
+            raise BackendError(self._unreachable_error, backend=self.name)
+        request = self._request(messages, config) | {"stream": True}
+        if config.logprobs:
+            request.pop("logprobs")  # a streamed reply carries its text only
+        body = dumps(request)
+        last_error = "unknown error"
+        async with state.semaphore:
+            for attempt in range(self.retry.max_retries + 1):
+                idx = self._pick(state)
+                url = self.base_urls[self._client_url[idx]]
+                state.in_flight[idx] += 1
+                wait: float | None = None
+                shown: list[str] = []
+                self.stats["requests"] += 1
+                try:
+                    completion = await self._read_stream(state.clients[idx], body, on_text, shown)
+                    completion.extra["server"] = public_url(url)
+                    note_served(completion)
+                    return completion
+                except HTTPStatusError as e:
+                    last_error = f"HTTP {e.status} from {url}"
+                    if e.status not in RETRYABLE_STATUS:
+                        self.stats["failures"] += 1
+                        raise BackendError(
+                            last_error + f": {_short(str(e))}", backend=self.name
+                        ) from None
+                    wait = parse_retry_after(e.headers)
+                except HTTPTimeout:
+                    last_error = f"no data for {self.timeout:g}s from {url}"
+                except HTTPConnectionError as e:
+                    last_error = f"connection error at {url}: {_short(str(e))}"
+                except (ValueError, TypeError, AttributeError, KeyError) as e:
+                    last_error = f"malformed stream from {url}: {_short(str(e))}"
+                finally:
+                    state.in_flight[idx] -= 1
+                if shown:  # never again: the reader has seen this text
+                    self.stats["failures"] += 1
+                    n = sum(len(x) for x in shown)
+                    raise BackendError(
+                        f"the stream broke after {n} characters: {last_error}", backend=self.name
+                    )
+                if attempt == self.retry.max_retries:
+                    break
+                self.stats["retries"] += 1
+                delay = self.retry.backoff(attempt)
+                if wait is not None:
+                    delay = max(delay, min(wait, self.retry.max_retry_after))
+                self._note_retry(last_error, delay)
+                await asyncio.sleep(delay)
+        self.stats["failures"] += 1
+        raise BackendError(
+            f"{last_error} (gave up after {self.retry.max_retries + 1} attempts)",
+            backend=self.name,
+            retryable=True,
+        )
+
+    async def _read_stream(
+        self, client: JSONClient, body: bytes, on_text: Callable[[str], None], shown: list[str]
+    ) -> Completion:
+        chars = WholeChars()
+        finish: str | None = None
+        usage: dict = {}
+        model = self.model
+        async for event in client.stream("/chat/completions", body):
+            if not isinstance(event, dict):
+                raise ValueError("an event is not a JSON object")
+            if isinstance(event.get("error"), dict | str):
+                raise ValueError(f"the server reported an error: {event['error']}")
+            model = event.get("model") or model
+            usage = event.get("usage") or usage
+            for choice in (event.get("choices") or [])[:1]:
+                # a streamed chunk has a delta; a server that ignored "stream" sends a message
+                part = choice.get("delta") or choice.get("message") or {}
+                text = chars.feed(part.get("content") or "")
+                if text:
+                    shown.append(text)
+                    on_text(text)
+                finish = choice.get("finish_reason") or finish
+        tail = chars.end(cut_off=finish == "length")
+        if tail:
+            shown.append(tail)
+            on_text(tail)
+        return Completion(
+            text="".join(shown),
+            finish_reason=finish,
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            model=model,
+        )
+
+
+class WholeChars:
+    """The pieces of a streamed reply, passed on in whole characters only.
+
+    A piece can end inside a character: in the first half of a UTF-16 surrogate pair (a server
+    that escapes characters outside the BMP and splits the pair over two events) or in U+FFFD
+    (what a server sends for the first bytes of a character whose other bytes are in the next
+    token). Both are held back until the next piece completes them. At the end of a reply cut by
+    ``max_tokens`` they are dropped: they are the head of a character that never came, which is
+    where a cut-off reply used to end in a broken character. A surrogate that no piece completes
+    becomes U+FFFD, so the text can always be printed.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        text = self._held + piece
+        cut = len(text)
+        while cut and (text[cut - 1] == "\ufffd" or "\ud800" <= text[cut - 1] <= "\udbff"):
+            cut -= 1
+        self._held = text[cut:]
+        return _valid(text[:cut])
+
+    def end(self, cut_off: bool) -> str:
+        held, self._held = self._held, ""
+        return "" if cut_off else _valid(held)
+
+
+def _valid(text: str) -> str:
+    """Surrogate pairs joined into their characters, lone surrogates replaced by U+FFFD."""
+    if not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    raw = text.encode("utf-16-le", "surrogatepass")
+    return codecs.decode(raw, "utf-16-le", "replace")
 
 
 def _short(text: str, n: int = 200) -> str:

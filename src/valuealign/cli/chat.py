@@ -38,7 +38,8 @@ def chat(
     backend = get_backend(model, **backend_kwargs(dict(opts)))
     config = GenerateConfig(max_tokens=max_tokens, temperature=temperature, seed=seed)
 
-    streaming = hasattr(backend, "generate_streaming")  # local hf/ models print as they go
+    # hf/ and openai/ models print as they go (whole characters only); the others at the end
+    streaming = hasattr(backend, "generate_streaming")
 
     async def ask():
         try:

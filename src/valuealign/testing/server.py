@@ -4,6 +4,12 @@ It answers ``POST /v1/chat/completions`` with a reply from ``responder(request_j
 optional fixed delay, or plays scripted faults first (429 with Retry-After, 500, a hang longer
 than the client's timeout, a malformed body, a dropped connection). Every request is recorded.
 
+A request with ``"stream": true`` gets the reply as server-sent events (chunked, one ``delta``
+per piece, then ``data: [DONE]``), the way vLLM and llama.cpp send it: ``stream_pieces`` cuts
+the reply into pieces (default: three characters each), ``split_utf8`` writes every event in
+two network writes cut inside a character's UTF-8 bytes, ``before_piece(k)`` runs before piece
+``k`` is sent (a test can wait there for the client) and ``finish_reason`` ends the stream.
+
 >>> with FakeOpenAIServer(responder=lambda req: "hello") as server:
 ...     backend = get_backend("openai/test", base_urls=[server.base_url])
 """
@@ -45,8 +51,18 @@ class FakeOpenAIServer:
         delay: float = 0.0,
         faults: list[Fault] | None = None,
         host: str = "127.0.0.1",
+        stream_pieces: Callable[[str], list[str]] | None = None,
+        split_utf8: bool = False,
+        before_piece: Callable[[int], None] | None = None,
+        finish_reason: str = "stop",
     ) -> None:
         self.responder = responder or _default_responder
+        self.stream_pieces = stream_pieces or (
+            lambda t: [t[i : i + 3] for i in range(0, len(t), 3)]
+        )
+        self.split_utf8 = split_utf8
+        self.before_piece = before_piece
+        self.finish_reason = finish_reason
         self.delay = delay
         self.faults: deque[Fault] = deque(faults or [])
         self.requests: list[dict] = []
@@ -96,6 +112,9 @@ class FakeOpenAIServer:
                 if owner.delay:
                     time.sleep(owner.delay)
                 text = owner.responder(body)
+                if body.get("stream"):
+                    self._stream(body, text)
+                    return
                 payload = {
                     "id": f"chatcmpl-{len(owner.requests)}",
                     "object": "chat.completion",
@@ -119,6 +138,41 @@ class FakeOpenAIServer:
                 }
                 self.send_response(200)
                 self._send_body(json.dumps(payload).encode())
+
+            def _stream(self, body: dict, text: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                base = {"id": f"chatcmpl-{len(owner.requests)}", "object": "chat.completion.chunk"}
+                base["model"] = body.get("model", "fake")
+
+                def event(choice: dict, **extra: object) -> None:
+                    data = {**base, "choices": [{"index": 0, **choice}], **extra}
+                    try:  # a lone surrogate (half a pair) can only travel escaped
+                        raw = json.dumps(data, ensure_ascii=False).encode("utf-8")
+                    except UnicodeEncodeError:
+                        raw = json.dumps(data).encode("ascii")
+                    send(b"data: " + raw + b"\n\n")
+
+                def send(data: bytes) -> None:
+                    cut = next((i for i in range(1, len(data)) if data[i] & 0xC0 == 0x80), 0)
+                    parts = [data[:cut], data[cut:]] if owner.split_utf8 and cut else [data]
+                    for k, part in enumerate(parts):
+                        if k:
+                            time.sleep(0.01)  # the two halves arrive as two reads
+                        self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+                        self.wfile.flush()
+
+                event({"delta": {"role": "assistant", "content": ""}, "finish_reason": None})
+                for k, piece in enumerate(owner.stream_pieces(text)):
+                    if owner.before_piece is not None:
+                        owner.before_piece(k)
+                    event({"delta": {"content": piece}, "finish_reason": None})
+                usage = {"prompt_tokens": 1, "completion_tokens": len(text.split())}
+                event({"delta": {}, "finish_reason": owner.finish_reason}, usage=usage)
+                send(b"data: [DONE]\n\n")
+                self.wfile.write(b"0\r\n\r\n")
 
             def _send_body(self, payload: bytes) -> None:
                 self.send_header("Content-Type", "application/json")
