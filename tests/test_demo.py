@@ -48,6 +48,15 @@ def test_demo_records_backend_failures(tmp_path: Path) -> None:
     assert all("server down" in r.error and r.language == "zh" for r in failed)
 
 
+def test_demo_summary_speaks_only_of_the_stages_that_ran(cli, tmp_path: Path) -> None:
+    code, out, _ = cli(
+        "demo", "--model", "mock/echo", "--stages", "ask", "--out", str(tmp_path / "d"),
+        "--no-progress",
+    )  # fmt: skip
+    assert code == 0 and "ask: 6/6 answered" in out
+    assert "LoRA" not in out and "judge" not in out  # no training, no eval in this run
+
+
 def test_demo_bad_input_exits_2(cli, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -70,6 +70,15 @@ def test_cli_chat_with_mock(cli) -> None:
     assert code == 0 and out.strip() == "bonjour"
     code, _, err = cli("chat", "--model", "nope", "x")
     assert code == 2 and "bad model address" in err
+    # a reply cut at --max-tokens says so, streamed or not
+    from valuealign.backends import Completion, ScriptedBackend, register_mock, unregister_mock
+
+    register_mock("cut", ScriptedBackend([Completion("长城很", finish_reason="length")]))
+    try:
+        code, out, err = cli("chat", "--model", "mock/cut", "--max-tokens", "3", "q")
+    finally:
+        unregister_mock("cut")
+    assert code == 0 and out == "长城很\n" and "[stopped at --max-tokens 3]" in err
 
 
 def test_request_key_covers_everything_that_changes_a_reply() -> None:

@@ -78,6 +78,10 @@ def test_unknown_key_names_line_and_suggests_fix() -> None:
     msg = _err(bad)
     assert f"c.yaml:{_line_of(bad, 'postions:')}: unknown key 'postions'" in msg
     assert "did you mean 'positions'" in msg
+    # the missing 'positions' is the same typo, not a second problem to go looking for
+    assert "more problem" not in msg
+    both = bad.replace("critic_threshold: 4", "critic_threshold: 9")
+    assert "unknown key 'postions' (and 1 more problem)" in _err(both)
 
 
 def test_missing_translation_names_the_field_and_language() -> None:

@@ -32,7 +32,7 @@ def test_generate_records_the_server_of_each_role(cli, tmp_path: Path) -> None:
         FakeOpenAIServer(_server_responder) as att,
         FakeOpenAIServer(_server_responder) as rest,
     ):
-        code, _, err = cli(
+        code, stdout, err = cli(
             "generate", "--n", "2", "--strategies", "direct",
             "--attacker", "openai/att", "--attacker-base-url", att.base_url,
             "--actor", "openai/act", "--critic", "openai/cri", "--base-url", rest.base_url,
@@ -43,6 +43,12 @@ def test_generate_records_the_server_of_each_role(cli, tmp_path: Path) -> None:
         assert {r["model"] for r in rest.requests} == {"act", "cri"}
     records = [*_lines(out / "samples.jsonl"), *_lines(out / "rejected.jsonl")]
     assert records
+    # the summary: typed stats, numbers in one format (two decimals, never 0.0583333333)
+    summary = next(line for line in stdout.splitlines() if line.startswith("generate:"))
+    assert summary.endswith(f"of 2 planned (0 pending) -> {out}")
+    diversity = next(line for line in stdout.splitlines() if "diversity:" in line)
+    numbers = __import__("re").findall(r"\d+\.\d+", diversity)
+    assert numbers and all(len(n.split(".")[1]) == 2 for n in numbers), diversity
     for r in records:
         assert r["provenance"]["servers"]["attacker"] == att.base_url
         if "answer" in r and r.get("answer"):

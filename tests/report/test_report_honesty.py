@@ -27,7 +27,7 @@ def test_report_of_a_one_item_one_judge_run(cli, tmp_path: Path) -> None:
         "h-judge", FunctionBackend(lambda m, c: "REASON: ok.\nVERDICT: [[2]]", name="mock/h-judge")
     )
     try:
-        code, _, err = cli(
+        code, out, err = cli(
             "eval", "--model", "mock/echo", "--judge", "mock/h-judge",
             "--subdomains", "human-rights", "--per-subdomain", "1", "--languages", "en",
             "--benign", "none", "--no-consistency", "--no-progress", "--out", str(tmp_path / "e"),
@@ -39,3 +39,7 @@ def test_report_of_a_one_item_one_judge_run(cli, tmp_path: Path) -> None:
     assert N_TOO_SMALL in html and "[2.00, 2.00]" not in html
     assert "no figure, it needs at least two judges (this run has 1" in html
     assert "over 0 units" not in html
+    # the terminal says the same: no interval over one score, a total without a stray ".0"
+    row = next(line for line in out.splitlines() if line.startswith("mock/echo"))
+    assert row.split()[1:5] == ["en", "2/5", "2.00", "n"] and "n too small" in row
+    assert "[2.00,2.00]" not in out

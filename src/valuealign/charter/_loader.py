@@ -60,6 +60,26 @@ def resolve_charter_source(source: str | Path) -> tuple[str, str]:
         ) from None
 
 
+def _distinct_problems(errors: list[dict]) -> list[dict]:
+    """The errors less each 'missing key' that a misspelt key beside it explains (a typo
+    ``postions`` is one problem, not an unknown key plus a missing ``positions``)."""
+    misspelt = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            loc = tuple(str(p) for p in err["loc"])
+            close = difflib.get_close_matches(loc[-1], allowed_keys(Charter, loc), n=1)
+            misspelt.update((loc[:-1], c) for c in close)
+    return [
+        err
+        for err in errors
+        if not (
+            err["type"] == "missing"
+            and err["loc"]
+            and (tuple(str(p) for p in err["loc"][:-1]), str(err["loc"][-1])) in misspelt
+        )
+    ]
+
+
 def _explain(err: dict, loc: Path_) -> tuple[str, str]:
     kind = err["type"]
     field = loc[-1] if loc else "(top level)"
@@ -129,7 +149,7 @@ def parse_charter(text: str, name: str = "<charter>") -> Charter:
         loc = tuple(str(p) for p in err["loc"])
         problem, fix = _explain(err, loc)
         line = line_for(lines, loc) or 1
-        more = len(e.errors()) - 1
+        more = len(_distinct_problems(e.errors())) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise UserError(f"{name}:{line}: {problem}{suffix}", fix=fix) from None
     missing = _missing_translations(charter, list(charter.languages))

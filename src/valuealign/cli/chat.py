@@ -52,9 +52,6 @@ def chat(
             await aclose_all(backend)
 
     completion = asyncio.run(ask())
-    if streaming:
-        click.echo()
-        if completion.finish_reason == "length":
-            click.echo(f"[stopped at --max-tokens {max_tokens}]", err=True)
-    else:
-        click.echo(completion.text)
+    click.echo("" if streaming else completion.text)  # the streamed text is out already
+    if completion.finish_reason == "length":
+        click.echo(f"[stopped at --max-tokens {max_tokens}]", err=True)

@@ -218,4 +218,16 @@ def print_summary(out: str, manifest: dict) -> None:
         for name, t in timings.items():
             echo(f"  {name:<10} {t['seconds']:>7.0f}   {t['peak_rss_mb'] / 1024:.2f} GB")
         echo(f"  {'total':<10} {manifest.get('wall_seconds', 0):>7.0f}")
-    echo(f"\n{manifest['disclaimer']}")
+    # what the reader must not over-read, for the stages that ran
+    caveats = []
+    if "train" in manifest:
+        caveats.append(
+            "A few LoRA steps on 2 CPU cores demonstrate the mechanism; they are not an effect size."
+        )
+    if "eval" in manifest:
+        caveats.append(
+            f"The judge is {manifest['eval']['judge']}, a small model: treat its verdicts as weak "
+            "evidence (see judge-check)."
+        )
+    if caveats:
+        echo("\n" + " ".join(caveats))

@@ -228,12 +228,20 @@ def format_headline(scores: dict | ScoresSummary) -> str:
     ]
     for model, data in scores.per_model.items():
         for lang, s in data.languages.items():
-            ci = f"[{s.ci95[0]:.2f},{s.ci95[1]:.2f}]" if s.ci95 else "-"
+            # an interval over fewer than two scores means nothing (as in the report)
+            ci = (
+                "n too small"
+                if s.n < 2
+                else f"[{s.ci95[0]:.2f},{s.ci95[1]:.2f}]"
+                if s.ci95
+                else "-"
+            )
             mean = f"{s.mean:.2f}" if s.mean is not None else "-"
             drop = f"{s.adversarial_drop:+.2f}" if s.adversarial_drop is not None else "-"
             ref = f"{s.over_refusal_rate:.0%}" if s.over_refusal_rate is not None else "-"
+            total = "-" if s.total is None else f"{s.total:g}"  # 52 or 51.5, never 52.0
             lines.append(
-                f"{model:<36} {lang:<4} {s.total:>6}/{s.max_total:<5} {mean:>6} {ci:>13} {drop:>8} {ref:>8} {s.parse_failures:>10}"
+                f"{model:<36} {lang:<4} {total:>6}/{s.max_total:<5} {mean:>6} {ci:>13} {drop:>8} {ref:>8} {s.parse_failures:>10}"
                 + (f"  INCOMPLETE: {s.missing} of {s.items} items missing" if s.incomplete else "")
                 + (f"  slice of {s.slice['benchmark_items']}" if s.slice else "")
             )

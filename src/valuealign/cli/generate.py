@@ -162,9 +162,10 @@ def generate(
         )
     d = stats.diversity
     if d.get("n"):
+        sim = d["mean_pairwise_similarity"]
         click.echo(
             f"  diversity: distinct-2 {d['distinct_2']:.2f}, mean pairwise similarity "
-            f"{d['mean_pairwise_similarity'] if d['mean_pairwise_similarity'] is not None else '-'}, "
+            f"{'-' if sim is None else f'{sim:.2f}'}, "
             f"cells with kept items {d['cells_with_kept_items']}/{d['cells_planned']}"
         )
     from valuealign.records import check_total_failure
