@@ -57,6 +57,15 @@ def test_demo_summary_speaks_only_of_the_stages_that_ran(cli, tmp_path: Path) ->
     assert "LoRA" not in out and "judge" not in out  # no training, no eval in this run
 
 
+def test_demo_summary_number_formats(capsys) -> None:
+    from valuealign.cli.demo import print_summary
+
+    for mean, said in ((2.0, "2 rounds"), (1.0, "1 round "), (1.5, "1.5 rounds")):
+        print_summary("d", {"consensus": {"mean_rounds_used": mean, "report": "c.html"}})
+        out = capsys.readouterr().out
+        assert f"PSRO): {said}" in out and ".0 round" not in out
+
+
 def test_demo_bad_input_exits_2(cli, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

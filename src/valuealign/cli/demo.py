@@ -210,7 +210,7 @@ def print_summary(out: str, manifest: dict) -> None:
         c2 = manifest["consensus"]
         echo(
             f"\nconsensus (confucian vs protestant-europe, PSRO): "
-            f"{c2.get('mean_rounds_used')} rounds on average -> {Path(out, c2['report'])}"
+            f"{_rounds(c2.get('mean_rounds_used'))} on average -> {Path(out, c2['report'])}"
         )
     timings = manifest.get("timings", {})
     if timings:
@@ -226,8 +226,15 @@ def print_summary(out: str, manifest: dict) -> None:
         )
     if "eval" in manifest:
         caveats.append(
-            f"The judge is {manifest['eval']['judge']}, a small model: treat its verdicts as weak "
-            "evidence (see judge-check)."
+            f"The judge is {manifest['eval']['judge']}: treat its verdicts as weak evidence until "
+            "`valuealign judge-check` says otherwise."
         )
     if caveats:
         echo("\n" + " ".join(caveats))
+
+
+def _rounds(mean: float | None) -> str:
+    """``2 rounds``, ``1.5 rounds``, ``1 round`` (never ``2.0 rounds``)."""
+    if mean is None:
+        return "no rounds"
+    return f"{mean:g} round{'' if mean == 1 else 's'}"
