@@ -1,6 +1,6 @@
 """Reports read well on any screen: headless Chromium at 1400 px and 420 px, label boxes, text
 sizes and table edges measured in the page, screenshots kept as test artefacts (under pytest's
-tmp dir, ``report-WIDTH.png`` beside each probed page).
+tmp dir, ``report-WIDTH.png`` in each test's folder).
 
 The oracle is the browser's own layout: a chart label's box is where Chromium drew it, and the
 size of its text is its computed font size times the chart's scale on screen (``getScreenCTM``),
@@ -9,19 +9,19 @@ so a chart shrunk to fit a phone shows up as small text here, whatever the style
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
-import re
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from valuealign.backends import FunctionBackend, register_mock, unregister_mock
 
-MEASURE = """<script>
-window.addEventListener("load", () => setTimeout(() => {
+MEASURE = """(async () => {
+  await document.fonts.ready;
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
   const vw = document.documentElement.clientWidth;
   const shown = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
   const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
@@ -44,7 +44,7 @@ window.addEventListener("load", () => setTimeout(() => {
     });
   }
   const radar = [...document.querySelectorAll("svg.radar text.axis")].filter(shown);
-  document.body.setAttribute("data-layout", JSON.stringify({
+  return JSON.stringify({
     vw, charts: charts.length, texts, overlaps, clipped, minFont, smallest,
     radarLabels: radar.length, radarNames: radar.map(label),
     wideCharts: charts.filter((s) => s.classList.contains("wide")).length,
@@ -52,9 +52,8 @@ window.addEventListener("load", () => setTimeout(() => {
     chartsOut: charts.filter((s) => s.getBoundingClientRect().right > vw + 1).length,
     pageScroll: document.documentElement.scrollWidth > vw + 1,
     font: getComputedStyle(document.body).fontFamily,
-  }));
-}, 200));
-</script>"""
+  });
+})()"""
 
 # chart text at least this large on screen (px): the stylesheet's sizes, unscaled
 MIN_FONT = {1400: 10.0, 420: 11.0}
@@ -130,27 +129,30 @@ def visa_report(tmp_path_factory) -> Path:
 
 
 def _measured(chromium: str, page: Path, width: int, shots: Path) -> dict:
-    html = page.read_text(encoding="utf-8")
-    html = re.sub(r"<meta http-equiv=[\"']Content-Security-Policy[^>]*>", "", html)
-    probe = page.with_name(f"probe-{width}.html")
-    probe.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=shots)
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-dev-shm-usage", f"--user-data-dir={profile}", f"--window-size={width},2400"]  # fmt: skip
-    dom = subprocess.run(
-        [chromium, *flags, "--virtual-time-budget=4000", "--dump-dom", probe.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
-    shot = shots / f"report-{width}.png"
-    subprocess.run(
-        [chromium, *flags, f"--screenshot={shot}", page.as_uri()],
-        capture_output=True, timeout=120, check=True,
-    )  # fmt: skip
-    png = shot.read_bytes()
+    """Open the report itself (its Content-Security-Policy in force) in a viewport exactly
+    ``width`` px wide, measure it, and keep a screenshot as ``report-WIDTH.png``. The viewport
+    is set over the DevTools protocol: a headless window is never narrower than 500 px."""
+    from valuealign.testing.browser import chromium_page
+
+    async def probe() -> tuple[dict, bytes]:
+        async with chromium_page(chromium) as cdp:
+            await cdp.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=width, height=2400, deviceScaleFactor=1, mobile=False,
+            )  # fmt: skip
+            await cdp.call("Page.navigate", url=page.as_uri())
+            await cdp.wait("document.readyState === 'complete'")
+            res = await cdp.call(
+                "Runtime.evaluate", expression=MEASURE, awaitPromise=True, returnByValue=True
+            )
+            shot = await cdp.call("Page.captureScreenshot", format="png")
+            return json.loads(res["result"]["value"]), base64.b64decode(shot["data"])
+
+    got, png = asyncio.run(probe())
+    (shots / f"report-{width}.png").write_bytes(png)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
-    m = re.search(r"data-layout=\"([^\"]*)\"", dom)
-    assert m, "the probe did not run"
-    return json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert got["vw"] <= width, got["vw"]  # the page was laid out at this width
+    return got
 
 
 def _readable(got: dict, width: int) -> None:
