@@ -102,9 +102,11 @@ def _weights(text: str) -> tuple[float, float, float]:
 )
 @click.option(
     "--similarity",
-    type=click.Choice(["auto", "tfidf", "embedding"]),
+    type=click.Choice(["auto", "multilingual", "hybrid", "tfidf", "embedding"]),
     default="auto",
     show_default=True,
+    help="Text similarity of the utilities: auto = Qwen multilingual embeddings where a local "
+    "Qwen is available, else MiniLM + character TF-IDF (named in the output as a fallback).",
 )
 @click.option("--max-tokens", type=click.IntRange(8), default=96, show_default=True)
 @click.option("--no-baselines", is_flag=True)

@@ -58,6 +58,8 @@ class ConsensusSettings:
     utility_weights: tuple[float, float, float] = (0.5, 0.3, 0.2)
     """Reference protocol: weights of consistency, acceptance and novelty."""
     similarity: str = "auto"
+    """``auto`` (Qwen multilingual where available, else MiniLM + TF-IDF, named loudly),
+    ``multilingual``, ``hybrid``, ``tfidf`` or ``embedding``: see consensus/similarity.py."""
     max_tokens: int = 96
     baselines: bool = True
     debate_rounds: int = 2
@@ -140,13 +142,15 @@ async def arun_consensus(
     """Negotiate every topic not yet in DIR/statements.jsonl; returns the metrics also written
     to DIR/metrics.json."""
     from valuealign.consensus.negotiation import Agent
-    from valuealign.values.similarity import get_similarity
+    from valuealign.consensus.similarity import negotiation_similarity
 
     out = Path(out)
     profiles = _check(settings, topics)
     with JobRun(out) as run:
         raw, specs = _backends(settings, dict(backend_options or {}))
-        similarity = get_similarity(settings.similarity)
+        similarity, similarity_info = negotiation_similarity(settings.similarity)
+        if log:
+            log(similarity_info["line"])
         done: set[str] = set()
         if (out / "statements.jsonl").exists():
             done = {
@@ -173,6 +177,7 @@ async def arun_consensus(
         finally:
             await aclose_all(*backends.values())
         all_metrics["summary"] = _summary(all_metrics["topics"])
+        all_metrics["similarity"] = similarity_info
         all_metrics["failures"] = failure_summary(
             sum(1 for t in topics if t["id"] not in done), errors
         )
@@ -183,6 +188,7 @@ async def arun_consensus(
                 **manifest_header("consensus"),
                 "settings": asdict(settings),
                 "agents": {z: describe(raw[s]) for z, s in specs.items()},
+                "similarity": similarity_info,
                 "topics": [t["id"] for t in topics],
                 "started_at": run.started_at,
                 "finished_at": utcnow(),

@@ -312,6 +312,7 @@ def write_consensus_report(run_dir: str | Path, validation: str | Path | None = 
         ("Language", settings.get("language", "")),
         ("Topics", str(summary.get("topics", len(statements)))),
         ("Value rater (VSC)", rater),
+        ("Text similarity", (metrics.get("similarity") or {}).get("name", "not recorded")),
         ("Mean rounds used", str(summary.get("mean_rounds_used"))),
     ]
     body = [methods_table(summary)]
@@ -325,6 +326,13 @@ def write_consensus_report(run_dir: str | Path, validation: str | Path | None = 
     nav += [(f"topic-{st['topic_id']}", short(st["topic"], 32)) for st in statements[:12]]
     path = run_dir / "report.html"
     notes = _notes(summary, metrics.get("failures") or {}, len(statements))
+    fallback = (metrics.get("similarity") or {}).get("fallback")
+    if fallback:
+        notes.insert(
+            0,
+            f"The text similarity falls back to {metrics['similarity']['name']}: {fallback}. "
+            "Utilities on Chinese text rest on surface overlap, not meaning.",
+        )
     write_text_atomic(
         path, page("valuealign consensus report", facts=facts, notes=notes, nav=nav, body=body)
     )

@@ -60,6 +60,7 @@ from valuealign.values.schwartz import (
     value_name,
 )
 from valuealign.values.similarity import (
+    CentredMultilingualSimilarity,
     EmbeddingSimilarity,
     HybridSimilarity,
     MultilingualSimilarity,
@@ -103,6 +104,7 @@ __all__ = [
     "TAXONOMIES",
     "VALUES",
     "VALUE_SPECS",
+    "CentredMultilingualSimilarity",
     "ClassifierDetector",
     "ClassifierSettings",
     "DetectorReport",
