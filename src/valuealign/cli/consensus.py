@@ -326,10 +326,28 @@ def train_agents_cmd(
 @click.option("--adapter-model", default=None, metavar="hf/MODEL", help="Base of the adapters.")
 @click.option("--personas", type=click.IntRange(1, 72), default=72, show_default=True)
 @click.option("--language", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option(
+    "--map-survey",
+    default=None,
+    metavar="FILE",
+    help="A respondent-level WVS-7 or IVS CSV with the ten map items: fits the surveys' factor "
+    "model (country-level PCA, two varimax components) and places the agents by it. Without "
+    "it the positions are a linear proxy (named in the output).",
+)
+@click.option("--country-column", default=None, help="Country column of --map-survey.")
 @click.option("--out", required=True, type=click.Path(file_okay=False))
 @backend_options
 def validate_agents_cmd(
-    zones, model, adapters, adapter_model, personas, language, out, **opts
+    zones,
+    model,
+    adapters,
+    adapter_model,
+    personas,
+    language,
+    map_survey,
+    country_column,
+    out,
+    **opts,
 ) -> None:
     """Put the ten IVS items to each agent under demographic personas; place it on the
     Inglehart-Welzel map; is it nearer its own zone than any other?"""
@@ -352,12 +370,15 @@ def validate_agents_cmd(
         adapter_model=adapter_model,
         n_personas=personas,
         language=language,
+        map_survey=map_survey,
+        country_column=country_column,
         backend_options=backend_kwargs(dict(opts)),
         progress=click.echo,
     )
     from valuealign.report.consensus import write_validation_report
 
     page = write_validation_report(out)
+    click.echo(f"map positions: {report['note']}")
     for row in report["table"]:
         click.echo(
             f"{row['variant']:12} {row['zone']:18} TS={row['traditional_secular']} "

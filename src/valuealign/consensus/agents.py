@@ -11,12 +11,16 @@ rewrite still expresses that option. One LoRA adapter per zone is trained on the
 SFT stage (rank 8, all linear modules, lr 1e-4, cosine schedule: the reference settings).
 
 Validation (``validate_agents``): ten IVS items the paper uses are put to each agent under the 72
-demographic personas (2 marital x 2 sex x 3 age x 2 education x 3 class). Every answer is mapped
-to a direction in [-1, 1] (+1 = secular-rational for the traditional/secular items,
-+1 = self-expression for the survival/self-expression items); an agent's position is
-``MAP_SCALE`` times the mean direction of the five items of each dimension. This is a linear
-proxy on the map's scale, not the surveys' factor scores: it says which side of each dimension
-an agent answers on and how strongly, and whether that lands nearer its own zone than any other.
+demographic personas (2 marital x 2 sex x 3 age x 2 education x 3 class). With a respondent-level
+WVS or IVS file (``--map-survey``), the agent is placed by the surveys' own construction: its mean
+survey code on each item, as one more society in a country-level principal component analysis of
+the ten items with two varimax components (``culturalmap.py`` documents every step). Without such
+a file (none ships: the survey terms allow figures, not rows) nothing can be fitted, and the
+position is a linear proxy, named as such in the output: every answer is mapped to a direction in
+[-1, 1] (+1 = secular-rational for the traditional/secular items, +1 = self-expression for the
+survival/self-expression items) and the position is ``MAP_SCALE`` times the mean direction of the
+five items of each dimension. It says which side of each dimension an agent answers on and how
+strongly, and whether that lands nearer its own zone than any other.
 """
 
 from __future__ import annotations
@@ -355,25 +359,61 @@ def direction(item: Item, answer: int) -> float:
     return x if item.positive_high else -x
 
 
-def position(answers: dict[str, list[int | None]]) -> dict:
-    """Map position from answers per item id (None = unparsed, skipped and counted)."""
+def survey_code(item: Item, answer: int) -> float:
+    """An agent's answer (1..options) in the code the surveys use: the same number for every
+    item but Y003, whose three options stand for the autonomy index's -2 (obedience and
+    religious faith), 0 (both equally) and +2 (independence and determination)."""
+    if not 1 <= answer <= item.options:
+        raise ValueError(f"{item.id}: answer {answer} outside 1..{item.options}")
+    return float(2 * (answer - 2)) if item.id == "Y003" else float(answer)
+
+
+def position(answers: dict[str, list[int | None]], cmap=None) -> dict:
+    """Map position from answers per item id (None = unparsed, skipped and counted).
+
+    With ``cmap`` (a :class:`~valuealign.consensus.culturalmap.CulturalMap`), the surveys'
+    method: the agent's mean survey code on each item, placed as one more society by the fitted
+    factor model (culturalmap.py). Without it, the linear proxy of the module docstring.
+    """
     by = {"ts": [], "sse": []}
     missing = 0
     per_item = {}
+    means: dict[str, float | None] = {}
     for item in ITEMS:
         vals = [a for a in answers.get(item.id, []) if a is not None]
         missing += sum(a is None for a in answers.get(item.id, []))
+        means[item.id] = sum(survey_code(item, a) for a in vals) / len(vals) if vals else None
         if vals:
             d = sum(direction(item, a) for a in vals) / len(vals)
             per_item[item.id] = round(d, 4)
             by[item.dimension].append(d)
+    out = {
+        "item_means": {k: None if v is None else round(v, 4) for k, v in means.items()},
+        "item_directions": per_item,
+        "unparsed": missing,
+    }
+    if cmap is not None:
+        if any(v is None for v in means.values()):
+            return {
+                "traditional_secular": None,
+                "survival_self_expression": None,
+                "method": "factor scores (not placed: an item has no parsed answer)",
+                **out,
+            }
+        ts, sse = cmap.place(means)
+        return {
+            "traditional_secular": round(ts, 4),
+            "survival_self_expression": round(sse, 4),
+            "method": "factor scores",
+            **out,
+        }
     ts = MAP_SCALE * sum(by["ts"]) / len(by["ts"]) if by["ts"] else None
     sse = MAP_SCALE * sum(by["sse"]) / len(by["sse"]) if by["sse"] else None
     return {
         "traditional_secular": None if ts is None else round(ts, 4),
         "survival_self_expression": None if sse is None else round(sse, 4),
-        "item_directions": per_item,
-        "unparsed": missing,
+        "method": "linear proxy",
+        **out,
     }
 
 
@@ -571,11 +611,17 @@ def validate_agents(
     adapter_model: str | None = None,
     n_personas: int = 72,
     language: str = "en",
+    map_survey: str | None = None,
+    country_column: str | None = None,
     backend_options: dict | None = None,
     progress: Progress | None = None,
 ) -> dict:
     """Prompt-only agents (``model`` + culture card) and, where given, adapter agents
-    (``adapter_model`` + adapter + the same card) on the ten items under the personas."""
+    (``adapter_model`` + adapter + the same card) on the ten items under the personas.
+
+    ``map_survey`` (a respondent-level WVS / IVS CSV, culturalmap.read_item_means) fits the
+    surveys' factor model and places every agent by it; without it the positions are the
+    linear proxy, and the report says so."""
     import asyncio
 
     from valuealign.backends import get_backend
@@ -586,6 +632,14 @@ def validate_agents(
     say = progress or (lambda _m: None)
     mapping = _zone_countries(zones, {})
     zone_coords = _coordinates()["zones"]
+    cmap = None
+    if map_survey:
+        from valuealign.consensus.culturalmap import fit_cultural_map, read_item_means
+
+        cmap = fit_cultural_map(
+            read_item_means(map_survey, country_column=country_column), source=str(map_survey)
+        )
+        say(f"map: factor model fitted on {len(cmap.countries)} countries of {map_survey}")
     people = spread(personas(language), n_personas)
     variants: dict[str, dict[str, Agent]] = {"prompt-only": {}}
     base = get_backend(model, **(backend_options or {}))
@@ -607,7 +661,7 @@ def validate_agents(
         for z, agent in agents.items():
             say(f"[{variant}] {z}: {len(ITEMS)} items x {len(people)} personas")
             answers = asyncio.run(ask_agent(agent, mapping[z], people, language))
-            pos = position(answers)
+            pos = position(answers, cmap)
             results[variant][z] = {
                 "answers": answers,
                 "position": pos,
@@ -619,7 +673,15 @@ def validate_agents(
         "personas": len(people),
         "language": language,
         "map_scale": MAP_SCALE,
-        "note": "positions are a linear proxy (MAP_SCALE x mean answer direction), not survey factor scores",
+        "map": cmap.describe() if cmap else {"method": "linear proxy"},
+        "note": (
+            f"positions are factor scores from the surveys' construction, fitted on "
+            f"{len(cmap.countries)} countries of {map_survey}; the zone coordinates come from "
+            "the IVS's own pooled analysis, so distances are approximate"
+            if cmap
+            else "positions are a linear proxy (2 x mean answer direction per dimension), not "
+            "survey factor scores: give --map-survey with a WVS or IVS respondent file to fit them"
+        ),
         "zones": {z: zone_coords[z] for z in zone_coords},
         "results": results,
         "table": validation_table(results),
