@@ -120,6 +120,13 @@ def _weights(text: str) -> tuple[float, float, float]:
 )
 @click.option("--no-echo-pba", is_flag=True, help="Skip the reference echo-perplexity PBA.")
 @click.option("--debate-rounds", type=click.IntRange(1, 10), default=2, show_default=True)
+@click.option(
+    "--validation",
+    default=None,
+    type=click.Path(dir_okay=False, exists=True),
+    help="A validate-agents validation.json: its map goes into the report (default: "
+    "OUT/validation.json when present).",
+)
 @click.option("--out", default=None, type=click.Path(file_okay=False))
 @role_options("model")
 @backend_options
@@ -146,6 +153,7 @@ def consensus(
     vsc_rater,
     no_echo_pba,
     debate_rounds,
+    validation,
     out,
     **opts,
 ) -> None:
@@ -198,7 +206,7 @@ def consensus(
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
     from valuealign.report.consensus import summary_lines, write_consensus_report
 
-    write_consensus_report(out)
+    write_consensus_report(out, validation)
 
     for line in summary_lines(metrics.summary.model_dump()):
         click.echo(line)
