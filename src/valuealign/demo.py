@@ -187,7 +187,10 @@ class StageFailed(RuntimeError):
         super().__init__(f"the demo stage {stage!r} failed: {error}")
 
 
-def _child_main(fn: Callable, args: tuple, kwargs: dict, queue) -> None:
+def _child_main(fn: Callable, args: tuple, kwargs: dict, queue, verbose: bool = False) -> None:
+    from valuealign.console import set_verbose
+
+    set_verbose(verbose)  # a spawned child starts with no warning filters: as quiet as the parent
     try:
         result = fn(*args, **kwargs)
         queue.put(("ok", result, _rss_peak_mb()))
@@ -212,13 +215,16 @@ def _isolated(child: dict, stage: str, fn: Callable, *args: object, **kwargs: ob
 
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child_main, args=(fn, args, kwargs, queue))
+    from valuealign.console import is_verbose
+
+    proc = ctx.Process(target=_child_main, args=(fn, args, kwargs, queue, is_verbose()))
     proc.start()
     try:
         status, payload, peak = queue.get()
     finally:
         proc.join()
-    child["peak_rss_mb"] = peak
+    # a stage may run several children (eval: the conversion, then the evaluation)
+    child["peak_rss_mb"] = max(child.get("peak_rss_mb") or 0.0, peak)
     if status == "user":
         message, fix = payload
         raise UserError(message, fix=fix)
@@ -490,6 +496,16 @@ def train_stage(out: Path, s: DemoSettings, progress: bool, *, curated: bool) ->
     }
 
 
+def convert_stage(out: Path, s: DemoSettings, progress: bool, trained: str) -> None:
+    """Convert the trained, merged model for ``ct2/`` serving (once; a no-op when not served
+    through ct2/)."""
+    served = s.served(trained)
+    if served.startswith("ct2/"):
+        from valuealign.backends.ct2 import converted_ct2
+
+        converted_ct2(served.removeprefix("ct2/"))
+
+
 def eval_stage(out: Path, s: DemoSettings, progress: bool, trained: str | None) -> dict:
     from valuealign.evaluate.runner import EvalSettings, run_eval
     from valuealign.report import write_report
@@ -658,6 +674,10 @@ def _run_stage(
         manifest["train"] = run(train_stage, curated="curate" in s.stages)
     elif stage == "eval":
         trained = manifest["train"]["model"] if "train" in manifest else None
+        if trained:
+            # converting the trained model loads it in float32: done in a process of its own,
+            # it does not add to the evaluation's peak (three models and the judge's prompts)
+            run(convert_stage, trained)
         manifest["eval"] = run(eval_stage, trained)
     elif stage == "consensus":
         manifest["consensus"] = run(consensus_stage)

@@ -36,7 +36,7 @@ from valuealign.errors import MissingExtra, UserError
 
 COMPUTE_TYPE = "int8"
 MIN_PREFIX_TOKENS = 64  # shorter shared prefixes are not worth a separate call
-PREFIX_CACHE_TOKENS = 16384  # kept prefix tokens per model (1.5B: 57 kB each in float32, 0.9 GB)
+PREFIX_CACHE_TOKENS = 8192  # kept prefix tokens per model (1.5B: 57 kB each in float32, 0.47 GB)
 CONVERTER_VERSION = "1"  # bump when the conversion recipe changes
 
 
