@@ -531,7 +531,16 @@ def eval_stage(out: Path, s: DemoSettings, progress: bool, trained: str | None) 
         concurrency=16,
         consistency=False,
     )
-    scores = run_eval(out / "eval", settings, backend_options=s.backend_options, progress=progress)
+    # a local judge reads eight 850-token prompts at once at batch 8: about 1 GB more at the peak
+    # than at batch 4 for the 1.5B, which keeps the stage under 8 GB beside the two answering models
+    judge_options = {"judge": {"max_batch_size": 4}} if judge.startswith(("hf/", "ct2/")) else None
+    scores = run_eval(
+        out / "eval",
+        settings,
+        backend_options=s.backend_options,
+        role_backend_options=judge_options,
+        progress=progress,
+    )
     per_model = scores.model_dump()["per_model"]
 
     def brief(model: str) -> dict:
