@@ -108,7 +108,13 @@ def _weights(text: str) -> tuple[float, float, float]:
     help="Text similarity of the utilities: auto = Qwen multilingual embeddings where a local "
     "Qwen is available, else MiniLM + character TF-IDF (named in the output as a fallback).",
 )
-@click.option("--max-tokens", type=click.IntRange(8), default=96, show_default=True)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(8),
+    default=160,
+    show_default=True,
+    help="reply length for every call (the reference protocol uses 160; shorter cuts openings off)",
+)
 @click.option("--no-baselines", is_flag=True)
 @click.option(
     "--vsc-rater",

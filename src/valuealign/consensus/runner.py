@@ -60,7 +60,7 @@ class ConsensusSettings:
     similarity: str = "auto"
     """``auto`` (Qwen multilingual where available, else MiniLM + TF-IDF, named loudly),
     ``multilingual``, ``hybrid``, ``tfidf`` or ``embedding``: see consensus/similarity.py."""
-    max_tokens: int = 96
+    max_tokens: int = 160  # the reference protocol; 96 cut every opening of the 0.5B off
     baselines: bool = True
     debate_rounds: int = 2
     vsc_detector: str = "llm"
