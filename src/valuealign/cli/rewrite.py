@@ -85,12 +85,13 @@ def _loop_options(f):  # type: ignore[no-untyped-def]
     )(f)
     f = click.option(
         "--similarity",
-        type=click.Choice(["multilingual", "meaning", "auto", "tfidf", "embedding"]),
-        default="multilingual",
+        type=click.Choice(["meaning", "multilingual", "auto", "tfidf", "embedding"]),
+        default="meaning",
         show_default=True,
-        help="multilingual: Qwen2.5 0.5B sentence vectors (zh, en, mixed); meaning: the same "
-        "times 0.4 per conflict cue (a changed number, a flipped negation); auto: MiniLM for "
-        "English pairs, character TF-IDF otherwise (cheaper, surface-level for Chinese).",
+        help="meaning: Qwen2.5 0.5B sentence vectors (zh, en, mixed) times 0.4 per conflict cue "
+        "(a changed number, a flipped negation, a swapped antonym); multilingual: the vectors "
+        "alone; auto: MiniLM for English pairs, character TF-IDF otherwise (cheaper, "
+        "surface-level for Chinese).",
     )(f)
     f = click.option(
         "--translator",

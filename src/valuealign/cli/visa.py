@@ -155,7 +155,7 @@ def make_data(
 @click.option(
     "--similarity",
     type=click.Choice(["multilingual", "meaning", "auto", "tfidf", "embedding"]),
-    default="multilingual",
+    default="meaning",
     show_default=True,
     help="The reward's meaning measure.",
 )

@@ -87,7 +87,7 @@ class EvalRewriteSettings:
     """The evaluation's detector (independent of the reward's)."""
     reward_detector: str | None = None
     """The loop's/reward's detector; default: read from the rewrites, else ``keywords``."""
-    similarity: str = "auto"
+    similarity: str = "meaning"
     tolerance: float = 0.5
     allow_same_detector: bool = False
     baseline_max_tokens: int = 512
