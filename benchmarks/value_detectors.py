@@ -3,8 +3,19 @@
 Detectors: ``keywords``, ``lexicon`` (English dictionaries), the shipped ``classifier`` (MiniLM +
 n-grams), the learned multilingual detector (Qwen2.5 0.5B sentence vectors + n-grams +
 keywords, per-value logistic heads; trained on the shipped *train* split plus the extra
-oppose-heavy set in ``data/values/extra/extra.jsonl``) at two operating points, and, when asked
-with ``--llm``, an LLM judge on a subset of the test split.
+oppose-heavy set in ``data/values/extra/extra.jsonl``) at two operating points for each
+``--layer`` (default: the middle layer 12 and the last layer of the 0.5B, raw; 0 = token
+embeddings, no transformer pass) and for ``classifier:multilingual``'s settings (layers 12 and
+last concatenated and standardised; chosen on out-of-fold figures of the training data, which
+are reported too as ``learned_heads.*.out_of_fold``), and, when asked with ``--llm``, an LLM judge on the test
+split (all of it unless ``--llm-limit``).
+
+The LLM run is resumable: each text's reply (vector, attempts, error, raw reply) goes to
+``llm-detections-<model>-<prompt version>.json`` beside ``--out`` after every ``--llm-chunk`` texts, and a
+rerun asks only for the texts not yet there. Any ``provider/model`` works, e.g. the 1.5B::
+
+    nice -n 19 env PYTHONPATH=src python benchmarks/value_detectors.py \
+        --llm ct2/qwen2.5-1.5b-instruct --out benchmarks/results/value_detectors.json
 
 Operating points of the learned detector (thresholds fitted on out-of-fold probabilities of the
 training data, never on the test split):
@@ -13,13 +24,15 @@ training data, never on the test split):
 * ``high-precision``: the same with precision >= 0.8; below the threshold the detector abstains
   (reports 0 for that value).
 
-Reported per language: n, macro-F1 (direction-correct, macro over values) with a 95% bootstrap
-interval (texts resampled, 500 draws), oppose-direction macro-F1, micro precision and recall.
+Reported per language: n, macro-F1 (direction-correct, macro over values), promote- and
+oppose-direction macro-F1, micro precision and recall overall and per direction, each with a
+95% bootstrap interval (texts resampled, 500 draws); the gold label counts per value and
+direction in the training data and in each language's test split (``label_counts``).
 The second annotator's agreement (Cohen's kappa over item x value cells, 3 classes) is computed
 from ``data/values/extra/second-annotator.jsonl``.
 
-    PYTHONPATH=src python benchmarks/value_detectors.py \\
-        [--llm ct2/qwen2.5-1.5b-instruct --llm-limit 20] [--out benchmarks/results/value_detectors.json]
+    PYTHONPATH=src python benchmarks/value_detectors.py [--layer 12 --layer -1] \\
+        [--llm ct2/qwen2.5-0.5b-instruct] [--out benchmarks/results/value_detectors.json]
 """
 
 from __future__ import annotations
@@ -32,38 +45,105 @@ from pathlib import Path
 import numpy as np
 
 from valuealign.values import get_detector, load_labelled
-from valuealign.values.classifier import ClassifierSettings, train_classifier
+from valuealign.values.base import run_sync
+from valuealign.values.classifier import (
+    ClassifierDetector,
+    ClassifierSettings,
+    multilingual_settings,
+    train_classifier,
+)
+from valuealign.values.embed import middle_layer
 from valuealign.values.labelled import LabelledSet, extra_labelled_path, training_set
-from valuealign.values.metrics import score_detections
+from valuealign.values.llm_detector import LLM_DETECTOR_TEMPLATE_VERSION
+from valuealign.values.metrics import Counts, score_detections
 
 EMBED_MODEL = "qwen2.5-0.5b-instruct"
 BOOTSTRAP = 500
 
 
+def _figures(gold: np.ndarray, scores: np.ndarray, data: LabelledSet) -> dict[str, float]:
+    rep = score_detections(gold, scores, data.taxonomy)
+    promote = sum((v.promote for v in rep.values), start=Counts(0, 0, 0))
+    oppose = sum((v.oppose for v in rep.values), start=Counts(0, 0, 0))
+    return {
+        "macro_f1": rep.macro_f1,
+        "promote_f1": rep.macro_f1_promote,
+        "oppose_f1": rep.macro_f1_oppose,
+        "precision": rep.micro.precision,
+        "recall": rep.micro.recall,
+        "promote_precision": promote.precision,
+        "promote_recall": promote.recall,
+        "oppose_precision": oppose.precision,
+        "oppose_recall": oppose.recall,
+    }
+
+
 def summarise(gold: np.ndarray, scores: np.ndarray, data: LabelledSet, name: str) -> dict:
+    """Point figures and 95% bootstrap intervals (texts resampled) for one detector and language.
+
+    Rows the detector could not score (NaN) are left out of the figures and counted in
+    ``failed``; ``n`` is every text asked.
+    """
     rep = score_detections(gold, scores, data.taxonomy, detector=name)
     micro = rep.micro
+    point = _figures(gold, scores, data)
     rng = np.random.default_rng(15)
-    boot = []
+    boot: dict[str, list[float]] = {k: [] for k in point}
     for _ in range(BOOTSTRAP):
         idx = rng.integers(0, len(gold), len(gold))
-        boot.append(score_detections(gold[idx], scores[idx], data.taxonomy).macro_f1)
+        for k, v in _figures(gold[idx], scores[idx], data).items():
+            boot[k].append(v)
     ok = ~np.isnan(scores).any(axis=1)
-    return {
-        "n": len(gold),
-        "failed": int((~ok).sum()),
-        "macro_f1": round(rep.macro_f1, 3),
-        "macro_f1_ci95": [
-            round(float(np.percentile(boot, 2.5)), 3),
-            round(float(np.percentile(boot, 97.5)), 3),
-        ],
-        "oppose_f1": round(rep.macro_f1_oppose, 3),
-        "promote_f1": round(rep.macro_f1_promote, 3),
-        "precision": round(micro.precision, 3),
-        "recall": round(micro.recall, 3),
-        "predicted": int(micro.predicted),
-        "support": int(micro.support),
-    }
+    out: dict = {"n": len(gold), "failed": int((~ok).sum())}
+    for k, v in point.items():
+        out[k] = round(v, 3)
+        out[f"{k}_ci95"] = [
+            round(float(np.percentile(boot[k], 2.5)), 3),
+            round(float(np.percentile(boot[k], 97.5)), 3),
+        ]
+    out["predicted"] = int(micro.predicted)
+    out["support"] = int(micro.support)
+    return out
+
+
+def oof_figures(model: ClassifierDetector, train: LabelledSet) -> dict:
+    """Macro-F1 per language of the out-of-fold probabilities at the model's thresholds: what
+    the settings were chosen on (training data only)."""
+    assert model.oof is not None
+    k = len(train.taxonomy)
+    p_plus, p_minus = model.oof[:, 0::2], model.oof[:, 1::2]
+    t = model.thresholds.reshape(k, 2)
+    t_plus = np.where(np.isnan(t[:, 0]), np.inf, t[:, 0])
+    t_minus = np.where(np.isnan(t[:, 1]), np.inf, t[:, 1])
+    fire_plus, fire_minus = p_plus >= t_plus, p_minus >= t_minus
+    plus_wins = fire_plus & (~fire_minus | (p_plus - t_plus >= p_minus - t_minus))
+    s = np.where(plus_wins, p_plus, np.where(fire_minus, -p_minus, 0.0))
+    langs = np.asarray(train.languages)
+    out = {}
+    for lang in ("en", "zh"):
+        rep = score_detections(train.labels[langs == lang], s[langs == lang], train.taxonomy)
+        out[lang] = {
+            "n": int((langs == lang).sum()),
+            "macro_f1": round(rep.macro_f1, 3),
+            "oppose_f1": round(rep.macro_f1_oppose, 3),
+            "precision": round(rep.micro.precision, 3),
+            "recall": round(rep.micro.recall, 3),
+        }
+    return out
+
+
+def label_counts(train: LabelledSet, test: LabelledSet) -> dict:
+    """Gold labels per value and direction ("+" promote, "-" oppose), per language and split."""
+    out: dict = {}
+    for split, data in (("train", train), ("test", test)):
+        labels, langs = data.labels, np.asarray(data.languages)
+        for lang in ("en", "zh"):
+            rows = labels[langs == lang]
+            out.setdefault(split, {})[lang] = {
+                v: {"+": int((rows[:, j] == 1).sum()), "-": int((rows[:, j] == -1).sum())}
+                for j, v in enumerate(data.taxonomy.values)
+            }
+    return out
 
 
 def agreement() -> dict:
@@ -94,42 +174,95 @@ def agreement() -> dict:
 
 
 def llm_scores(
-    spec: str, test: LabelledSet, limit: int, cache: Path
-) -> tuple[list[int], np.ndarray]:
-    """Indices (first ``limit`` test items per language, by id) and the LLM's scores, cached."""
+    spec: str, test: LabelledSet, limit: int, cache: Path, chunk: int
+) -> tuple[list[int], np.ndarray, dict]:
+    """Indices (the first ``limit`` test items per language by id; all when ``limit`` is 0), the
+    LLM's scores (NaN rows for texts it never answered parseably) and a cost summary.
+
+    Each text's outcome is stored in ``cache`` (keyed by item id) every ``chunk`` texts, so an
+    interrupted run resumes where it stopped.
+    """
     rows = []
     for lang in ("en", "zh"):
         mine = sorted(
             (i for i, it in enumerate(test) if it.language == lang), key=lambda i: test.items[i].id
         )
-        rows += mine[:limit]
-    stored = json.loads(cache.read_text()) if cache.is_file() else {}
+        rows += mine[:limit] if limit else mine
+    stored: dict = json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else {}
+    stored = {k: v if isinstance(v, dict) else {"vector": v} for k, v in stored.items()}
     todo = [i for i in rows if test.items[i].id not in stored]
     if todo:
+        from valuealign.values.llm_detector import LLMDetector
+
         det = get_detector(f"llm:{spec}")
+        assert isinstance(det, LLMDetector)
         t0 = time.perf_counter()
-        out = det.detect_many(
-            [test.items[i].text for i in todo], [test.items[i].language for i in todo]
-        )
-        print(f"llm {spec}: {len(todo)} texts in {time.perf_counter() - t0:.0f}s")
-        for i, row in zip(todo, out, strict=True):
-            stored[test.items[i].id] = [None if np.isnan(x) else float(x) for x in row]
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(stored, ensure_ascii=False))
+        for start in range(0, len(todo), chunk):
+            part = todo[start : start + chunk]
+            out = run_sync(
+                det.adetect_detailed(
+                    [test.items[i].text for i in part], [test.items[i].language for i in part]
+                )
+            )
+            for i, r in zip(part, out, strict=True):
+                stored[test.items[i].id] = {
+                    "vector": None if r.vector is None else [float(x) for x in r.vector],
+                    "attempts": r.attempts,
+                    "error": r.error,
+                    "raw": r.raw[-400:],
+                    "prompt_tokens": r.prompt_tokens,
+                    "completion_tokens": r.completion_tokens,
+                }
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp")
+            tmp.write_text(json.dumps(stored, ensure_ascii=False, indent=0), encoding="utf-8")
+            tmp.replace(cache)
+            done = start + len(part)
+            print(f"llm {spec}: {done}/{len(todo)} texts, {time.perf_counter() - t0:.0f}s")
+    k = len(test.taxonomy)
     scores = np.array(
-        [[np.nan if x is None else x for x in stored[test.items[i].id]] for i in rows]
+        [
+            [np.nan] * k
+            if stored[test.items[i].id]["vector"] is None
+            else stored[test.items[i].id]["vector"]
+            for i in rows
+        ],
+        dtype=np.float64,
     )
-    return rows, scores
+    recs = [stored[test.items[i].id] for i in rows]
+    cost = {
+        "texts": len(rows),
+        "unparsed": sum(r["vector"] is None for r in recs),
+        "re_asked": sum((r.get("attempts") or 1) > 1 for r in recs),
+        "mean_attempts": round(float(np.mean([r.get("attempts") or 1 for r in recs])), 2),
+        "prompt_tokens": sum(r.get("prompt_tokens") or 0 for r in recs),
+        "completion_tokens": sum(r.get("completion_tokens") or 0 for r in recs),
+    }
+    return rows, scores, cost
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="benchmarks/results/value_detectors.json")
     parser.add_argument("--llm", action="append", default=[], help="provider/model (repeatable)")
-    parser.add_argument("--layer", type=int, default=0, help="-1: last hidden layer; 0: tokens")
+    parser.add_argument(
+        "--layer",
+        type=int,
+        action="append",
+        default=None,
+        help="hidden layer of the learned detector (repeatable; -1 last, 0 token embeddings; "
+        "default: the middle and the last layer)",
+    )
     parser.add_argument("--skip", action="append", default=[], help="detector spec to skip")
-    parser.add_argument("--llm-limit", type=int, default=20, help="test items per language")
+    parser.add_argument(
+        "--no-multilingual",
+        action="store_true",
+        help="leave out classifier:multilingual's settings (layers 12 + last, standardised)",
+    )
+    parser.add_argument("--llm-limit", type=int, default=0, help="test items per language (0: all)")
+    parser.add_argument("--llm-chunk", type=int, default=8, help="texts between cache writes")
     args = parser.parse_args()
+    layers = args.layer or [middle_layer(EMBED_MODEL), -1]
 
     data = load_labelled()
     test = data.split("test")
@@ -142,50 +275,73 @@ def main() -> None:
         if spec in args.skip:
             continue
         scores[spec] = get_detector(spec).detect_many(test.texts, test.languages)
-    settings = ClassifierSettings(
-        embedding=EMBED_MODEL, embedding_layer=args.layer, precision_target=0.8
-    )
-    hp = train_classifier(train, settings)
-    learned = {"balanced": hp.at_precision(0.5), "high-precision": hp}
-    for point, model in learned.items():
-        scores[f"learned-qwen-L{args.layer} ({point})"] = model.detect_many(
-            test.texts, test.languages
+    heads: dict[str, dict] = {}
+    variants = [
+        (
+            f"L{'last' if layer == -1 else layer}",
+            ClassifierSettings(embedding=EMBED_MODEL, embedding_layer=layer, precision_target=0.8),
         )
+        for layer in layers
+    ]
+    if not args.no_multilingual:
+        variants.append(("L12+Llast std", multilingual_settings(0.8)))
+    for tag, settings in variants:
+        started = time.perf_counter()
+        hp = train_classifier(train, settings)
+        learned = {"balanced": hp.at_precision(0.5), "high-precision": hp}
+        for point, model in learned.items():
+            scores[f"learned-qwen-{tag} ({point})"] = model.detect_many(test.texts, test.languages)
+        heads[tag] = {
+            "settings": {k: v for k, v in settings.__dict__.items() if k not in ("max_features",)},
+            "seconds": round(time.perf_counter() - started, 1),
+            "heads_reaching_0.8": hp.training["heads_reaching_target"],
+            "out_of_fold": {point: oof_figures(model, train) for point, model in learned.items()},
+            "heads": [h.to_json() for h in hp.heads],
+        }
     result: dict = {
         "test_split": {
             "n": len(test),
             "by_language": {lg: int((langs == lg).sum()) for lg in ("en", "zh")},
         },
         "train": {"n": len(train), "extra_items": sum(it.id.startswith("x-") for it in train)},
+        "embedding": {"model": EMBED_MODEL, "pooling": "mean", "layers": layers},
         "detectors": {},
     }
     for name, s in scores.items():
         result["detectors"][name] = {
             lg: summarise(gold[langs == lg], s[langs == lg], test, name) for lg in ("en", "zh")
         }
+    result["llm_cost"] = {}
     for spec in args.llm:
-        cache = Path(args.out).with_name(f"llm-detections-{spec.replace('/', '_')}.json")
-        rows, s = llm_scores(spec, test, args.llm_limit, cache)
+        cache = Path(args.out).with_name(
+            f"llm-detections-{spec.replace('/', '_')}-{LLM_DETECTOR_TEMPLATE_VERSION}.json"
+        )
+        rows, s, cost = llm_scores(spec, test, args.llm_limit, cache, args.llm_chunk)
+        result["llm_cost"][spec] = cost
         sub_langs = langs[rows]
-        result["detectors"][f"llm:{spec}"] = {
+        partial = len(rows) < len(test)
+        name = f"llm:{spec}" + (f" (first {args.llm_limit} per language)" if partial else "")
+        result["detectors"][name] = {
             lg: summarise(gold[rows][sub_langs == lg], s[sub_langs == lg], test, spec)
             for lg in ("en", "zh")
         }
-        # the other detectors on the same subset, for a fair comparison
-        for name, other in scores.items():
-            result["detectors"].setdefault(f"{name} [llm subset]", {})
-            for lg in ("en", "zh"):
-                result["detectors"][f"{name} [llm subset]"][lg] = summarise(
-                    gold[rows][sub_langs == lg], other[rows][sub_langs == lg], test, name
-                )
+        if partial:  # the other detectors on the same subset, for a fair comparison
+            for other_name, other in scores.items():
+                result["detectors"].setdefault(f"{other_name} [llm subset]", {})
+                for lg in ("en", "zh"):
+                    result["detectors"][f"{other_name} [llm subset]"][lg] = summarise(
+                        gold[rows][sub_langs == lg], other[rows][sub_langs == lg], test, other_name
+                    )
+    result["label_counts"] = label_counts(train, test)
     result["second_annotator"] = agreement()
-    result["heads_reaching_0.8"] = learned["high-precision"].training["heads_reaching_target"]
+    result["learned_heads"] = heads
     result["seconds"] = round(time.perf_counter() - t0, 1)
     for name, per in result["detectors"].items():
         for lg, r in per.items():
             print(
                 f"{name:40s} {lg} n={r['n']:3d} F1={r['macro_f1']:.3f} {r['macro_f1_ci95']} "
-                f"opp={r['oppose_f1']:.3f} P={r['precision']:.3f} R={r['recall']:.3f}"
+                f"opp={r['oppose_f1']:.3f} {r['oppose_f1_ci95']} P={r['precision']:.3f} "
+                f"{r['precision_ci95']} R={r['recall']:.3f} fail={r['failed']}"
             )
     print(result["second_annotator"])
     out = Path(args.out)

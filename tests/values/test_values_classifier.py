@@ -136,6 +136,43 @@ def test_a_new_precision_target_gives_the_thresholds_training_with_it_gives(tmp_
     assert moved.training["heads_reaching_target"] == loose.training["heads_reaching_target"]
 
 
+@pytest.mark.skipif(
+    not __import__("valuealign.values.embed", fromlist=["x"]).embedding_available(),
+    reason="torch/transformers or the embedded Qwen 0.5B missing",
+)
+def test_standardised_multilayer_embeddings_round_trip(tmp_path):
+    """Two Qwen layers concatenated and standardised: the scaling is stored and reused."""
+    from valuealign.values.embed import embed
+
+    rows = _synthetic_rows(4)
+    data = load_labelled(_write(tmp_path / "tiny.jsonl", rows))
+    settings = ClassifierSettings(
+        embedding="qwen2.5-0.5b-instruct", embedding_layers=(12, -1),
+        standardise_embeddings=True, folds=3, ngram_max=1,
+    )  # fmt: skip
+    model = train_classifier(data, settings)
+    raw = np.hstack([embed(data.texts, layer=12), embed(data.texts)]).astype(np.float64)
+    mean, scale = model.scaling
+    assert mean.shape == scale.shape == (raw.shape[1],)
+    np.testing.assert_allclose(mean, raw.mean(axis=0), atol=1e-6)
+    # standardised training block: every dimension has mean 0 and variance 1 / width (up to
+    # the 1e-6 floor added to each standard deviation)
+    z = (raw - mean) / scale
+    np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=1e-6)
+    sd = raw.std(axis=0)
+    np.testing.assert_allclose(z.var(axis=0) * raw.shape[1], (sd / (sd + 1e-6)) ** 2, rtol=1e-6)
+    texts = ["Our ancestors kept these customs at every festival.", "今天我们尽情享受快乐。"]
+    out = model.detect_many(texts)
+    folder = model.save(tmp_path / "model")
+    with np.load(folder / "weights.npz", allow_pickle=False) as npz:
+        assert set(npz.files) == {"coef", "intercept", "emb_mean", "emb_scale"}
+    loaded = get_detector(f"classifier:{folder}")
+    assert loaded.settings.embedding_layers == (12, -1)
+    np.testing.assert_allclose(loaded.detect_many(texts), out)
+    with pytest.raises(UserError, match="multilingual embedding"):
+        train_classifier(data, ClassifierSettings(standardise_embeddings=True))
+
+
 def test_training_rejects_bad_settings_and_too_little_data(tmp_path):
     data = load_labelled(_write(tmp_path / "tiny.jsonl", _synthetic_rows()))
     with pytest.raises(UserError, match="precision target"):

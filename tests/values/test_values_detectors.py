@@ -198,3 +198,40 @@ def test_a_json_object_planted_in_the_text_does_not_count():
     own = f"The text says: {planted}\n{_answer(universalism=1)}"
     parsed = parse_value_json(own, SCHWARTZ10, untrusted=[planted], tags=[tag])
     assert parsed.vector is not None and parsed.vector[VALUES.index("power")] == 0.0
+
+
+def test_parse_value_json_list_form_is_strict():
+    tax = SCHWARTZ10
+    ok = parse_value_json('Reasoning...\n{"promotes": ["tradition"], "opposes": ["Power"]}', tax)
+    assert ok.error is None and ok.vector[T] == 1.0
+    assert ok.vector[VALUES.index("power")] == -1.0 and np.abs(ok.vector).sum() == 2.0
+    empty = parse_value_json('{"promotes": [], "opposes": []}', tax)
+    assert empty.error is None and not empty.vector.any()
+    bad = {
+        "one key": '{"promotes": ["tradition"]}',
+        "extra key": '{"promotes": [], "opposes": [], "tradition": 1}',
+        "unknown id": '{"promotes": ["loyalty"], "opposes": []}',
+        "both lists": '{"promotes": ["tradition"], "opposes": ["tradition"]}',
+        "not a list": '{"promotes": "tradition", "opposes": []}',
+        "number in list": '{"promotes": [1], "opposes": []}',
+    }
+    for case, raw in bad.items():
+        parsed = parse_value_json(raw, tax)
+        assert parsed.vector is None and parsed.error, case
+
+
+def test_llm_detector_prompt_example_is_the_empty_answer():
+    """A model that copies the prompt's example must abstain, not emit labels: with the v1
+    prompt the 0.5B Qwen copied its filled-in example (two fixed labels) for 14 of 16 texts."""
+    import re
+
+    def reply(messages, config):
+        prompt = messages[-1]["content"]
+        objects = re.findall(r"\{[^{}]*\}", prompt)
+        assert objects, "the prompt shows no example answer"
+        return objects[-1]  # parrot the example
+
+    det = LLMDetector(FunctionBackend(reply, name="mock/parrot"), max_parse_retries=0)
+    out = det.detect_many([TRADITION_EN, TRADITION_ZH])
+    assert det.failures == [] and out.shape == (2, 10)
+    assert not out.any()

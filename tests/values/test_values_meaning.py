@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from valuealign.values.embed import embed, embed_cache_dir, embedding_available
+from valuealign.values.embed import embed, embed_cache_dir, embedding_available, middle_layer
 from valuealign.values.similarity import (
     MultilingualSimilarity,
     get_similarity,
@@ -94,5 +94,20 @@ def test_token_layer_vectors_are_cheap_normalised_and_distinct_from_last_layer()
     assert tokens.shape == last.shape
     np.testing.assert_allclose(np.linalg.norm(tokens, axis=1), 1.0, atol=1e-4)
     assert not np.allclose(tokens, last)
-    with pytest.raises(Exception, match="layer"):
-        embed(texts, layer=3)
+    for bad in (-2, 99):
+        with pytest.raises(Exception, match="layer"):
+            embed(texts, layer=bad)
+
+
+@needs_model
+def test_middle_layer_is_stored_by_the_last_layer_pass_and_matches_a_fresh_pass() -> None:
+    texts = [PAIRS["zh"][1], PAIRS["en"][2]]
+    mid = middle_layer()
+    assert mid == 12  # Qwen2.5 0.5B has 24 layers
+    last = embed(texts)  # a pass for the last layer writes the middle layer too
+    cached = embed(texts, layer=mid)
+    fresh = embed(texts, layer=mid, cache=False)
+    np.testing.assert_allclose(cached, fresh, atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(fresh, axis=1), 1.0, atol=1e-4)
+    assert not np.allclose(fresh, last, atol=1e-2)
+    np.testing.assert_allclose(embed(texts, layer=24), last, atol=1e-6)  # last layer by index

@@ -10,6 +10,7 @@ import click
 from valuealign.cli._options import backend_kwargs, backend_options, role_kwargs, role_options
 
 VISA_ROLES = ("rewriter", "answerer", "translator")
+EVAL_ROLES = (*VISA_ROLES, "sft-rewriter", "grpo-rewriter")
 
 _TARGET_HELP = (
     "Target values: value=weight pairs ('tradition=+1,security=+1', weights in [-1, 1]) or a "
@@ -84,11 +85,13 @@ def _loop_options(f):  # type: ignore[no-untyped-def]
     )(f)
     f = click.option(
         "--similarity",
-        type=click.Choice(["multilingual", "auto", "tfidf", "embedding"]),
-        default="multilingual",
+        type=click.Choice(["meaning", "multilingual", "auto", "tfidf", "embedding"]),
+        default="meaning",
         show_default=True,
-        help="multilingual: Qwen2.5 0.5B sentence vectors (zh, en, mixed); auto: MiniLM for "
-        "English pairs, character TF-IDF otherwise (cheaper, surface-level for Chinese).",
+        help="meaning: Qwen2.5 0.5B sentence vectors (zh, en, mixed) times 0.4 per conflict cue "
+        "(a changed number, a flipped negation, a swapped antonym); multilingual: the vectors "
+        "alone; auto: MiniLM for English pairs, character TF-IDF otherwise (cheaper, "
+        "surface-level for Chinese).",
     )(f)
     f = click.option(
         "--translator",
@@ -267,6 +270,19 @@ def rewrite(
     help="Rewriter for the one-shot prompting baseline (and for VISA on plain answers).",
 )
 @click.option(
+    "--sft-rewriter",
+    default=None,
+    metavar="PROVIDER/MODEL",
+    help="A rewriter fine-tuned on gated rewrites (visa sft-data -> train sft): one more "
+    "system, asked once with the loop's rewrite prompt.",
+)
+@click.option(
+    "--grpo-rewriter",
+    default=None,
+    metavar="PROVIDER/MODEL",
+    help="The GRPO-trained rewriter (train rewriter): one more system, asked the same way.",
+)
+@click.option(
     "--out",
     default=None,
     type=click.Path(file_okay=False),
@@ -278,7 +294,7 @@ def rewrite(
     help="Evaluate with the steering detector anyway (flagged in the scores).",
 )
 @_loop_options
-@role_options(*VISA_ROLES)
+@role_options(*EVAL_ROLES)
 @backend_options
 def eval_rewrite(
     input_path: str,
@@ -286,6 +302,8 @@ def eval_rewrite(
     detector: str,
     reward_detector: str | None,
     rewriter: str | None,
+    sft_rewriter: str | None,
+    grpo_rewriter: str | None,
     out: str | None,
     allow_same_detector: bool,
     tolerance: float,
@@ -299,21 +317,22 @@ def eval_rewrite(
     seed: int,
     **opts: Any,
 ) -> None:
-    """Compare the original answers, a prompting baseline and VISA under an independent detector.
+    """Compare the original answers, a prompting baseline, trained rewriters and VISA under an
+    independent detector.
 
     Writes scores.json, rewrite-eval.jsonl, rewrite-report.md and rewrite-report.html.
 
     \b
     Example:
       valuealign eval-rewrite --input runs/visa/rewrites.jsonl --detector lexicon \\
-          --rewriter hf/smollm2-135m-instruct
+          --rewriter hf/smollm2-135m-instruct --sft-rewriter hf/runs/visa/sft-rewriter
     """
     from valuealign.backends import aclose_all
     from valuealign.visa import EvalRewriteSettings, VisaSettings, arun_eval_rewrite
     from valuealign.visa.translator import is_explicit_target
 
     opts = dict(opts)
-    per_role = role_kwargs(opts, VISA_ROLES)
+    per_role = role_kwargs(opts, EVAL_ROLES)
     kwargs = backend_kwargs(opts)
     if target is not None and not is_explicit_target(target) and translator == "rules":
         from valuealign.visa import translate_persona
@@ -344,7 +363,16 @@ def eval_rewrite(
         if target is not None and not is_explicit_target(target)
         else None
     )
-    roles = _backends({"rewriter": rewriter, "answerer": answerer}, kwargs, per_role)
+    roles = _backends(
+        {
+            "rewriter": rewriter,
+            "answerer": answerer,
+            "sft-rewriter": sft_rewriter,
+            "grpo-rewriter": grpo_rewriter,
+        },
+        kwargs,
+        per_role,
+    )
 
     async def go() -> dict[str, Any]:
         try:
@@ -354,6 +382,8 @@ def eval_rewrite(
                 target=target,
                 rewriter=roles["rewriter"],
                 answerer=roles["answerer"],
+                sft_rewriter=roles["sft-rewriter"],
+                grpo_rewriter=roles["grpo-rewriter"],
                 translator=llm,
                 settings=settings,
                 loop_settings=loop_settings,

@@ -130,3 +130,99 @@ def make_data(
         f"{failures['failed']} of {failures['planned']} answer requests failed"
     )
     check_total_failure("visa make-data: every answer request", failures)
+
+
+@visa.command("sft-data")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Rows from `valuealign visa make-data`.",
+)
+@click.option("--rewriter", required=True, metavar="PROVIDER/MODEL", help="The model to sample.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="JSONL file to write.")
+@click.option("--samples", type=click.IntRange(1), default=4, show_default=True)
+@click.option("--temperature", type=click.FloatRange(0, 2), default=0.8, show_default=True)
+@click.option(
+    "--min-reward",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Keep a rewrite only above this reward (a copy earns 0).",
+)
+@click.option("--detector", default="keywords", show_default=True, help="The reward's detector.")
+@click.option(
+    "--similarity",
+    type=click.Choice(["multilingual", "meaning", "auto", "tfidf", "embedding"]),
+    default="meaning",
+    show_default=True,
+    help="The reward's meaning measure.",
+)
+@click.option("--max-tokens", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@role_options("rewriter")
+@backend_options
+def sft_data(
+    input_path: str,
+    rewriter: str,
+    out: str,
+    samples: int,
+    temperature: float,
+    min_reward: float,
+    detector: str,
+    similarity: str,
+    max_tokens: int,
+    seed: int,
+    **opts: Any,
+) -> None:
+    """Write SFT rows for the rewriter baseline: the best gated rewrite of each make-data row.
+
+    Each row of --input is rewritten --samples times (the first greedily); the composite reward
+    scores every rewrite, and the best one that passes the content gate and earns more than
+    --min-reward becomes an assistant turn. Train on the output with `valuealign train sft`.
+
+    \b
+    Example:
+      valuealign visa make-data --answerer hf/smollm2-135m-instruct --n 32 --out runs/visa/triples.jsonl
+      valuealign visa sft-data --input runs/visa/triples.jsonl \\
+          --rewriter hf/smollm2-135m-instruct --out runs/visa/sft.jsonl
+      valuealign train sft --model hf/smollm2-135m-instruct --data runs/visa/sft.jsonl \\
+          --out runs/visa/sft-rewriter
+    """
+    from valuealign.backends import get_backend
+    from valuealign.errors import UserError
+    from valuealign.records import check_output_file
+    from valuealign.visa import VisaReward, get_value_detector
+    from valuealign.visa.sft import build_sft_dataset, load_rewriter_rows
+
+    check_output_file(out, "--out")
+    load_rewriter_rows(input_path)  # a bad line stops here, before any model loads
+    get_value_detector(detector)
+    opts = dict(opts)
+    per_role = role_kwargs(opts, ("rewriter",))
+    kwargs = backend_kwargs(opts)
+    backend = get_backend(rewriter, **{**kwargs, **per_role["rewriter"]})
+    rows, counts = build_sft_dataset(
+        input_path,
+        backend,
+        out,
+        reward=VisaReward(detector=detector, similarity=similarity),
+        samples=samples,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        min_reward=min_reward,
+        concurrency=int(kwargs.get("concurrency") or 8),
+        seed=seed,
+        progress=lambda msg: click.echo(msg, err=True),
+    )
+    click.echo(
+        f"visa sft-data: {counts['kept']} of {counts['rows']} rows kept -> {out} "
+        f"({counts['all_gated']} with every rewrite gated, {counts['no_gain']} with no rewrite "
+        f"above reward {min_reward:g}, {counts['failed']} with every request failed)"
+    )
+    if not rows:
+        raise UserError(
+            "no rewrite passed the gate with a reward above --min-reward: nothing to train on",
+            fix="raise --samples, lower --min-reward or use a stronger --rewriter",
+        )

@@ -22,7 +22,13 @@ __all__ = ["HTML_FILE", "MARKDOWN_FILE", "write_eval_report"]
 
 MARKDOWN_FILE = "rewrite-report.md"
 HTML_FILE = "rewrite-report.html"
-SYSTEM_LABELS = {"original": "Original", "baseline": "Prompting baseline", "visa": "VISA loop"}
+SYSTEM_LABELS = {
+    "original": "Original",
+    "baseline": "Prompting baseline",
+    "sft": "SFT rewriter",
+    "grpo": "GRPO rewriter",
+    "visa": "VISA loop",
+}
 METRICS: tuple[tuple[str, str, str], ...] = (
     # key, label, format ("num" or "pct")
     ("value_precision", "Value precision (gap closed) ↑", "num"),
@@ -51,9 +57,9 @@ def _cell(value: Any, kind: str) -> str:
 
 def _systems(scores: dict[str, Any]) -> list[str]:
     systems = [s for s in scores.get("systems", []) if s in SYSTEM_LABELS]
-    if not scores.get("baseline_available"):
-        systems = [s for s in systems if s != "baseline"]
-    return systems
+    return [
+        s for s in systems if s not in ("baseline", "sft", "grpo") or scores.get(f"{s}_available")
+    ]
 
 
 def _header_facts(scores: dict[str, Any]) -> list[tuple[str, str]]:
@@ -92,6 +98,11 @@ def _header_facts(scores: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     if not scores.get("baseline_available"):
         facts.append(("Baseline", "not run (no --rewriter)"))
+    for system, flag in (("sft", "--sft-rewriter"), ("grpo", "--grpo-rewriter")):
+        if scores.get(f"{system}_available"):
+            facts.append((SYSTEM_LABELS[system], str(scores.get(f"{system}_rewriter") or "")))
+        else:
+            facts.append((SYSTEM_LABELS[system], f"not run (no {flag})"))
     return facts
 
 
@@ -275,8 +286,9 @@ def to_html(scores: dict[str, Any], items: list[dict[str, Any]]) -> str:
                 _charts(scores, systems),
                 _comparisons(scores),
                 note="Original: the frozen answer. Prompting baseline: the same rewriter told "
-                "once to answer as the persona. VISA loop: detect, translate the gap, rewrite, "
-                "shield. Value precision is the share of the distance to the target closed (0 for "
+                "once to answer as the persona. SFT / GRPO rewriter: a trained rewriter asked once "
+                "with the loop's rewrite prompt (shown when run). VISA loop: detect, translate "
+                "the gap, rewrite, shield. Value precision is the share of the distance to the target closed (0 for "
                 "the original by construction).",
             ),
             section(

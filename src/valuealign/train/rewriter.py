@@ -37,7 +37,7 @@ from valuealign.train.data import _check_exists, _open_text, file_fingerprint, r
 class RewardSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     detector: str = "keywords"
-    similarity: str = "multilingual"
+    similarity: str = "meaning"
     taxonomy: str = "schwartz10"
     weights: dict[str, float | None] = Field(default_factory=dict)
 

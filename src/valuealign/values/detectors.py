@@ -13,7 +13,7 @@ spec                        detector
 ``lexicon``                 :class:`DictionaryDetector`, pyvalues' English value dictionaries
 ``llm:<provider/model>``    :class:`~valuealign.values.llm_detector.LLMDetector`, an LLM judge
 ``classifier[:DIR]``        :class:`~valuealign.values.classifier.ClassifierDetector`
-``classifier:multilingual`` the same on Qwen token vectors, train split + extra set
+``classifier:multilingual`` the same on Qwen hidden states (layers 12 + 24), train + extra set
 ==========================  ==================================================================
 
 ``adetect`` is the core (async, because the LLM detector awaits a backend); ``detect_many`` is

@@ -6,7 +6,9 @@ uses the hidden states of an embedded Qwen model, which reads Chinese and Englis
 
 * the text is tokenised with no chat template and run through the base transformer
   (``AutoModel``, float32, ``output_hidden_states``);
-* the last hidden layer is mean-pooled over the attention mask and L2-normalised.
+* one hidden layer (the last by default; any layer by index) is mean-pooled over the attention
+  mask and L2-normalised. A pass stores the last and the middle layer (and the one asked for)
+  together, so asking for the other one afterwards costs nothing.
 
 Each vector is stored under ``$VALUEALIGN_CACHE/embed/<model>/`` keyed by the SHA-256 of the model
 name and the text, so tests and reruns never recompute a text they have seen. The model loads
@@ -30,7 +32,13 @@ import numpy as np
 
 from valuealign.errors import MissingExtra, UserError
 
-__all__ = ["DEFAULT_EMBED_MODEL", "embed", "embed_cache_dir", "embedding_available"]
+__all__ = [
+    "DEFAULT_EMBED_MODEL",
+    "embed",
+    "embed_cache_dir",
+    "embedding_available",
+    "middle_layer",
+]
 
 DEFAULT_EMBED_MODEL = "qwen2.5-0.5b-instruct"
 _MODELS: dict[str, tuple[Any, Any]] = {}
@@ -58,6 +66,46 @@ def embedding_available(model: str = DEFAULT_EMBED_MODEL) -> bool:
 
     name = _model_name(model)
     return name not in MODELS or is_installed(name)
+
+
+def _layer_count(model: str) -> int:
+    """``num_hidden_layers`` of the model's config (read from disk; no weights loaded)."""
+    import json
+
+    from valuealign.backends.hf import resolve_model_path
+
+    folder = resolve_model_path(_model_name(model))
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+        return int(config["num_hidden_layers"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(
+            f"{folder}/config.json: cannot read num_hidden_layers ({exc})",
+            fix="re-run `valuealign models prepare` for this model",
+        ) from None
+
+
+def middle_layer(model: str = DEFAULT_EMBED_MODEL) -> int:
+    """The index of the model's middle hidden layer (12 of 24 for Qwen2.5 0.5B)."""
+    return _layer_count(model) // 2
+
+
+def _check_layer(model: str, layer: int) -> int:
+    """``layer`` normalised: -1 for the last layer (also when given as its index)."""
+    if isinstance(layer, bool) or not isinstance(layer, int) or layer < -1:
+        raise UserError(
+            f"embed: layer must be -1 (last), 0 (token embeddings) or a hidden layer index, "
+            f"not {layer!r}"
+        )
+    if layer in (-1, 0):
+        return layer
+    count = _layer_count(model)
+    if layer > count:
+        raise UserError(
+            f"embed: layer {layer} is past the last of {_model_name(model)}'s {count} layers",
+            fix=f"use 1..{count}, or -1 for the last",
+        )
+    return -1 if layer == count else layer
 
 
 def _key(model: str, text: str, layer: int = -1) -> str:
@@ -126,12 +174,15 @@ def _load(model: str) -> tuple[Any, Any]:
         return _MODELS[name]
 
 
-def _compute(model: str, texts: list[str], batch_size: int, max_length: int) -> np.ndarray:
+def _compute(
+    model: str, texts: list[str], batch_size: int, max_length: int, layers: Sequence[int]
+) -> dict[int, np.ndarray]:
+    """Mean-pooled, normalised vectors of ``texts`` at each of ``layers`` (one forward pass)."""
     import torch
 
     tokenizer, net = _load(model)
     tokenizer.padding_side = "right"
-    out: list[np.ndarray] = []
+    out: dict[int, list[np.ndarray]] = {layer: [] for layer in layers}
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
             batch = tokenizer(
@@ -142,12 +193,13 @@ def _compute(model: str, texts: list[str], batch_size: int, max_length: int) -> 
                 return_tensors="pt",
             )
             result = net(**batch, output_hidden_states=True)
-            hidden = result.hidden_states[-1]
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            out.append(pooled.float().numpy())
-    return np.concatenate(out, axis=0)
+            for layer in layers:
+                hidden = result.hidden_states[layer]
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[layer].append(pooled.float().numpy())
+    return {layer: np.concatenate(vecs, axis=0) for layer, vecs in out.items()}
 
 
 def embed(
@@ -165,12 +217,14 @@ def embed(
     the disk cache are read back; the rest are computed in batches of ``batch_size`` (sorted by
     length to limit padding) and written to the cache.
 
-    ``layer=-1`` (default) pools the last hidden layer. ``layer=0`` pools the input token
-    embeddings instead: no transformer pass, so it costs a table lookup (a bag of multilingual
-    token vectors, much weaker on meaning; used where the CPU cannot afford the full pass).
+    ``layer=-1`` (default) pools the last hidden layer; ``layer=k`` (1 <= k <= the model's layer
+    count) pools the output of transformer layer k (:func:`middle_layer` gives the middle one).
+    ``layer=0`` pools the input token embeddings instead: no transformer pass, so it costs a
+    table lookup (a bag of multilingual token vectors, much weaker on meaning; used where the
+    CPU cannot afford the full pass). A transformer pass writes the last layer, the middle layer
+    and ``layer`` to the cache at once.
     """
-    if layer not in (-1, 0):
-        raise UserError(f"embed: layer must be -1 (last) or 0 (token embeddings), not {layer}")
+    layer = _check_layer(model, layer)
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
@@ -189,21 +243,25 @@ def embed(
     )
     # one batch at a time, each written to the cache at once, so an interrupted run keeps
     # what it computed
+    stored = [layer] if layer == 0 else sorted({layer, -1, middle_layer(model)})
     for start in range(0, len(missing), batch_size):
         chunk = missing[start : start + batch_size]
         chunk_texts = [t for _, t in chunk]
-        vecs = (
-            _compute_tokens(model, chunk_texts, max_length)
+        by_layer = (
+            {0: _compute_tokens(model, chunk_texts, max_length)}
             if layer == 0
-            else _compute(model, chunk_texts, batch_size, max_length)
+            else _compute(model, chunk_texts, batch_size, max_length, stored)
         )
-        for (k, _), vec in zip(chunk, vecs, strict=True):
-            found[k] = vec
-            if cache:
-                path = folder / k[:2] / f"{k}.npy"
+        for j, (k, text) in enumerate(chunk):
+            found[k] = by_layer[layer][j]
+            if not cache:
+                continue
+            for other, vecs in by_layer.items():
+                key = k if other == layer else _key(model, text, other)
+                path = folder / key[:2] / f"{key}.npy"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f"{k}.{os.getpid()}.tmp.npy")
-                np.save(tmp, vec)
+                tmp = path.with_name(f"{key}.{os.getpid()}.tmp.npy")
+                np.save(tmp, vecs[j])
                 os.replace(tmp, path)
     if not texts:
         dim = next(iter(found.values())).shape[0] if found else 0

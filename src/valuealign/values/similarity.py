@@ -487,7 +487,8 @@ def get_similarity(
     """A similarity by name.
 
     "multilingual" (alias "qwen"): :class:`MultilingualSimilarity` (Chinese, English and
-    mixed text); "tfidf"; "embedding" (MiniLM, English only); "auto" or "hybrid": MiniLM for
+    mixed text); "meaning": :class:`valuealign.values.meaning.MeaningMeasure` (the multilingual
+    similarity with the conflict cues: a changed number or a flipped negation); "tfidf"; "embedding" (MiniLM, English only); "auto" or "hybrid": MiniLM for
     English pairs, TF-IDF elsewhere (cheap; what the consensus runner uses).
     """
     key = kind.lower().strip()
@@ -499,7 +500,11 @@ def get_similarity(
         return HybridSimilarity()
     if key in ("multilingual", "qwen"):
         return MultilingualSimilarity()
+    if key == "meaning":
+        from valuealign.values.meaning import MeaningMeasure
+
+        return MeaningMeasure()  # type: ignore[return-value]
     raise UserError(
         f"unknown similarity kind {kind!r}",
-        fix="use one of 'auto', 'multilingual', 'hybrid', 'tfidf', 'embedding'",
+        fix="use one of 'auto', 'multilingual', 'meaning', 'hybrid', 'tfidf', 'embedding'",
     )

@@ -67,7 +67,7 @@ class Measurer:
     """A detector and a similarity, built lazily from their names."""
 
     detector_spec: str = "keywords"
-    similarity_kind: str = "multilingual"
+    similarity_kind: str = "meaning"
 
     def __post_init__(self) -> None:
         self._detector: ValueDetectorAdapter | None = None

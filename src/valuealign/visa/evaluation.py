@@ -1,8 +1,12 @@
 """``eval-rewrite``: does VISA move answers to the target better than prompting, and at what cost?
 
-Three systems are compared on the same inputs: the **original** (unrewritten) answer, a
+Up to five systems are compared on the same inputs: the **original** (unrewritten) answer, a
 **baseline** (the same rewriter model told once to rewrite as the persona: no gap, no loop, no
-shield) and the **VISA** loop's final answer. Each is scored with the composite reward's code
+shield), the **VISA** loop's final answer and, when given, two trained rewriters asked once with
+the loop's own rewrite prompt (the gap instruction under the steering detector, as in their
+training data): an **sft** rewriter (``--sft-rewriter``: fine-tuned on gated rewrites, the
+paper's other baseline; see :mod:`valuealign.visa.sft`) and a **grpo** rewriter
+(``--grpo-rewriter``: ``valuealign train rewriter``). Each is scored with the composite reward's code
 (:class:`~valuealign.visa.reward.VisaReward`) under a detector **independent of the one the loop
 and the training reward used** (default: the reward uses ``keywords``, the evaluation
 ``lexicon``), because a rewriter tuned against one detector can learn that detector's words
@@ -21,7 +25,8 @@ Metrics per system (means over inputs; the original is its own reference):
   answers with at least one; gated rate (below the reward's content gate).
 
 Outputs in ``--out``: ``scores.json``, ``rewrite-eval.jsonl`` (per input and system),
-``baseline.jsonl`` (resumable), ``rewrite-report.md`` and ``rewrite-report.html``.
+``baseline.jsonl``, ``sft.jsonl`` and ``grpo.jsonl`` (each resumable), ``rewrite-report.md`` and
+``rewrite-report.html``.
 """
 
 from __future__ import annotations
@@ -55,19 +60,22 @@ from valuealign.visa._measure import Measurer
 from valuealign.visa._text import clean_rewrite
 from valuealign.visa._values import ValueTarget, get_value_detector
 from valuealign.visa.loop import REWRITES_FILE, VisaSettings, arun_rewrite
-from valuealign.visa.prompts import persona_messages, template_hash
+from valuealign.visa.prompts import persona_messages, rewrite_messages, template_hash
 from valuealign.visa.records import BaselineRecord, RewriteRecord, load_inputs
 from valuealign.visa.reward import RewardBreakdown, RewardWeights, VisaReward
 from valuealign.visa.translator import (
     LLMTranslator,
     describe_target,
+    gap_instruction,
     is_explicit_target,
     resolve_target,
 )
 
 __all__ = ["SYSTEMS", "EvalRewriteSettings", "arun_eval_rewrite", "run_eval_rewrite"]
 
-SYSTEMS = ("original", "baseline", "visa")
+SYSTEMS = ("original", "baseline", "sft", "grpo", "visa")
+TRAINED = ("sft", "grpo")
+"""The systems that are a trained rewriter asked once with the loop's rewrite prompt."""
 SCORES_FILE = "scores.json"
 BASELINE_FILE = "baseline.jsonl"
 ITEMS_FILE = "rewrite-eval.jsonl"
@@ -79,7 +87,7 @@ class EvalRewriteSettings:
     """The evaluation's detector (independent of the reward's)."""
     reward_detector: str | None = None
     """The loop's/reward's detector; default: read from the rewrites, else ``keywords``."""
-    similarity: str = "auto"
+    similarity: str = "meaning"
     tolerance: float = 0.5
     allow_same_detector: bool = False
     baseline_max_tokens: int = 512
@@ -177,6 +185,60 @@ async def _baseline(
 
     with JsonlWriter(path) as writer:
         todo = [r for r in records if r.id not in done]
+        await for_each(todo, one, limit=settings.concurrency, done=writer.append)
+    return {b.id: b for b in iter_jsonl(path, BaselineRecord)}
+
+
+async def _trained(
+    system: str,
+    records: Sequence[RewriteRecord],
+    target: ValueTarget,
+    rewriter: ChatBackend,
+    out: Path,
+    settings: EvalRewriteSettings,
+    steering: str,
+) -> dict[str, BaselineRecord]:
+    """One greedy rewrite per input by a trained rewriter, with the prompt it was trained on:
+    the loop's rewrite prompt carrying the gap instruction under the steering detector. An
+    input already within tolerance of the target gets no request and keeps its answer."""
+    path = out / f"{system}.jsonl"
+    done = existing_ids(path)
+    todo = [r for r in records if r.id not in done]
+    measurer = Measurer(steering, settings.similarity)
+    space = measurer.space(target)
+    vectors = (
+        await measurer.avectors(
+            [r.original or "" for r in todo], [r.language for r in todo], target
+        )
+        if todo
+        else []
+    )
+    vector_of = {r.id: v for r, v in zip(todo, vectors, strict=True)}
+
+    async def one(r: RewriteRecord) -> BaselineRecord:
+        prov = Provenance(roles={"rewriter": rewriter.name}, template_hash=template_hash())
+        original, vec = r.original or "", vector_of[r.id]
+        if not np.isfinite(vec).all():
+            return BaselineRecord(
+                id=r.id, status="failed", error="the steering detector failed", provenance=prov
+            )
+        instruction = gap_instruction(space, vec, r.language, tolerance=settings.tolerance)
+        if instruction is None:
+            return BaselineRecord(id=r.id, rewrite=original, provenance=prov)
+        messages = rewrite_messages(r.query, original, instruction, r.language)
+        try:
+            c = await rewriter.generate(
+                messages, GenerateConfig(max_tokens=settings.baseline_max_tokens)
+            )
+        except BackendError as e:
+            return BaselineRecord(id=r.id, status="failed", error=str(e), provenance=prov)
+        prov.usage = Usage(prompt_tokens=c.prompt_tokens, completion_tokens=c.completion_tokens)
+        text = clean_rewrite(c.text, echoes=(instruction,))
+        return BaselineRecord(
+            id=r.id, rewrite=text, raw=c.text if c.text.strip() != text else None, provenance=prov
+        )
+
+    with JsonlWriter(path) as writer:
         await for_each(todo, one, limit=settings.concurrency, done=writer.append)
     return {b.id: b for b in iter_jsonl(path, BaselineRecord)}
 
@@ -283,8 +345,13 @@ async def arun_eval_rewrite(
     settings: EvalRewriteSettings | None = None,
     loop_settings: VisaSettings | None = None,
     log: Callable[[str], None] | None = None,
+    sft_rewriter: ChatBackend | None = None,
+    grpo_rewriter: ChatBackend | None = None,
 ) -> dict[str, Any]:
-    """Evaluate rewrites (or run the loop first on plain answers); returns the scores."""
+    """Evaluate rewrites (or run the loop first on plain answers); returns the scores.
+
+    ``sft_rewriter`` and ``grpo_rewriter`` add the trained-rewriter systems (module docstring).
+    """
     settings = settings or EvalRewriteSettings()
     input_path = Path(input_path)
     out_dir = Path(out) if out is not None else input_path.parent
@@ -313,9 +380,17 @@ async def arun_eval_rewrite(
             if visa_rewriter and visa_rewriter != rewriter.name:
                 log(f"  warning: the rewrites were made by {visa_rewriter}, not {rewriter.name}")
         baselines = await _baseline(ok, inputs.target, rewriter, out_dir, settings)
+    trained: dict[str, dict[str, BaselineRecord]] = {}
+    for system, backend in (("sft", sft_rewriter), ("grpo", grpo_rewriter)):
+        if backend is not None and ok:
+            if log is not None:
+                log(f"  {system}: one rewrite per input with {backend.name} (the loop's prompt)")
+            trained[system] = await _trained(
+                system, ok, inputs.target, backend, out_dir, settings, inputs.reward_spec
+            )
     detectors = {"evaluation": settings.detector, "reward": inputs.reward_spec}
     per_detector, items = await _score_systems(
-        ok, _texts(ok, baselines), detectors, inputs.target, settings
+        ok, _texts(ok, baselines, trained), detectors, inputs.target, settings
     )
     scores = {
         "kind": "visa-eval",
@@ -335,10 +410,15 @@ async def arun_eval_rewrite(
         "n_scored": len(ok),
         "n_failed": len(records) - len(ok),
         "baseline_available": bool(baselines),
+        "sft_available": bool(trained.get("sft")),
+        "grpo_available": bool(trained.get("grpo")),
+        "sft_rewriter": sft_rewriter.name if sft_rewriter is not None else None,
+        "grpo_rewriter": grpo_rewriter.name if grpo_rewriter is not None else None,
         "systems": list(SYSTEMS),
         "scores": per_detector,
-        "comparisons": _compare(items, ("visa", "baseline"))
-        + _compare(items, ("visa", "original")),
+        "comparisons": [
+            row for pair in _pairs(baselines, trained) for row in _compare(items, pair)
+        ],
         "visa_rounds": _mean([float(r.rounds) for r in ok]),
         "visa_met_rate": _mean([float(r.met) for r in ok]),
         "visa_changed_rate": _mean([float(r.changed) for r in ok]),
@@ -348,19 +428,41 @@ async def arun_eval_rewrite(
 
 
 def _texts(
-    ok: list[RewriteRecord], baselines: dict[str, BaselineRecord]
+    ok: list[RewriteRecord],
+    baselines: dict[str, BaselineRecord],
+    trained: dict[str, dict[str, BaselineRecord]] | None = None,
 ) -> dict[str, list[str | None]]:
-    """Each system's text per input (None where the baseline has none)."""
-    return {
-        "original": [r.original for r in ok],
-        "baseline": [
-            baselines[r.id].rewrite
-            if r.id in baselines and baselines[r.id].status == "ok"
+    """Each system's text per input (None where a system has none); the trained rewriters
+    only when they ran."""
+
+    def column(records_by_id: dict[str, BaselineRecord]) -> list[str | None]:
+        return [
+            records_by_id[r.id].rewrite
+            if r.id in records_by_id and records_by_id[r.id].status == "ok"
             else None
             for r in ok
-        ],
+        ]
+
+    trained = trained or {}
+    return {
+        "original": [r.original for r in ok],
+        "baseline": column(baselines),
+        **{system: column(trained[system]) for system in TRAINED if system in trained},
         "visa": [r.final for r in ok],
     }
+
+
+def _pairs(baselines: dict[str, Any], trained: dict[str, Any]) -> list[tuple[str, str]]:
+    """The paired comparisons to report: VISA against the baseline and the original always,
+    the trained rewriters against the others that ran."""
+    pairs = [("visa", "baseline"), ("visa", "original")]
+    if trained.get("sft"):
+        pairs += [("visa", "sft")] + ([("sft", "baseline")] if baselines else [])
+    if trained.get("grpo"):
+        pairs += [("visa", "grpo")] + ([("grpo", "baseline")] if baselines else [])
+        if trained.get("sft"):
+            pairs.append(("grpo", "sft"))
+    return pairs
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ class VisaSettings:
     """Shield: reject a rewrite that does not bring the answer closer to the target."""
     detector: str = "keywords"
     """Value detector spec (the same one the reward uses by default)."""
-    similarity: str = "multilingual"
+    similarity: str = "meaning"
     """Similarity: auto (embeddings for English pairs, TF-IDF otherwise), tfidf, embedding."""
     rewrite_max_tokens: int = 512
     answer_max_tokens: int = 384

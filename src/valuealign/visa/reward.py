@@ -186,7 +186,7 @@ class VisaReward:
         weights: RewardWeights | None = None,
         *,
         detector: str = "keywords",
-        similarity: str = "multilingual",
+        similarity: str = "meaning",
         taxonomy: Taxonomy | str = "schwartz10",
         cache_size: int = 4096,
         measurer: Measurer | None = None,
@@ -360,7 +360,7 @@ def score(
     *,
     weights: RewardWeights | None = None,
     detector: str = "keywords",
-    similarity: str = "multilingual",
+    similarity: str = "meaning",
 ) -> RewardBreakdown:
     """Score one rewrite of ``original`` toward ``target`` (see the module docstring)."""
     key = (weights or RewardWeights(), detector, similarity)
@@ -434,7 +434,7 @@ def trl_reward_functions(
     weights: RewardWeights | None = None,
     *,
     detector: str = "keywords",
-    similarity: str = "multilingual",
+    similarity: str = "meaning",
     taxonomy: Taxonomy | str = "schwartz10",
     terms: bool = True,
 ) -> list[RewardFunction]:
