@@ -60,6 +60,18 @@ def test_plan_is_even_deterministic_and_stable() -> None:
     assert plan_items(charter, ["direct", "false-premise"], ["zh", "en"], 110, seed=8) != a
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_a_small_plan_splits_its_items_evenly_over_the_languages(seed) -> None:
+    # with fewer items than grid cells, the cells are drawn at random: never all in one language
+    from valuealign.charter import load_charter
+
+    charter = load_charter()
+    for n in (2, 4, 7):
+        items = plan_items(charter, ["direct", "role-play"], ["zh", "en"], n, seed=seed)
+        langs = Counter(it.language for it in items)
+        assert len(items) == n and abs(langs["zh"] - langs["en"]) <= 1, langs
+
+
 def test_end_to_end_every_item_ends_in_one_file_and_resumes(tmp_path: Path, roles, cli) -> None:
     out = tmp_path / "gen"
     code, stdout, err = cli(

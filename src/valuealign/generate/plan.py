@@ -41,7 +41,7 @@ def plan_items(
         raise UserError("the plan grid is empty", fix="give at least one strategy and one language")
     base, extra = divmod(n, len(cells))
     rng = random.Random(seed)
-    bonus = set(rng.sample(range(len(cells)), extra))
+    bonus = _balanced_sample(cells, extra, rng)
     per_cell = [base + (i in bonus) for i in range(len(cells))]
     items: list[PlannedItem] = []
     for index in range(max(per_cell)):
@@ -53,6 +53,26 @@ def plan_items(
         rng.shuffle(layer)
         items += layer
     return items
+
+
+def _balanced_sample(
+    cells: list[tuple[str, str, str, str]], k: int, rng: random.Random
+) -> set[int]:
+    """``k`` cells at random, spread evenly over the languages (a 4-item zh/en plan gets two of
+    each, never four English items by chance)."""
+    by_lang: dict[str, list[int]] = {}
+    for i, cell in enumerate(cells):
+        by_lang.setdefault(cell[3], []).append(i)
+    for group in by_lang.values():
+        rng.shuffle(group)
+    order = list(by_lang)
+    rng.shuffle(order)
+    chosen: list[int] = []
+    while len(chosen) < k:
+        for lang in order:
+            if by_lang[lang] and len(chosen) < k:
+                chosen.append(by_lang[lang].pop())
+    return set(chosen)
 
 
 def coverage(items: list[PlannedItem]) -> dict:
