@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -81,10 +82,24 @@ def _interrupt(cmd: list[str], ready: str) -> tuple[float, int, str, str, float]
         ch = proc.stdout.read(1)
         assert ch, f"exited early: {proc.stderr.read() if proc.stderr else ''}"
         seen += ch
+    # keep reading while generation runs, with the time each character arrived: what counts is
+    # what is printed after the signal (on an idle machine the model prints a dozen tokens in
+    # the second before it, which is not a failure to stop)
+    arrived: list[tuple[float, str]] = []
+
+    def drain() -> None:
+        while ch := proc.stdout.read(1):
+            arrived.append((time.time(), ch))
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     time.sleep(1.0)
     sent = time.time()
     proc.send_signal(signal.SIGINT)
-    rest, err = proc.communicate(timeout=300)
+    err = proc.stderr.read() if proc.stderr else ""
+    proc.wait(timeout=300)
+    reader.join(timeout=10)
+    rest = "".join(ch for t, ch in arrived if t > sent)
     return time.time() - sent, proc.returncode, rest, err, sent
 
 
