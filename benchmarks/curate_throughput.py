@@ -1354,7 +1354,9 @@ def main() -> None:
             "kinds": info["kinds"],
             "generate_seconds": info["generate_seconds"],
         },
-        "valuealign_src": str(Path(valuealign.curate.__file__).parents[2]),
+        "valuealign_src": "this checkout"
+        if Path(valuealign.curate.__file__).parents[2].resolve() == Path("src").resolve()
+        else "another checkout",
         "versions": {
             name: _version(name)
             for name in (

@@ -149,7 +149,9 @@ def main() -> None:
     result = {
         "benchmark": "eval_throughput",
         "label": args.label,
-        "valuealign_src": str(Path(valuealign.__file__).parent.parent),
+        "valuealign_src": "this checkout"
+        if Path(valuealign.__file__).parent.parent.resolve() == Path("src").resolve()
+        else "another checkout",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "delay": {"lognormal_median_p99": args.lognormal}
