@@ -114,7 +114,6 @@ class CT2Backend(LocalBackend):
         self._lock = threading.Lock()
         self.prefix_cache_tokens = prefix_cache_tokens
         self._kept_prefixes: set[tuple[str, ...]] = set()
-        self._seen_prefixes: set[tuple[str, ...]] = set()
         self._kept_tokens = 0
         self.prefix_hits = 0
 
@@ -151,8 +150,8 @@ class CT2Backend(LocalBackend):
         tok = self.tokenizer
         return tok.convert_ids_to_tokens(tok(text, add_special_tokens=False)["input_ids"])
 
-    def _prompt_tokens(self, messages: list[Message]) -> list[str]:
-        tokens = self._tokens(self.render(messages))
+    def _prompt_tokens(self, messages: list[Message], rendered: str | None = None) -> list[str]:
+        tokens = self._tokens(self.render(messages) if rendered is None else rendered)
         if not tokens:
             bos = self.tokenizer.bos_token or self.tokenizer.eos_token
             tokens = [bos]
@@ -163,10 +162,11 @@ class CT2Backend(LocalBackend):
         self, batch: list[list[Message]], config: GenerateConfig
     ) -> list[Completion]:
         self.load()
-        prompts = [self._prompt_tokens(m) for m in batch]
+        rendered = [self.render(m) for m in batch]
+        prompts = [self._prompt_tokens(m, r) for m, r in zip(batch, rendered, strict=True)]
         statics = [
-            self._static_prefix(m, p, config.prefix_chars)
-            for m, p in zip(batch, prompts, strict=True)
+            self._static_prefix(m, p, config.prefix_chars, r)
+            for m, p, r in zip(batch, prompts, rendered, strict=True)
         ]
         kwargs: dict[str, Any] = {
             "max_length": config.max_tokens,
@@ -208,7 +208,13 @@ class CT2Backend(LocalBackend):
         return out
 
     # -- prompt-prefix cache ---------------------------------------------------------------
-    def _static_prefix(self, messages: list[Message], tokens: list[str], prefix_chars: int) -> int:
+    def _static_prefix(
+        self,
+        messages: list[Message],
+        tokens: list[str],
+        prefix_chars: int,
+        rendered: str | None = None,
+    ) -> int:
         """How many leading prompt tokens are the shared prefix the caller declared (0: none).
 
         The prefix is cut on the full prompt's own tokens (the longest run on which the full
@@ -217,7 +223,8 @@ class CT2Backend(LocalBackend):
         """
         if prefix_chars <= 0 or not messages:
             return 0
-        rendered = self.render(messages)
+        if rendered is None:
+            rendered = self.render(messages)
         start = rendered.rfind(messages[-1]["content"])
         if start < 0:
             return 0
@@ -248,16 +255,13 @@ class CT2Backend(LocalBackend):
             call = dict(kwargs)
             k = len(static)
             if k:
-                keep = (
-                    static in self._kept_prefixes
-                    or self._kept_tokens + k <= self.prefix_cache_tokens
-                )
-                if keep and static not in self._kept_prefixes:
+                hit = static in self._kept_prefixes  # its state was kept by an earlier call
+                keep = hit or self._kept_tokens + k <= self.prefix_cache_tokens
+                if keep and not hit:
                     self._kept_prefixes.add(static)
                     self._kept_tokens += k
                 call.update(static_prompt=list(static), cache_static_prompt=keep)
-                self.prefix_hits += static in self._seen_prefixes
-                self._seen_prefixes.add(static)
+                self.prefix_hits += hit
             out = self._generator.generate_batch([prompts[i][k:] for i in rows], **call)
             for i, r in zip(rows, out, strict=True):
                 results[i] = r
