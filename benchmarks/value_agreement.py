@@ -95,7 +95,9 @@ def _figures(A: np.ndarray, B: np.ndarray, values: tuple[str, ...]) -> dict:
         "agreement_on_labelled_cells": round(float((A[nonzero] == B[nonzero]).mean()), 3),
         "labelled_cells_first": int((A != 0).sum()),
         "labelled_cells_second": int((B != 0).sum()),
-        "kappa_presence": r(kappa((A != 0).ravel().astype(int), (B != 0).ravel().astype(int), (0, 1))),
+        "kappa_presence": r(
+            kappa((A != 0).ravel().astype(int), (B != 0).ravel().astype(int), (0, 1))
+        ),
         "opposite_direction_cells": int(((A * B) == -1).sum()),
         "kappa_per_value": {v: r(kappa(A[:, j], B[:, j])) for j, v in enumerate(values)},
         "labels_per_value": {
