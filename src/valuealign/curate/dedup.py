@@ -52,7 +52,9 @@ _POLY = np.uint64(0x100000001B3)  # multiplier of the n-gram polynomial (odd, 64
 
 
 def dedup_text(text: str) -> str:
-    return _WS.sub(" ", text.lower()).strip()
+    """Lowercased, white-space runs as one space, stripped (``_WS.sub(" ", ...).strip()``:
+    ``str.split()`` and ``\s`` agree on what is white space)."""
+    return " ".join(text.lower().split())
 
 
 def content_hash(text: str) -> bytes:

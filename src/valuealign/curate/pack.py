@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from valuealign.curate.bpe import ByteLevelBPE
 from valuealign.errors import MissingExtra, UserError
 
 DEFAULT_TOKENIZER = "hf/smollm2-135m-instruct"
@@ -83,10 +84,15 @@ def load_tokenizer(spec: str = DEFAULT_TOKENIZER) -> PackTokenizer:
         fast = Tokenizer.from_file(str(tok_file))
         eos_id = fast.token_to_id(eos)
         if eos_id is not None:
+            # the same ids as encode_batch (offsets are not computed); one thread per worker
+            batch = getattr(fast, "encode_batch_fast", fast.encode_batch)
 
             def encode(texts: list[str]) -> list[list[int]]:
-                return [e.ids for e in fast.encode_batch(texts, add_special_tokens=True)]
+                return [e.ids for e in batch(texts, add_special_tokens=True)]
 
+            byte_level = ByteLevelBPE.for_tokenizer(fast, tok_file)
+            if byte_level is not None:
+                encode = byte_level.fallback_to(encode)
             _CACHE[spec] = PackTokenizer(spec, int(eos_id), eos, encode)
             return _CACHE[spec]
     if importlib.util.find_spec("transformers") is None:
