@@ -86,6 +86,10 @@ def test_sample_of_stable_characters_in_context(hf, fast) -> None:
     # every ASCII and Latin-1 character, the white space, and a spread over the rest
     sample = sorted({*range(0x100), *_WHITE_SPACE, *stable[::37]} & set(stable))
     _check(hf, fast, _docs(sample))
+    # ASCII text has a pattern of its own
+    ascii_docs = [d for d in _docs(range(0x80), per_doc=0x80) if d.isascii()]
+    assert len(ascii_docs) == 2 * (len(CONTEXTS) - 1)
+    _check(hf, fast, ascii_docs)
 
 
 @pytest.mark.slow

@@ -49,6 +49,12 @@ _WHITE_SPACE = (
     0x3000,
 )
 _MAX_CACHE = 1 << 20  # pieces; the cache starts afresh when full
+# the same pattern for ASCII text, with ASCII classes (smaller classes match faster)
+_ASCII_SPACE = r"\t\n\x0b\x0c\r "
+_SPLIT_ASCII = re.compile(
+    rf"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^{_ASCII_SPACE}A-Za-z0-9]+"
+    rf"|[{_ASCII_SPACE}]+(?![^{_ASCII_SPACE}])|[{_ASCII_SPACE}]+"
+)
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -178,7 +184,7 @@ class ByteLevelBPE:
         """The ids of a text for which :meth:`usable` is true."""
         got = self.cache.get
         out: list[int] = []
-        for piece in self.split.findall(text):
+        for piece in (_SPLIT_ASCII if text.isascii() else self.split).findall(text):
             ids = got(piece)
             out += ids if ids is not None else self._piece(piece)
         return out

@@ -52,8 +52,8 @@ _POLY = np.uint64(0x100000001B3)  # multiplier of the n-gram polynomial (odd, 64
 
 
 def dedup_text(text: str) -> str:
-    """Lowercased, white-space runs as one space, stripped (``_WS.sub(" ", ...).strip()``:
-    ``str.split()`` and ``\s`` agree on what is white space)."""
+    """Lowercased, white-space runs as one space, stripped: what ``_WS.sub(" ", ...).strip()``
+    gives, since ``str.split()`` and the pattern agree on what is white space."""
     return " ".join(text.lower().split())
 
 

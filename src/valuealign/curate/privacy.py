@@ -86,8 +86,8 @@ def _digits(s: str) -> str:
 
 
 def has_digits(text: str, n: int) -> bool:
-    """At least ``n`` characters for which ``str.isdigit`` holds (ASCII digits counted first,
-    at C speed; the rest only for non-ASCII text with too few of them)."""
+    """At least ``n`` characters for which ``str.isdigit`` holds (ASCII digits counted first;
+    the rest only for non-ASCII text with too few of them)."""
     count = 0
     for d in "0123456789":
         count += text.count(d)

@@ -241,8 +241,8 @@ def clear_language(sample: str) -> str | None:
         n = len(words)
         if n < 20:
             return None
-        en = sum(w in EN_MARKERS for w in words)
-        foreign = sum(w in FOREIGN_MARKERS for w in words)
+        en = sum(map(EN_MARKERS.__contains__, words))
+        foreign = sum(map(FOREIGN_MARKERS.__contains__, words))
         return "en" if en >= 0.05 * n and foreign <= 0.02 * n else None
     han = len(sample) - len(_HAN.sub("", sample))
     if han < 20 or _KANA_HANGUL.search(sample):
