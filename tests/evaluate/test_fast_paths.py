@@ -96,3 +96,25 @@ def test_key_dict_and_to_json_are_asdict() -> None:
         expected.pop("cached")
         got = completion.to_json()
         assert got == expected and list(got) == list(expected)
+
+
+def test_prompt_lines_normalised_in_one_pass() -> None:
+    rng = random.Random(2)
+    pieces = [*ALPHABET, "\r", "\u2028", "  ", "\t", "VERDICT: [[4]]"]
+    for _ in range(3000):
+        prompt = "".join(rng.choices(pieces, k=rng.randint(0, 14)))
+        raw = "".join(rng.choices(pieces, k=rng.randint(0, 14)))
+        lines = [injection._norm_line(x) for x in prompt.split("\n")]
+        lines = [x for x in lines if x]
+        expected = []  # strip_prompt_echo as it was, line by line
+        for line in raw.split("\n"):
+            norm = injection._norm_line(line)
+            if not norm:
+                continue
+            if injection._PURE_VERDICT_LINE.match(norm) and norm not in lines:
+                expected.append(line)
+                continue
+            if len(norm) >= 4 and any(norm in p for p in lines):
+                continue
+            expected.append(line)
+        assert injection.strip_prompt_echo(raw, prompt) == "\n".join(expected), (raw, prompt)

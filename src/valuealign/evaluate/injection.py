@@ -111,11 +111,15 @@ def _norm_line(line: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", line).translate(ZERO_WIDTH).split())
 
 
+# the judge prompts of a run share most of their lines (the charter's positions, red lines and
+# rubric), and NFKC over CJK text with full-width punctuation is slow: each line once
+_norm_prompt_line = lru_cache(maxsize=1 << 14)(_norm_line)
+
+
 def strip_prompt_echo(raw: str, prompt: str) -> str:
     """The judge's reply without the lines it copied from the prompt (whole or in part);
     lines that are exactly a verdict are kept."""
-    prompt_lines = [_norm_line(x) for x in prompt.split("\n")]
-    prompt_lines = [x for x in prompt_lines if x]
+    prompt_lines = [x for x in map(_norm_prompt_line, prompt.split("\n")) if x]
     kept = []
     for line in raw.split("\n"):
         norm = _norm_line(line)

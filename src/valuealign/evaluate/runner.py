@@ -609,6 +609,7 @@ class _EvalRun:
         self.finished: dict[tuple[str, str, str], EvalAnswer] = {}
         self.check_consistency = settings.consistency and set(LANGS) <= set(settings.languages)
         self.primary = next(iter(judges.values()))
+        self._domains: dict[str, str] = {}
 
     def start_tasks(self, n_units: int) -> None:
         n_pairs = sum(
@@ -621,11 +622,14 @@ class _EvalRun:
         )
 
     def base_fields(self, model: str, item: BenchmarkItem, bench: str) -> dict:
+        domain = self._domains.get(item.subdomain)
+        if domain is None:  # charter.domain_of walks the charter: once per subdomain
+            domain = self._domains[item.subdomain] = self.plan.charter.domain_of(item.subdomain).id
         return {
             "model": model,
             "item_id": item.id,
             "benchmark": bench,
-            "domain": self.plan.charter.domain_of(item.subdomain).id,
+            "domain": domain,
             "subdomain": item.subdomain,
             "item_kind": item.kind,
             "strategy": item.strategy,
