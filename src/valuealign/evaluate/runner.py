@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from valuealign.aio import ensure_no_running_loop, run_sync
+from valuealign.aio import ensure_no_running_loop, fewer_gc_pauses, run_sync
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -559,7 +559,8 @@ async def _run(
     ):
         run.start_tasks(len(units))
         try:
-            await asyncio.gather(*[run.unit(*u) for u in units])
+            with fewer_gc_pauses():
+                await asyncio.gather(*[run.unit(*u) for u in units])
         finally:
             await aclose_all(*models.values(), *(j.backend for j in judges.values()))
     run.counts["planned_answers"] = len(units)
