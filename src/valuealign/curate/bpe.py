@@ -48,7 +48,7 @@ _WHITE_SPACE = (
     0x205F,
     0x3000,
 )
-_MAX_CACHE = 1 << 20  # pieces; the cache starts afresh when full
+_MAX_CACHE = 1 << 18  # pieces (~40 MB at most); the cache starts afresh when full
 # the same pattern for ASCII text, with ASCII classes (smaller classes match faster)
 _ASCII_SPACE = r"\t\n\x0b\x0c\r "
 _SPLIT_ASCII = re.compile(
