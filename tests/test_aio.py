@@ -51,3 +51,21 @@ def test_for_each_with_nothing_to_do_and_an_error_in_the_work() -> None:
 
     with pytest.raises(ValueError, match="item 2"):
         asyncio.run(for_each(range(4), work, limit=2))
+
+
+def test_fewer_gc_pauses_restores_the_collector() -> None:
+    import gc
+
+    from valuealign.aio import fewer_gc_pauses
+
+    old = gc.get_threshold()
+    with fewer_gc_pauses(young=12_345):
+        assert gc.get_threshold() == (max(12_345, old[0]), *old[1:])
+        assert gc.get_freeze_count() > 0  # what was alive at the start is left alone
+    assert gc.get_threshold() == old and gc.get_freeze_count() == 0
+    try:
+        with fewer_gc_pauses():
+            raise KeyError("boom")
+    except KeyError:
+        pass
+    assert gc.get_threshold() == old and gc.get_freeze_count() == 0

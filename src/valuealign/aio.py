@@ -13,7 +13,9 @@ each result handed to the caller (who writes it) as soon as it is ready.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+import gc
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from valuealign.errors import UserError
@@ -36,6 +38,27 @@ def ensure_no_running_loop(sync_name: str, async_name: str | None = None) -> Non
         if async_name
         else f"run it in a thread: `await asyncio.to_thread({sync_name}, ...)`",
     )
+
+
+@contextmanager
+def fewer_gc_pauses(young: int = 50_000) -> Iterator[None]:
+    """Around a job's request loop: the objects alive at its start are left out of garbage
+    collection (``gc.freeze``) and the youngest generation is collected after ``young``
+    allocations instead of 700; both are restored afterwards.
+
+    A job of many thousand requests keeps a growing heap (its tasks, its records), and with the
+    default thresholds a full collection every few seconds pauses the event loop for 0.1-0.6 s
+    (measured on 20,000 evaluation requests), stalling every request in flight. Nothing is kept
+    alive: reference counting frees objects as before, and cycles are still collected, later.
+    """
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(young, old[0]), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

@@ -41,12 +41,35 @@ def nonce_for(salt: str, *parts: str) -> str:
     return hashlib.sha256("\x1f".join((salt, *parts)).encode()).hexdigest()[:12]
 
 
+_LITERAL_TAG = re.compile(r"[\w-]*")  # tags that mean themselves in a pattern: answer-1a2b
+
+
+def _drop_blocks(text: str, tag: str) -> str:
+    """``re.sub(rf"<{tag}>.*?</{tag}>", " ", text, flags=re.DOTALL)`` without compiling a
+    pattern per tag (tags carry a nonce, so every call had a new pattern to compile)."""
+    if not _LITERAL_TAG.fullmatch(tag):  # a tag with pattern syntax keeps the pattern's meaning
+        return re.sub(rf"<{tag}>.*?</{tag}>", " ", text, flags=re.DOTALL)
+    opening, closing = f"<{tag}>", f"</{tag}>"
+    out: list[str] = []
+    pos = 0
+    while (start := text.find(opening, pos)) >= 0:
+        end = text.find(closing, start + len(opening))
+        if end < 0:  # no closing tag after this opening one, nor after any later one
+            break
+        out += [text[pos:start], " "]
+        pos = end + len(closing)
+    if not out:
+        return text
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def strip_untrusted(raw: str, untrusted: list[str], tags: list[str]) -> str:
     """``raw`` normalised, without the tagged blocks and without verbatim copies of the
     untrusted texts, so a verdict planted in them and echoed by the model does not count."""
     text = normalize(raw)
     for tag in tags:
-        text = re.sub(rf"<{tag}>.*?</{tag}>", " ", text, flags=re.DOTALL)
+        text = _drop_blocks(text, tag)
     for chunk in untrusted:
         chunk = normalize(chunk).strip()
         if len(chunk) >= 8:

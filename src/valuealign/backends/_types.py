@@ -60,9 +60,17 @@ class GenerateConfig:
     prefix_chars: int = 0
 
     def key_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("prefix_chars")
-        return d
+        # asdict(self) without prefix_chars; the fields are scalars and a tuple of strings,
+        # which asdict would copy into an equal tuple
+        return {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+            "stop": tuple(self.stop),
+            "logprobs": self.logprobs,
+            "sample_index": self.sample_index,
+        }
 
 
 @dataclass
@@ -83,9 +91,19 @@ class Completion:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        d = asdict(self)
-        d.pop("cached")
-        return d
+        if self.logprobs is not None or self.extra:
+            d = asdict(self)
+            d.pop("cached")
+            return d
+        return {  # asdict(self) without cached, for the common plain reply
+            "text": self.text,
+            "finish_reason": self.finish_reason,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "logprobs": None,
+            "model": self.model,
+            "extra": {},
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> Completion:

@@ -52,7 +52,9 @@ _POLY = np.uint64(0x100000001B3)  # multiplier of the n-gram polynomial (odd, 64
 
 
 def dedup_text(text: str) -> str:
-    return _WS.sub(" ", text.lower()).strip()
+    """Lowercased, white-space runs as one space, stripped: what ``_WS.sub(" ", ...).strip()``
+    gives, since ``str.split()`` and the pattern agree on what is white space."""
+    return " ".join(text.lower().split())
 
 
 def content_hash(text: str) -> bytes:
@@ -240,19 +242,28 @@ class GlobalDedup:
         self._sigs = _Signatures(num_perm, Path(spill) if spill is not None else None)
         self._refs: list[Hashable] = []
 
-    def _band_keys(self, signature: np.ndarray) -> np.ndarray:
-        used = signature[: self.bands * self.rows].astype(np.uint64).reshape(self.bands, -1)
+    def band_keys(self, signatures: np.ndarray) -> np.ndarray:
+        """The band keys of many signatures at once (``len(signatures) x bands``): the same
+        numbers :meth:`check` computes for each one alone."""
+        sigs = np.asarray(signatures).reshape(-1, self.num_perm)
+        used = sigs[:, : self.bands * self.rows].astype(np.uint64)
+        used = used.reshape(len(sigs), self.bands, self.rows)
         with np.errstate(over="ignore"):
-            return (used * self._mult).sum(axis=1, dtype=np.uint64) + self._band_no
+            return (used * self._mult).sum(axis=2, dtype=np.uint64) + self._band_no
 
     def check(
-        self, digest: bytes, signature: np.ndarray, ref: Hashable
+        self,
+        digest: bytes,
+        signature: np.ndarray,
+        ref: Hashable,
+        band_keys: np.ndarray | None = None,
     ) -> tuple[str, str, Hashable] | None:
-        """``None`` (kept, and remembered) or ``(reason, detail, ref of the kept copy)``."""
+        """``None`` (kept, and remembered) or ``(reason, detail, ref of the kept copy)``;
+        ``band_keys``: the signature's row of :meth:`band_keys`, when computed in bulk."""
         first = self._hashes.get(digest)
         if first is not None:
             return "exact-duplicate", "same text", first
-        array = self._band_keys(signature)
+        array = self.band_keys(signature)[0] if band_keys is None else band_keys
         keys = array.tolist()
         candidates: set[int] = set()
         self._index.lookup(keys, array, candidates)

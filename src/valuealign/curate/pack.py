@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from valuealign.curate.bpe import ByteLevelBPE
 from valuealign.errors import MissingExtra, UserError
 
 DEFAULT_TOKENIZER = "hf/smollm2-135m-instruct"
@@ -83,10 +84,15 @@ def load_tokenizer(spec: str = DEFAULT_TOKENIZER) -> PackTokenizer:
         fast = Tokenizer.from_file(str(tok_file))
         eos_id = fast.token_to_id(eos)
         if eos_id is not None:
+            # the same ids as encode_batch (offsets are not computed); one thread per worker
+            batch = getattr(fast, "encode_batch_fast", fast.encode_batch)
 
             def encode(texts: list[str]) -> list[list[int]]:
-                return [e.ids for e in fast.encode_batch(texts, add_special_tokens=True)]
+                return [e.ids for e in batch(texts, add_special_tokens=True)]
 
+            byte_level = ByteLevelBPE.for_tokenizer(fast, tok_file)
+            if byte_level is not None:
+                encode = byte_level.fallback_to(encode)
             _CACHE[spec] = PackTokenizer(spec, int(eos_id), eos, encode)
             return _CACHE[spec]
     if importlib.util.find_spec("transformers") is None:
@@ -185,42 +191,56 @@ def pack_token_files(
     tmp.mkdir(parents=True)
     schema = pa.schema([("input_ids", pa.list_(pa.int32()))])
     files: list[str] = []
-    rows: list[np.ndarray] = []
+    blocks: list[np.ndarray] = []  # rows not yet written, as 2-D blocks (views, no per-row copy)
+    pending = 0  # rows in ``blocks``
     buffer = np.zeros(0, dtype=np.int32)
     counts = {"tokens": 0, "sequences": 0, "padded_tokens": 0, "dropped_tokens": 0}
 
     def flush() -> None:
-        if not rows:
+        nonlocal pending
+        if not pending:
             return
-        block = np.stack(rows)
+        block = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
         offsets = np.arange(0, block.size + 1, seq_len, dtype=np.int32)
-        arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(block.reshape(-1)))
+        flat = np.ascontiguousarray(block).reshape(-1)
+        arr = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))
         name = f"part-{len(files):05d}.parquet"
         pq.write_table(pa.Table.from_arrays([arr], schema=schema), tmp / name)
         files.append(name)
-        rows.clear()
+        blocks.clear()
+        pending = 0
+
+    def add_rows(rows: np.ndarray) -> None:
+        """Queue ``rows`` (2-D); every file but the last gets exactly ``rows_per_file``."""
+        nonlocal pending
+        start = 0
+        while start < len(rows):
+            take = min(rows_per_file - pending, len(rows) - start)
+            blocks.append(rows[start : start + take])
+            pending += take
+            start += take
+            if pending >= rows_per_file:
+                counts["sequences"] += pending
+                flush()
 
     for path in token_files:
         ids = np.load(path)
         counts["tokens"] += int(ids.size)
         buffer = np.concatenate([buffer, ids]) if buffer.size else ids
         full = buffer.size // seq_len
-        for k in range(full):
-            rows.append(buffer[k * seq_len : (k + 1) * seq_len])
-            if len(rows) >= rows_per_file:
-                counts["sequences"] += len(rows)
-                flush()
+        if full:
+            add_rows(buffer[: full * seq_len].reshape(full, seq_len))
         buffer = buffer[full * seq_len :].copy()
         if progress is not None:
             progress(1)
     if buffer.size:
         row, padded, dropped = last_sequence(
-            buffer, seq_len, eos_id, remainder, after_full=counts["sequences"] + len(rows) > 0
+            buffer, seq_len, eos_id, remainder, after_full=counts["sequences"] + pending > 0
         )
         if row is not None:
-            rows.append(row)
+            add_rows(row.reshape(1, seq_len))
         counts["padded_tokens"], counts["dropped_tokens"] = int(padded), int(dropped)
-    counts["sequences"] += len(rows)
+    counts["sequences"] += pending
     flush()
     info = {
         **(meta or {}),

@@ -85,6 +85,17 @@ def _digits(s: str) -> str:
     return "".join(ch for ch in s if ch.isdigit())
 
 
+def has_digits(text: str, n: int) -> bool:
+    """At least ``n`` characters for which ``str.isdigit`` holds (ASCII digits counted first;
+    the rest only for non-ASCII text with too few of them)."""
+    count = 0
+    for d in "0123456789":
+        count += text.count(d)
+        if count >= n:
+            return True
+    return not text.isascii() and sum(map(str.isdigit, text)) >= n
+
+
 def mask_pii(text: str) -> tuple[str, dict[str, int]]:
     """Return the masked text and how many of each kind were masked."""
     counts: Counter = Counter()
@@ -102,7 +113,7 @@ def mask_pii(text: str) -> tuple[str, dict[str, int]]:
 
     if "@" in text:
         sub(_EMAIL, "email", "[EMAIL]")
-    if sum(ch.isdigit() for ch in text) >= 7:
+    if has_digits(text, 7):
         sub(_PRC18, "id", "[ID]", prc_id_valid)
         sub(_PRC15, "id", "[ID]", _prc15_valid)
         sub(_HKID, "id", "[ID]")

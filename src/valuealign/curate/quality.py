@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,6 @@ _SYMBOL = re.compile(
     r"\u2900-\u2bff\U0001f000-\U0001faff]"
 )
 _DIGIT = re.compile(r"\d")
-_SPACE = re.compile(r"\s")
 
 HARD_MARKERS = (
     "lorem ipsum",
@@ -85,6 +85,40 @@ SOFT_MARKERS = (
 )
 _HARD = re.compile("|".join(re.escape(m) for m in HARD_MARKERS))
 _SOFT = re.compile("|".join(re.escape(m) for m in SOFT_MARKERS))
+_markers: Any = None
+
+
+def _marker_automaton() -> Any:
+    """One Aho-Corasick automaton over the hard and the soft markers (daachorse, as the lexicon
+    step uses), or ``False`` without daachorse (the regular expressions are used instead)."""
+    global _markers
+    if _markers is None:
+        try:
+            import daachorse
+        except ImportError:
+            _markers = False
+        else:
+            _markers = daachorse.CharwiseDoubleArrayAhoCorasick([*HARD_MARKERS, *SOFT_MARKERS])
+    return _markers
+
+
+def find_markers(low_text: str) -> tuple[str | None, bool]:
+    """(the hard marker ``_HARD.search`` finds in the lowercased text, or ``None``; whether a
+    soft marker occurs in it), in one pass over every occurrence of every marker."""
+    automaton = _marker_automaton()
+    if automaton is False:
+        hard = _HARD.search(low_text)
+        return (hard.group(0) if hard else None), _SOFT.search(low_text) is not None
+    n_hard = len(HARD_MARKERS)
+    first: tuple[int, int] | None = None
+    soft = False
+    for start, _end, idx in automaton.find_overlapping(low_text):
+        if idx >= n_hard:
+            soft = True
+        elif first is None or (start, idx) < first:
+            # a regular expression's alternation: the leftmost start, then the first alternative
+            first = (start, idx)
+    return (HARD_MARKERS[first[1]] if first else None), soft
 
 
 @dataclass(frozen=True)
@@ -102,9 +136,30 @@ class QualityConfig:
         return self.min_units_zh if language == "zh" else self.min_units_en
 
 
+# _UNIT on ASCII text, where [^\W\d_] is [a-z] after lowercasing and \d is [0-9]
+_UNIT_ASCII = re.compile(r"[a-z]+(?:'[a-z]+)*|[0-9]+")
+# _UNIT with runs of CJK characters in one match (split into characters afterwards: one match
+# per run instead of one per character)
+_UNIT_RUNS = re.compile(rf"[{_CJK}]+|[^\W\d_{_CJK}]+(?:['’][^\W\d_{_CJK}]+)*|\d+")
+_CJK_TABLE = bytearray(0xFB00)
+for _a, _b in re.findall(r"(.)-(.)", _CJK):
+    _CJK_TABLE[ord(_a) : ord(_b) + 1] = b"\x01" * (ord(_b) - ord(_a) + 1)
+
+
 def units(text: str) -> list[str]:
     """Words and single CJK characters, lowercased."""
-    return _UNIT.findall(text.lower())
+    low = text.lower()
+    if low.isascii():
+        return _UNIT_ASCII.findall(low)
+    out: list[str] = []
+    cjk, size = _CJK_TABLE, len(_CJK_TABLE)
+    for tok in _UNIT_RUNS.findall(low):
+        c = ord(tok[0])
+        if c < size and cjk[c]:
+            out += tok  # a run of CJK characters: one unit each
+        else:
+            out.append(tok)
+    return out
 
 
 def repeated_ngram_share(items: list[str], n: int) -> float:
@@ -158,12 +213,15 @@ def check_quality(
         return "too-short", f"{n} units < {low}"
     if n > config.max_units:
         return "too-long", f"{n} units > {config.max_units}"
-    nonspace = len(text) - len(_SPACE.findall(text))
+    nonspace = sum(map(len, text.split()))  # str.split() and \s agree on what is white space
     if nonspace:
         symbols = len(_SYMBOL.findall(text)) / nonspace
         if symbols > config.max_symbol_ratio:
             return "symbol-ratio", f"{symbols:.2f} > {config.max_symbol_ratio}"
-        digits = len(_DIGIT.findall(text)) / nonspace
+        n_digits = (
+            sum(map(text.count, "0123456789")) if text.isascii() else len(_DIGIT.findall(text))
+        )
+        digits = n_digits / nonspace
         if digits > config.max_digit_ratio:
             return "digit-ratio", f"{digits:.2f} > {config.max_digit_ratio}"
     lines = [line for line in text.split("\n") if line]
@@ -177,11 +235,10 @@ def check_quality(
         share = repeated_ngram_share(toks, n_gram)  # exact, for the decision and the detail
     if share > config.max_repeated_ngrams:
         return "repeated-ngrams", f"{share:.2f} > {config.max_repeated_ngrams}"
-    low_text = text.lower()
-    hard = _HARD.search(low_text)
-    if hard:
-        return "boilerplate", f"marker {hard.group(0)!r}"
-    if not _SOFT.search(low_text):  # most documents have no soft marker at all
+    hard, soft = find_markers(text.lower())
+    if hard is not None:
+        return "boilerplate", f"marker {hard!r}"
+    if not soft:  # most documents have no soft marker at all
         return None
     marked = sum(1 for line in lines if _SOFT.search(line.lower()))
     if lines and marked >= 2 and marked / len(lines) > config.max_boilerplate_lines:

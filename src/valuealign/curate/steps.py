@@ -134,6 +134,8 @@ _CONTROL = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
 )
 _SPACES = re.compile(r"[^\S\n]+")  # whitespace other than newline (NFKC has mapped NBSP etc.)
+_ODD_SPACE = re.compile(r"[^\S\n ]")  # what _SPACES would change, besides runs of spaces
+_ASCII_ODD_SPACE = "\t\x0b\x0c\x1c\x1d\x1e\x1f"  # the same for ASCII text (\r is gone)
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
@@ -154,9 +156,15 @@ def normalise_text(text: str) -> str:
     text = _nfkc(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     text = _CONTROL.sub("", text)
-    text = _SPACES.sub(" ", text)
+    # each substitution only where it would change something (a scan is cheaper than a copy)
+    if "  " in text or (
+        any(c in text for c in _ASCII_ODD_SPACE) if text.isascii() else _ODD_SPACE.search(text)
+    ):
+        text = _SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
-    return _BLANK_RUNS.sub("\n\n", text).strip()
+    if "\n\n\n" in text:
+        text = _BLANK_RUNS.sub("\n\n", text)
+    return text.strip()
 
 
 class NormaliseStep(Step):
@@ -233,8 +241,8 @@ def clear_language(sample: str) -> str | None:
         n = len(words)
         if n < 20:
             return None
-        en = sum(w in EN_MARKERS for w in words)
-        foreign = sum(w in FOREIGN_MARKERS for w in words)
+        en = sum(map(EN_MARKERS.__contains__, words))
+        foreign = sum(map(FOREIGN_MARKERS.__contains__, words))
         return "en" if en >= 0.05 * n and foreign <= 0.02 * n else None
     han = len(sample) - len(_HAN.sub("", sample))
     if han < 20 or _KANA_HANGUL.search(sample):

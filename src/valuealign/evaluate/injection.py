@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
 
 ZERO_WIDTH = dict.fromkeys(
     map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad")
@@ -47,9 +49,15 @@ _PURE_VERDICT_LINE = re.compile(
 )
 
 
-def _normalised_with_map(text: str) -> tuple[str, list[int]]:
+def _normalised_with_map(text: str) -> tuple[str, Sequence[int]]:
     """NFKC without zero-width characters, and for each of its characters the index of the
     original character it came from (so a match can be replaced in the original text)."""
+    if text.isascii() or (
+        unicodedata.is_normalized("NFKC", text) and not any(chr(c) in text for c in ZERO_WIDTH)
+    ):
+        # every character is its own NFKC form (a character that NFKC changes never occurs in
+        # normalised text) and none is dropped: the text and the identity map
+        return text, range(len(text))
     chars: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
@@ -79,6 +87,14 @@ def _replace(text: str, pattern: re.Pattern, replacement: str) -> tuple[str, boo
 def neutralise(answer: str) -> tuple[str, list[str]]:
     """(the answer with verdict-shaped strings, block-closing tags and fake system notes
     defused, the kinds that were found: ``verdict``, ``tag``, ``system-note``)."""
+    answer, found = _neutralise(answer)
+    return answer, list(found)
+
+
+@lru_cache(maxsize=4096)
+def _neutralise(answer: str) -> tuple[str, tuple[str, ...]]:
+    # a pure function of the answer, which the judge neutralises more than once (its prompt,
+    # the record, the consistency check): computed once per answer
     found: list[str] = []
     for kind, pattern, replacement in (
         ("verdict", _VERDICT_SHAPED, "[verdict-like text removed]"),
@@ -88,18 +104,22 @@ def neutralise(answer: str) -> tuple[str, list[str]]:
         answer, hit = _replace(answer, pattern, replacement)
         if hit:
             found.append(kind)
-    return answer, found
+    return answer, tuple(found)
 
 
 def _norm_line(line: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", line).translate(ZERO_WIDTH).split())
 
 
+# the judge prompts of a run share most of their lines (the charter's positions, red lines and
+# rubric), and NFKC over CJK text with full-width punctuation is slow: each line once
+_norm_prompt_line = lru_cache(maxsize=1 << 14)(_norm_line)
+
+
 def strip_prompt_echo(raw: str, prompt: str) -> str:
     """The judge's reply without the lines it copied from the prompt (whole or in part);
     lines that are exactly a verdict are kept."""
-    prompt_lines = [_norm_line(x) for x in prompt.split("\n")]
-    prompt_lines = [x for x in prompt_lines if x]
+    prompt_lines = [x for x in map(_norm_prompt_line, prompt.split("\n")) if x]
     kept = []
     for line in raw.split("\n"):
         norm = _norm_line(line)

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from valuealign.aio import ensure_no_running_loop, run_sync
+from valuealign.aio import ensure_no_running_loop, fewer_gc_pauses, run_sync
 from valuealign.backends import (
     CachedBackend,
     ChatBackend,
@@ -559,7 +559,8 @@ async def _run(
     ):
         run.start_tasks(len(units))
         try:
-            await asyncio.gather(*[run.unit(*u) for u in units])
+            with fewer_gc_pauses():
+                await asyncio.gather(*[run.unit(*u) for u in units])
         finally:
             await aclose_all(*models.values(), *(j.backend for j in judges.values()))
     run.counts["planned_answers"] = len(units)
@@ -609,6 +610,7 @@ class _EvalRun:
         self.finished: dict[tuple[str, str, str], EvalAnswer] = {}
         self.check_consistency = settings.consistency and set(LANGS) <= set(settings.languages)
         self.primary = next(iter(judges.values()))
+        self._domains: dict[str, str] = {}
 
     def start_tasks(self, n_units: int) -> None:
         n_pairs = sum(
@@ -621,11 +623,14 @@ class _EvalRun:
         )
 
     def base_fields(self, model: str, item: BenchmarkItem, bench: str) -> dict:
+        domain = self._domains.get(item.subdomain)
+        if domain is None:  # charter.domain_of walks the charter: once per subdomain
+            domain = self._domains[item.subdomain] = self.plan.charter.domain_of(item.subdomain).id
         return {
             "model": model,
             "item_id": item.id,
             "benchmark": bench,
-            "domain": self.plan.charter.domain_of(item.subdomain).id,
+            "domain": domain,
             "subdomain": item.subdomain,
             "item_kind": item.kind,
             "strategy": item.strategy,

@@ -81,17 +81,32 @@ def compute_scores(
         planned = list(dict.fromkeys((a.item_id, a.item_kind) for a in answers))
     planned_main = [i for i, kind in planned if kind != "benign"]
     verdicts = _Verdicts(judgements)
+    # each (model, language)'s own records, in their order: one pass, not one per pair
+    answers_of: dict[tuple[str, str], list[EvalAnswer]] = defaultdict(list)
+    for a in answers:
+        answers_of[(a.model, a.language)].append(a)
+    judgements_of: dict[tuple[str, str], list[Judgement]] = defaultdict(list)
+    for j in judgements:
+        judgements_of[(j.model, j.language)].append(j)
+    same_of: dict[str, list[bool]] = defaultdict(list)
+    for c in consistency:
+        if c.same_stance is not None:
+            same_of[c.model].append(c.same_stance)
     per_model: dict = {}
     item_scores: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     for model in models:
         langs = {}
         for lang in languages:
             langs[lang], item_scores[(model, lang)] = _language_scores(
-                model, lang, answers, judgements, verdicts, planned_main, benchmark_items
+                model,
+                lang,
+                answers_of[(model, lang)],
+                judgements_of[(model, lang)],
+                verdicts,
+                planned_main,
+                benchmark_items,
             )
-        same = [
-            c.same_stance for c in consistency if c.model == model and c.same_stance is not None
-        ]
+        same = same_of[model]
         per_model[model] = {
             "languages": langs,
             "cross_lingual_consistency": {

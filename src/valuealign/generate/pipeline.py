@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
-from valuealign.aio import ensure_no_running_loop, for_each, run_sync
+from valuealign.aio import ensure_no_running_loop, fewer_gc_pauses, for_each, run_sync
 from valuealign.backends import (
     ChatBackend,
     Completion,
@@ -368,7 +368,8 @@ async def _run(
     in_flight = settings.max_items_in_flight or sum(settings.concurrency.get(r, 16) for r in ROLES)
     with _outcomes(out, len(prep.items), len(todo), len(kept), progress) as (finish, counts):
         try:
-            await for_each(todo, process, limit=in_flight, done=finish)
+            with fewer_gc_pauses():
+                await for_each(todo, process, limit=in_flight, done=finish)
         finally:
             await aclose_all(*roles.values())
     return dict(counts)

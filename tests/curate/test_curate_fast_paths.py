@@ -1,0 +1,93 @@
+"""The curation steps' shortcuts give what their plain definitions give (kept here, or in the
+module, as the oracle): units, boilerplate markers, digit and white-space counts, normalisation
+and the dedup text, on random text built from the characters where they could differ."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from valuealign.curate import quality
+from valuealign.curate.dedup import dedup_text
+from valuealign.curate.privacy import has_digits
+from valuealign.curate.steps import _BLANK_RUNS, _CONTROL, _SPACES, _nfkc, normalise_text
+
+PIECES = [
+    *"aZé ß'’-_\n\t\r\x0b\x0c\x1c\x85\xa0\u1680\u2009\u2028\u3000\u200b\ufeff\x00",
+    *"0123456789²③١٢",
+    *"中文字，。！ぁアㄱ가ΑΣςİ",
+    "lorem ipsum",
+    "click here",
+    "All Rights Reserved",
+    "版权所有",
+    "页面不存在",
+    "您访问的页面不存在",
+    "  ",
+    "\n\n\n",
+    "don't",
+    "12345",
+    "abc",
+]
+
+
+def _texts(seed: int, n: int = 20000) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choices(PIECES, k=rng.randint(0, 16))) for _ in range(n)]
+
+
+def test_units_match_the_pattern() -> None:
+    for text in _texts(0):
+        assert quality.units(text) == quality._UNIT.findall(text.lower()), repr(text)
+
+
+def test_markers_match_the_patterns() -> None:
+    seen = set()
+    for text in _texts(1):
+        low = text.lower()
+        hard = quality._HARD.search(low)
+        expected = (hard.group(0) if hard else None, quality._SOFT.search(low) is not None)
+        assert quality.find_markers(low) == expected, repr(text)
+        seen.add(expected)
+    assert len({hard for hard, _ in seen}) == 4 and {soft for _, soft in seen} == {True, False}
+
+
+def test_digit_ratio_matches_the_patterns() -> None:
+    space, digit = re.compile(r"\s"), re.compile(r"\d")
+    # only the digit rule can fail: no length limits, symbols always allowed
+    config = quality.QualityConfig(min_units_en=0, max_symbol_ratio=1.0, max_digit_ratio=0.3)
+    failed = 0
+    for text in _texts(2):
+        nonspace = len(text) - len(space.findall(text))
+        ratio = len(digit.findall(text)) / nonspace if nonspace else 0.0
+        got = quality.check_quality(text, "en", config)
+        if nonspace and ratio > 0.3:
+            assert got == ("digit-ratio", f"{ratio:.2f} > 0.3"), repr(text)
+            failed += 1
+        else:
+            assert got is None or got[0] != "digit-ratio", repr(text)
+    assert 1000 < failed < 19000  # both outcomes are exercised
+
+
+def test_digit_gate_counts_what_isdigit_counts() -> None:
+    for text in _texts(3):
+        for n in (1, 3, 7):
+            assert has_digits(text, n) == (sum(ch.isdigit() for ch in text) >= n), repr(text)
+
+
+def _normalise_plain(text: str) -> str:
+    text = _nfkc(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = _CONTROL.sub("", text)
+    text = _SPACES.sub(" ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return _BLANK_RUNS.sub("\n\n", text).strip()
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_normalise_and_dedup_text_match_the_substitutions(seed: int) -> None:
+    ws = re.compile(r"\s+")
+    for text in _texts(seed):
+        assert normalise_text(text) == _normalise_plain(text), repr(text)
+        assert dedup_text(text) == ws.sub(" ", text.lower()).strip(), repr(text)
