@@ -448,6 +448,14 @@ def injections() -> dict:
     }
 
 
+def _scrub(results: list[dict], tmp: str) -> None:
+    """Replace the temporary folder in saved messages by ``<tmp>`` (no machine paths in results)."""
+    for r in results:
+        for key, value in r.items():
+            if isinstance(value, str):
+                r[key] = value.replace(tmp, "<tmp>")
+
+
 def main_(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/redteam.json"))
@@ -461,6 +469,7 @@ def main_(argv: list[str] | None = None) -> int:
         bad_inputs(cases)
         fault_report = faults(root)
     inj = injections()
+    _scrub(cases.results, tmp)
     clean = sum(r["clean"] for r in cases.results)
     report = {
         "bad_inputs_tried": len(cases.results),
