@@ -108,7 +108,7 @@ def test_llm_detector_valid_json_and_bilingual_prompts():
     assert det.failures == []
     en_prompt = next(p for p in seen if TRADITION_EN in p)
     zh_prompt = next(p for p in seen if TRADITION_ZH in p)
-    assert "promotes or expresses" in en_prompt and "universalism:" in en_prompt
+    assert "promote or express" in en_prompt and "universalism:" in en_prompt
     assert "支持或体现" in zh_prompt and "tradition（传统）" in zh_prompt
     tag = en_prompt.split(f"\n{TRADITION_EN}\n")[0].rsplit("<", 1)[1].rstrip(">")
     assert tag.startswith("text-") and f"</{tag}>" in en_prompt
