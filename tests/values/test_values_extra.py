@@ -1,10 +1,15 @@
-"""The extra training set and the second annotator's labels: well-formed and kept off the test split."""
+"""The extra training sets and the second annotator's labels: well-formed, kept off the test split."""
 
 from __future__ import annotations
 
 import json
 
-from valuealign.values.labelled import extra_labelled_path, load_labelled, training_set
+from valuealign.values.labelled import (
+    extra_labelled_path,
+    extra_labelled_paths,
+    load_labelled,
+    training_set,
+)
 
 
 def test_training_set_adds_extra_and_never_test_items() -> None:
@@ -14,7 +19,8 @@ def test_training_set_adds_extra_and_never_test_items() -> None:
     ids = [it.id for it in train]
     assert len(ids) == len(set(ids))
     assert not test_ids & set(ids)
-    extra = load_labelled(extra_labelled_path())
+    extra = load_labelled(extra_labelled_paths())
+    assert extra_labelled_path() in extra_labelled_paths()
     assert {it.id for it in extra} <= set(ids)
     assert len(train) == len(shipped.split("train")) + len(extra)
     assert len(training_set(extra=False)) == len(shipped.split("train"))

@@ -11,11 +11,14 @@ leniently (see :meth:`Taxonomy.resolve`). Every problem raises :class:`UserError
 and line: invalid JSON, a missing or mistyped field, an unknown value, a label outside
 {-1, 0, 1}, a duplicate id.
 
-**Split.** :func:`split_of` assigns every item to "train" or "test" by a hash of its id alone
-(SHA-256 of the id, first 8 bytes as an integer, modulo 100; below :data:`TEST_PERCENT` is
-"test"). The split is deterministic, independent of file order and of other items, and stable
-when items are added, so the trained classifier never sees the items that ``eval-detector``
-scores it on.
+**Split.** :func:`split_of` assigns every item to "train" or "test" by its id alone. An id
+starting with ``h-`` (the held-out extension, ``labelled/heldout.jsonl``) is always "test"; one
+starting with ``x-`` (the training-only sets under ``extra/``) is always "train"; any other id
+goes by a hash (SHA-256 of the id, first 8 bytes as an integer, modulo 100; below
+:data:`TEST_PERCENT` is "test"). The split is deterministic, independent of file order and of
+other items, and stable when items are added, so the trained classifier never sees the items
+that ``eval-detector`` scores it on. The shipped held-out split is therefore the hashed test
+part of ``en.jsonl`` and ``zh.jsonl`` plus all of ``heldout.jsonl``.
 
 >>> data = load_labelled()
 >>> train, test = data.split("train"), data.split("test")
@@ -41,11 +44,15 @@ from valuealign.records import split_lines
 from valuealign.values.taxonomy import Taxonomy, get_taxonomy
 
 __all__ = [
+    "EXTRA_FILES",
+    "HELDOUT_PREFIX",
     "SHIPPED_FILES",
     "TEST_PERCENT",
+    "TRAIN_PREFIX",
     "LabelledItem",
     "LabelledSet",
     "extra_labelled_path",
+    "extra_labelled_paths",
     "load_labelled",
     "shipped_labelled_paths",
     "split_of",
@@ -55,12 +62,28 @@ __all__ = [
 TEST_PERCENT = 25
 """Share (in percent) of items that :func:`split_of` puts in the held-out "test" part."""
 
-SHIPPED_FILES = ("en.jsonl", "zh.jsonl")
+SHIPPED_FILES = ("en.jsonl", "zh.jsonl", "heldout.jsonl")
+"""Files of ``data/values/labelled/``: the two hashed-split sets and the held-out extension."""
+
+EXTRA_FILES = ("extra.jsonl", "balanced.jsonl")
+"""Training-only files of ``data/values/extra/`` (ids ``x-...``), added by :func:`training_set`."""
+
+HELDOUT_PREFIX = "h-"
+"""Ids with this prefix are always in the "test" split (the held-out extension)."""
+
+TRAIN_PREFIX = "x-"
+"""Ids with this prefix are always in the "train" split (the training-only extra sets)."""
+
 Split = Literal["train", "test", "all"]
 
 
 def split_of(item_id: str) -> Literal["train", "test"]:
-    """ "test" for about :data:`TEST_PERCENT` % of ids (by SHA-256 of the id), else "train"."""
+    """ "test" for ``h-`` ids, "train" for ``x-`` ids; otherwise "test" for about
+    :data:`TEST_PERCENT` % of ids (by SHA-256 of the id), else "train"."""
+    if item_id.startswith(HELDOUT_PREFIX):
+        return "test"
+    if item_id.startswith(TRAIN_PREFIX):
+        return "train"
     digest = hashlib.sha256(item_id.encode("utf-8")).digest()
     return "test" if int.from_bytes(digest[:8], "big") % 100 < TEST_PERCENT else "train"
 
@@ -146,7 +169,7 @@ class LabelledSet:
 
 
 def shipped_labelled_paths() -> list[Path]:
-    """Paths of the shipped labelled files that exist (en.jsonl, zh.jsonl)."""
+    """Paths of the shipped labelled files that exist (en.jsonl, zh.jsonl, heldout.jsonl)."""
     root = resources.files("valuealign") / "data" / "values" / "labelled"
     paths = []
     for name in SHIPPED_FILES:
@@ -165,13 +188,24 @@ def extra_labelled_path() -> Path:
     return Path(str(resources.files("valuealign") / "data" / "values" / "extra" / "extra.jsonl"))
 
 
+def extra_labelled_paths() -> list[Path]:
+    """Every training-only file of ``data/values/extra/`` (:data:`EXTRA_FILES`) that exists.
+
+    ``extra.jsonl`` (60 texts, mostly oppose-direction) and ``balanced.jsonl`` (404 texts, 202 per
+    language, every value with at least 8 promote and 8 oppose examples per language, a fifth
+    without any value). Both are written for this project; see the NOTICE beside them.
+    """
+    root = resources.files("valuealign") / "data" / "values" / "extra"
+    return [Path(str(root / n)) for n in EXTRA_FILES if (root / n).is_file()]
+
+
 def training_set(*, extra: bool = True, taxonomy: Taxonomy | str = "schwartz10") -> LabelledSet:
-    """The shipped set's train split, plus (``extra=True``) every item of the extra set."""
+    """The shipped set's train split, plus (``extra=True``) every item of the extra sets."""
     if not extra:
         return load_labelled(taxonomy=taxonomy).split("train")
-    both = load_labelled([*shipped_labelled_paths(), extra_labelled_path()], taxonomy=taxonomy)
-    items = tuple(it for it in both if it.id.startswith("x-") or it.split == "train")
-    return LabelledSet(items, both.taxonomy, both.sources)
+    every = load_labelled([*shipped_labelled_paths(), *extra_labelled_paths()], taxonomy=taxonomy)
+    items = tuple(it for it in every if it.split == "train")
+    return LabelledSet(items, every.taxonomy, every.sources)
 
 
 def load_labelled(
