@@ -314,7 +314,9 @@ def _swapped_tokens(original: str, rewrite: str, a: list[str], b: list[str], zh:
     return False
 
 
-def conflict_cues(original: str, rewrite: str, language: str | None = None) -> list[str]:
+def conflict_cues(
+    original: str, rewrite: str, language: str | None = None, *, swap: bool = True
+) -> list[str]:
     """The conflict cues between two texts: "number", "negation", "antonym" and/or "swap"
     (module docstring)."""
     cues = []
@@ -325,7 +327,7 @@ def conflict_cues(original: str, rewrite: str, language: str | None = None) -> l
         cues.append("negation")
     if antonym_flip(original, rewrite):
         cues.append("antonym")
-    if swapped_roles(original, rewrite, language):
+    if swap and swapped_roles(original, rewrite, language):
         cues.append("swap")
     return cues
 
@@ -382,6 +384,8 @@ class MeaningMeasure:
     judge: Any = None
     cue_factor: float = 0.4
     judge_power: float = 1.0
+    swap_cue: bool = True
+    """Count swapped roles (:func:`swapped_roles`) as a conflict cue."""
     _judge_cache: dict[tuple[str, str, str], float] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -425,7 +429,7 @@ class MeaningMeasure:
         if normalise_text(original) == normalise_text(rewrite):
             return MeaningCheck(1.0, (), None if self.judge is None else 1.0, 1.0)
         sim = float(self.similarity_model.similarity(original, rewrite))
-        cues = tuple(conflict_cues(original, rewrite, language))
+        cues = tuple(conflict_cues(original, rewrite, language, swap=self.swap_cue))
         score = sim * self.cue_factor ** len(cues)
         p = None
         if self.judge is not None:
