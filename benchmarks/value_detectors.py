@@ -1,38 +1,37 @@
 """Every value detector side by side on the shipped held-out split, per language.
 
 Detectors: ``keywords``, ``lexicon`` (English dictionaries), the shipped ``classifier`` (MiniLM +
-n-grams), the learned multilingual detector (Qwen2.5 0.5B sentence vectors + n-grams +
-keywords, per-value logistic heads; trained on the shipped *train* split plus the extra
-oppose-heavy set in ``data/values/extra/extra.jsonl``) at two operating points for each
-``--layer`` (default: the middle layer 12 and the last layer of the 0.5B, raw; 0 = token
-embeddings, no transformer pass) and for ``classifier:multilingual``'s settings (layers 12 and
-last concatenated and standardised; chosen on out-of-fold figures of the training data, which
-are reported too as ``learned_heads.*.out_of_fold``), and, when asked with ``--llm``, an LLM judge on the test
-split (all of it unless ``--llm-limit``).
+n-grams), the learned multilingual detector ``classifier:multilingual`` (Qwen2.5 0.5B sentence
+vectors of layers 12 and 24, standardised, + n-grams + keywords, per-value promote / oppose
+logistic heads; trained on the shipped *train* split plus every training-only set under
+``data/values/extra/``; settings chosen on out-of-fold figures of the training data, see
+``benchmarks/detector_selection.py``) beside the same features with session 22's settings, both
+at two operating points; optionally one raw hidden layer per ``--layer``; and, when asked with
+``--llm``, an LLM judge (prompt ``value-detector-v3``: per value a direction and a confidence)
+at two operating points: every label it states, and only those stated with a confidence at or
+above a threshold chosen on ``--llm-calibrate`` training texts per language (the lowest
+confidence level at which its labels there reach precision 0.8; never on the test split).
 
-The LLM run is resumable: each text's reply (vector, attempts, error, raw reply) goes to
-``llm-detections-<model>-<prompt version>.json`` beside ``--out`` after every ``--llm-chunk`` texts, and a
-rerun asks only for the texts not yet there. Any ``provider/model`` works, e.g. the 1.5B::
+The LLM run is resumable: each text's reply (scores, attempts, error, raw reply) goes to
+``llm-detections-<model>-<prompt version>-<form>.json`` beside ``--out`` after every
+``--llm-chunk`` texts, and a rerun asks only for the texts not yet there. Any
+``provider/model`` works, e.g. the 1.5B::
 
-    nice -n 19 env PYTHONPATH=src python benchmarks/value_detectors.py \
-        --llm ct2/qwen2.5-1.5b-instruct --out benchmarks/results/value_detectors.json
+    nice -n 19 env PYTHONPATH=src python benchmarks/value_detectors.py --only-llm \
+        --llm ct2/qwen2.5-1.5b-instruct --out benchmarks/results/value_detectors-llm.json
 
-Operating points of the learned detector (thresholds fitted on out-of-fold probabilities of the
-training data, never on the test split):
-
-* ``balanced``: each head fires from the lowest threshold with out-of-fold precision >= 0.5;
-* ``high-precision``: the same with precision >= 0.8; below the threshold the detector abstains
-  (reports 0 for that value).
+Operating points of the learned detector (fitted on out-of-fold probabilities of the training
+data, never on the test split): ``balanced`` (precision target 0.5) and ``high-precision``
+(0.8; below the threshold the detector abstains: it reports 0 for that value).
 
 Reported per language: n, macro-F1 (direction-correct, macro over values), promote- and
 oppose-direction macro-F1, micro precision and recall overall and per direction, each with a
-95% bootstrap interval (texts resampled, 500 draws); the gold label counts per value and
-direction in the training data and in each language's test split (``label_counts``).
-The second annotator's agreement (Cohen's kappa over item x value cells, 3 classes) is computed
-from ``data/values/extra/second-annotator.jsonl``.
-
-    PYTHONPATH=src python benchmarks/value_detectors.py [--layer 12 --layer -1] \\
-        [--llm ct2/qwen2.5-0.5b-instruct] [--out benchmarks/results/value_detectors.json]
+95% bootstrap interval (texts resampled, 500 draws), pooled over the held-out split and, in
+``detectors_by_part``, separately for session 22's held-out items ("old") and the held-out
+extension (``h-`` ids, "new"); the gold label counts per value and direction in the training
+data and in each language's test split (``label_counts``). The second annotator's agreement
+(Cohen's kappa over item x value cells, 3 classes) is computed from
+``data/values/extra/second-annotator.jsonl``.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,6 @@ from valuealign.values.classifier import (
     multilingual_settings,
     train_classifier,
 )
-from valuealign.values.embed import middle_layer
 from valuealign.values.labelled import LabelledSet, extra_labelled_path, training_set
 from valuealign.values.llm_detector import LLM_DETECTOR_TEMPLATE_VERSION
 from valuealign.values.metrics import Counts, score_detections
@@ -104,6 +103,24 @@ def summarise(gold: np.ndarray, scores: np.ndarray, data: LabelledSet, name: str
     out["predicted"] = int(micro.predicted)
     out["support"] = int(micro.support)
     return out
+
+
+def by_language(gold: np.ndarray, s: np.ndarray, langs: np.ndarray, data, name: str) -> dict:
+    return {lg: summarise(gold[langs == lg], s[langs == lg], data, name) for lg in ("en", "zh")}
+
+
+def by_part(
+    gold: np.ndarray, s: np.ndarray, langs: np.ndarray, ids: np.ndarray, data, name: str
+) -> dict:
+    """Figures per language on the session-22 held-out items ("old": the hashed test part of
+    en.jsonl / zh.jsonl) and on the held-out extension ("new": ``h-`` ids), when both exist."""
+    new = np.char.startswith(ids.astype(str), "h-")
+    if not new.any() or new.all():
+        return {}
+    return {
+        part: by_language(gold[rows], s[rows], langs[rows], data, name)
+        for part, rows in (("old", ~new), ("new", new))
+    }
 
 
 def oof_figures(model: ClassifierDetector, train: LabelledSet) -> dict:
@@ -300,8 +317,8 @@ def main() -> None:
         type=int,
         action="append",
         default=None,
-        help="hidden layer of the learned detector (repeatable; -1 last, 0 token embeddings; "
-        "default: the middle and the last layer)",
+        help="also a learned detector on this one hidden layer, raw (repeatable; -1 last, 0 "
+        "token embeddings; default: none)",
     )
     parser.add_argument("--skip", action="append", default=[], help="detector spec to skip")
     parser.add_argument(
@@ -338,7 +355,7 @@ def main() -> None:
     if args.only_llm:
         args.skip += ["keywords", "lexicon", "classifier"]
         args.layer, args.no_multilingual = [], True
-    layers = [middle_layer(EMBED_MODEL), -1] if args.layer is None else args.layer
+    layers = [] if args.layer is None else args.layer
 
     data = load_labelled()
     test = data.split("test")
@@ -360,7 +377,9 @@ def main() -> None:
         for layer in layers
     ]
     if not args.no_multilingual:
-        variants.append(("L12+Llast std", multilingual_settings(0.8)))
+        session22 = replace(multilingual_settings(0.8), C=1.0, calibration="head")
+        variants.append(("L12+Llast std, session-22 settings", session22))
+        variants.append(("multilingual", multilingual_settings(0.8)))
     for tag, settings in variants:
         started = time.perf_counter()
         hp = train_classifier(train, settings)
@@ -383,10 +402,11 @@ def main() -> None:
         "embedding": {"model": EMBED_MODEL, "pooling": "mean", "layers": layers},
         "detectors": {},
     }
+    ids = np.asarray(test.ids)
+    result["detectors_by_part"] = {}
     for name, s in scores.items():
-        result["detectors"][name] = {
-            lg: summarise(gold[langs == lg], s[langs == lg], test, name) for lg in ("en", "zh")
-        }
+        result["detectors"][name] = by_language(gold, s, langs, test, name)
+        result["detectors_by_part"][name] = by_part(gold, s, langs, ids, test, name)
     result["llm_cost"] = {}
     result["llm_calibration"] = {}
     for spec, form in ((sp, fm) for sp in args.llm for fm in forms):
@@ -419,10 +439,10 @@ def main() -> None:
         )
         hp = np.where(np.abs(s) < theta["threshold"] - 1e-9, 0.0, s)
         for name, sc in ((f"{base} (all stated)", s), (f"{base} (high-precision)", hp)):
-            result["detectors"][name] = {
-                lg: summarise(gold[rows][sub_langs == lg], sc[sub_langs == lg], test, spec)
-                for lg in ("en", "zh")
-            }
+            result["detectors"][name] = by_language(gold[rows], sc, sub_langs, test, spec)
+            result["detectors_by_part"][name] = by_part(
+                gold[rows], sc, sub_langs, ids[rows], test, spec
+            )
         if partial:  # the other detectors on the same subset, for a fair comparison
             for other_name, other in scores.items():
                 result["detectors"].setdefault(f"{other_name} [llm subset]", {})
@@ -435,12 +455,15 @@ def main() -> None:
     result["learned_heads"] = heads
     result["seconds"] = round(time.perf_counter() - t0, 1)
     for name, per in result["detectors"].items():
-        for lg, r in per.items():
-            print(
-                f"{name:40s} {lg} n={r['n']:3d} F1={r['macro_f1']:.3f} {r['macro_f1_ci95']} "
-                f"opp={r['oppose_f1']:.3f} {r['oppose_f1_ci95']} P={r['precision']:.3f} "
-                f"{r['precision_ci95']} R={r['recall']:.3f} fail={r['failed']}"
-            )
+        parts = {"all": per, **result["detectors_by_part"].get(name, {})}
+        for part, figs in parts.items():
+            for lg, r in figs.items():
+                print(
+                    f"{name:40s} {part:3s} {lg} n={r['n']:3d} F1={r['macro_f1']:.3f} "
+                    f"{r['macro_f1_ci95']} opp={r['oppose_f1']:.3f} {r['oppose_f1_ci95']} "
+                    f"P={r['precision']:.3f} {r['precision_ci95']} R={r['recall']:.3f} "
+                    f"fail={r['failed']}"
+                )
     print(result["second_annotator"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
