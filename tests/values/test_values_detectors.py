@@ -108,7 +108,7 @@ def test_llm_detector_valid_json_and_bilingual_prompts():
     assert det.failures == []
     en_prompt = next(p for p in seen if TRADITION_EN in p)
     zh_prompt = next(p for p in seen if TRADITION_ZH in p)
-    assert "promote or express" in en_prompt and "universalism:" in en_prompt
+    assert "promotes or expresses" in en_prompt and "universalism:" in en_prompt
     assert "支持或体现" in zh_prompt and "tradition（传统）" in zh_prompt
     tag = en_prompt.split(f"\n{TRADITION_EN}\n")[0].rsplit("<", 1)[1].rstrip(">")
     assert tag.startswith("text-") and f"</{tag}>" in en_prompt
@@ -305,3 +305,17 @@ def test_llm_detector_reasks_when_every_value_is_named():
     second = LLMDetector(ScriptedBackend([every]), max_parse_retries=0)
     out = second.detect_many([TRADITION_EN])
     assert np.isnan(out).all() and "at most 3" in second.failures[0].error
+
+
+def test_llm_detector_worked_example_copy_is_reasked_and_plus_signs_parse():
+    det = LLMDetector(ScriptedBackend(["x"]), max_parse_retries=1)
+    copied = det.example_answer()
+    assert copied in det.messages(TRADITION_EN, "en")[0][-1]["content"]
+    backend = ScriptedBackend([copied, '{"tradition": [+1, 0.7], "power": [-1, 0.2]}'])
+    det = LLMDetector(backend, max_parse_retries=1)
+    [result] = asyncio.run(det.adetect_detailed([TRADITION_EN]))
+    assert result.attempts == 2 and result.error is None
+    assert result.vector[T] == 0.7 and result.vector[VALUES.index("power")] == -0.2
+    only_copy = LLMDetector(ScriptedBackend([copied]), max_parse_retries=0)
+    assert np.isnan(only_copy.detect_many([TRADITION_EN])).all()
+    assert "worked example" in only_copy.failures[0].error
