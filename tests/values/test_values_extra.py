@@ -45,3 +45,46 @@ def test_second_annotator_labels_refer_to_shipped_items() -> None:
         for value, label in row["values"].items():
             assert value in shipped.taxonomy.values and label in (-1, 1)
     assert {by_id[r["id"]].language for r in rows} == {"en", "zh"}
+
+
+def test_annotator_c_labels_a_seeded_draw_of_both_languages() -> None:
+    shipped = load_labelled()
+    by_id = {it.id: it for it in shipped}
+    path = extra_labelled_path().with_name("annotator-c.jsonl")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) == 80
+    langs = [by_id[i].language for i in ids]
+    assert langs.count("en") == 40 and langs.count("zh") == 40
+    for row in rows:
+        assert row["annotator"] == "c" and not row["id"].startswith(("x-", "h-"))
+        for value, label in row["values"].items():
+            assert value in shipped.taxonomy.values and label in (-1, 1)
+    # the labels are not a copy of the first pass (they were written blind)
+    assert any(dict(by_id[r["id"]].labels) != r["values"] for r in rows)
+
+
+def test_saved_agreement_matches_scikit_learn() -> None:
+    """The saved kappa (benchmarks/value_agreement.py) recomputed with scikit-learn."""
+    from pathlib import Path
+
+    from sklearn.metrics import cohen_kappa_score
+
+    saved = Path(__file__).resolve().parents[2] / "benchmarks/results/value_agreement.json"
+    result = json.loads(saved.read_text(encoding="utf-8"))["annotator_c"]
+    shipped = load_labelled()
+    by_id = {it.id: it for it in shipped}
+    tax = shipped.taxonomy
+    path = extra_labelled_path().with_name("annotator-c.jsonl")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    for lang in ("en", "zh", "all"):
+        mine = [r for r in rows if lang == "all" or by_id[r["id"]].language == lang]
+        first = [int(x) for r in mine for x in by_id[r["id"]].vector(tax)]
+        second = [int(r["values"].get(v, 0)) for r in mine for v in tax.values]
+        expected = cohen_kappa_score(first, second)
+        assert abs(result[lang]["cohen_kappa_cells"] - expected) < 1e-3, lang
+        j = tax.values.index("self-direction")  # the value with most disagreement
+        col_a = [int(by_id[r["id"]].vector(tax)[j]) for r in mine]
+        col_b = [int(r["values"].get("self-direction", 0)) for r in mine]
+        expected_sd = cohen_kappa_score(col_a, col_b)
+        assert abs(result[lang]["kappa_per_value"]["self-direction"] - expected_sd) < 1e-3, lang

@@ -97,7 +97,8 @@ def target_(target: str, taxonomy: str) -> None:
     "--split",
     type=click.Choice(["test", "train", "all"]),
     default=None,
-    help="Part of the data by id hash. Default: test for the shipped set, all for --data.",
+    help="Part of the data by id (h-... ids are always test, x-... always train, others by "
+    "hash). Default: test for the shipped set, all for --data.",
 )
 @click.option(
     "--detector",

@@ -65,7 +65,7 @@ TEST_PERCENT = 25
 SHIPPED_FILES = ("en.jsonl", "zh.jsonl", "heldout.jsonl")
 """Files of ``data/values/labelled/``: the two hashed-split sets and the held-out extension."""
 
-EXTRA_FILES = ("extra.jsonl", "balanced.jsonl")
+EXTRA_FILES = ("extra.jsonl", "balanced.jsonl", "implicit.jsonl")
 """Training-only files of ``data/values/extra/`` (ids ``x-...``), added by :func:`training_set`."""
 
 HELDOUT_PREFIX = "h-"
@@ -191,9 +191,11 @@ def extra_labelled_path() -> Path:
 def extra_labelled_paths() -> list[Path]:
     """Every training-only file of ``data/values/extra/`` (:data:`EXTRA_FILES`) that exists.
 
-    ``extra.jsonl`` (60 texts, mostly oppose-direction) and ``balanced.jsonl`` (404 texts, 202 per
+    ``extra.jsonl`` (60 texts, mostly oppose-direction), ``balanced.jsonl`` (404 texts, 202 per
     language, every value with at least 8 promote and 8 oppose examples per language, a fifth
-    without any value). Both are written for this project; see the NOTICE beside them.
+    without any value) and ``implicit.jsonl`` (228 texts, 114 per language, values mostly
+    without their keywords, keywords in neutral texts). All are written for this project; see
+    ``data/values/NOTICE.md``.
     """
     root = resources.files("valuealign") / "data" / "values" / "extra"
     return [Path(str(root / n)) for n in EXTRA_FILES if (root / n).is_file()]
