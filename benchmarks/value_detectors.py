@@ -191,11 +191,13 @@ def agreement() -> dict:
 
 
 def llm_rows(data: LabelledSet, limit: int) -> list[int]:
-    """The first ``limit`` items per language by id (all when ``limit`` is 0), en then zh."""
+    """The first ``limit`` items per language by id (all when ``limit`` is 0), en then zh;
+    session 22's held-out items before the held-out extension (``h-`` ids)."""
     rows = []
     for lang in ("en", "zh"):
         mine = sorted(
-            (i for i, it in enumerate(data) if it.language == lang), key=lambda i: data.items[i].id
+            (i for i, it in enumerate(data) if it.language == lang),
+            key=lambda i: (data.items[i].id.startswith("h-"), data.items[i].id),
         )
         rows += mine[:limit] if limit else mine
     return rows
