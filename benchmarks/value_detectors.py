@@ -436,7 +436,7 @@ def main() -> None:
         result["llm_cost"][key] = cost
         sub_langs = langs[rows]
         partial = len(rows) < len(test)
-        base = f"llm:{spec} v3 {form}" + (
+        base = f"llm:{spec} {LLM_DETECTOR_TEMPLATE_VERSION} {form}" + (
             f" (first {args.llm_limit} per language)" if partial else ""
         )
         hp = np.where(np.abs(s) < theta["threshold"] - 1e-9, 0.0, s)
