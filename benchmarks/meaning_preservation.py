@@ -11,7 +11,9 @@ kind) and X = unrelated, with a 95% bootstrap interval (pairs resampled within e
 
 Measures: character TF-IDF, MiniLM (English model), Qwen 0.5B vectors, facts kept, the old
 ``meaning_score`` (Qwen x facts x negation parity), the conflict cues alone, Qwen x cues
-(``MeaningMeasure`` without a judge, what ``similarity: meaning`` uses by default) and, with
+without the swapped-roles cue (session 22's measure), Qwen x cues (``MeaningMeasure`` without
+a judge, what ``similarity: meaning`` uses by default; the swap cue was written on the dev set
+and scored once on the held-out set) and, with
 ``--judge ct2/qwen2.5-0.5b-instruct``, the judge's P(same facts) alone and Qwen x cues x judge.
 Judge answers are cached per pair in ``meaning-judge-<model>.json`` beside ``--out``.
 
@@ -97,6 +99,7 @@ def main() -> None:
     multi = MultilingualSimilarity()
     cues_only = MeaningMeasure(similarity_model=_One())
     with_cues = MeaningMeasure(similarity_model=multi)
+    without_swap = MeaningMeasure(similarity_model=multi, swap_cue=False)
     measures = {
         "tfidf-char": TfidfSimilarity().similarity,
         "minilm-en": EmbeddingSimilarity().similarity,
@@ -106,6 +109,9 @@ def main() -> None:
             a, b, similarity=multi
         ),
         "conflict cues alone": lambda a, b, lang: cues_only.check(a, b, lang).score,
+        "qwen x cues without the swap cue (session 22)": lambda a, b, lang: (
+            without_swap.check(a, b, lang).score
+        ),
         "qwen x cues (MeaningMeasure)": lambda a, b, lang: with_cues.check(a, b, lang).score,
     }
     started = time.perf_counter()

@@ -1,38 +1,37 @@
 """Every value detector side by side on the shipped held-out split, per language.
 
 Detectors: ``keywords``, ``lexicon`` (English dictionaries), the shipped ``classifier`` (MiniLM +
-n-grams), the learned multilingual detector (Qwen2.5 0.5B sentence vectors + n-grams +
-keywords, per-value logistic heads; trained on the shipped *train* split plus the extra
-oppose-heavy set in ``data/values/extra/extra.jsonl``) at two operating points for each
-``--layer`` (default: the middle layer 12 and the last layer of the 0.5B, raw; 0 = token
-embeddings, no transformer pass) and for ``classifier:multilingual``'s settings (layers 12 and
-last concatenated and standardised; chosen on out-of-fold figures of the training data, which
-are reported too as ``learned_heads.*.out_of_fold``), and, when asked with ``--llm``, an LLM judge on the test
-split (all of it unless ``--llm-limit``).
+n-grams), the learned multilingual detector ``classifier:multilingual`` (Qwen2.5 0.5B sentence
+vectors of layers 12 and 24, standardised, + n-grams + keywords, per-value promote / oppose
+logistic heads; trained on the shipped *train* split plus every training-only set under
+``data/values/extra/``; settings chosen on out-of-fold figures of the training data, see
+``benchmarks/detector_selection.py``) beside the same features with session 22's settings, both
+at two operating points; optionally one raw hidden layer per ``--layer``; and, when asked with
+``--llm``, an LLM judge (prompt ``value-detector-v3``: per value a direction and a confidence)
+at two operating points: every label it states, and only those stated with a confidence at or
+above a threshold chosen on ``--llm-calibrate`` training texts per language (the lowest
+confidence level at which its labels there reach precision 0.8; never on the test split).
 
-The LLM run is resumable: each text's reply (vector, attempts, error, raw reply) goes to
-``llm-detections-<model>-<prompt version>.json`` beside ``--out`` after every ``--llm-chunk`` texts, and a
-rerun asks only for the texts not yet there. Any ``provider/model`` works, e.g. the 1.5B::
+The LLM run is resumable: each text's reply (scores, attempts, error, raw reply) goes to
+``llm-detections-<model>-<prompt version>-<form>.json`` beside ``--out`` after every
+``--llm-chunk`` texts, and a rerun asks only for the texts not yet there. Any
+``provider/model`` works, e.g. the 1.5B::
 
-    nice -n 19 env PYTHONPATH=src python benchmarks/value_detectors.py \
-        --llm ct2/qwen2.5-1.5b-instruct --out benchmarks/results/value_detectors.json
+    nice -n 19 env PYTHONPATH=src python benchmarks/value_detectors.py --only-llm \
+        --llm ct2/qwen2.5-1.5b-instruct --out benchmarks/results/value_detectors-llm.json
 
-Operating points of the learned detector (thresholds fitted on out-of-fold probabilities of the
-training data, never on the test split):
-
-* ``balanced``: each head fires from the lowest threshold with out-of-fold precision >= 0.5;
-* ``high-precision``: the same with precision >= 0.8; below the threshold the detector abstains
-  (reports 0 for that value).
+Operating points of the learned detector (fitted on out-of-fold probabilities of the training
+data, never on the test split): ``balanced`` (precision target 0.5) and ``high-precision``
+(0.8; below the threshold the detector abstains: it reports 0 for that value).
 
 Reported per language: n, macro-F1 (direction-correct, macro over values), promote- and
 oppose-direction macro-F1, micro precision and recall overall and per direction, each with a
-95% bootstrap interval (texts resampled, 500 draws); the gold label counts per value and
-direction in the training data and in each language's test split (``label_counts``).
-The second annotator's agreement (Cohen's kappa over item x value cells, 3 classes) is computed
-from ``data/values/extra/second-annotator.jsonl``.
-
-    PYTHONPATH=src python benchmarks/value_detectors.py [--layer 12 --layer -1] \\
-        [--llm ct2/qwen2.5-0.5b-instruct] [--out benchmarks/results/value_detectors.json]
+95% bootstrap interval (texts resampled, 500 draws), pooled over the held-out split and, in
+``detectors_by_part``, separately for session 22's held-out items ("old") and the held-out
+extension (``h-`` ids, "new"); the gold label counts per value and direction in the training
+data and in each language's test split (``label_counts``). The second annotator's agreement
+(Cohen's kappa over item x value cells, 3 classes) is computed from
+``data/values/extra/second-annotator.jsonl``.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,6 @@ from valuealign.values.classifier import (
     multilingual_settings,
     train_classifier,
 )
-from valuealign.values.embed import middle_layer
 from valuealign.values.labelled import LabelledSet, extra_labelled_path, training_set
 from valuealign.values.llm_detector import LLM_DETECTOR_TEMPLATE_VERSION
 from valuealign.values.metrics import Counts, score_detections
@@ -104,6 +103,24 @@ def summarise(gold: np.ndarray, scores: np.ndarray, data: LabelledSet, name: str
     out["predicted"] = int(micro.predicted)
     out["support"] = int(micro.support)
     return out
+
+
+def by_language(gold: np.ndarray, s: np.ndarray, langs: np.ndarray, data, name: str) -> dict:
+    return {lg: summarise(gold[langs == lg], s[langs == lg], data, name) for lg in ("en", "zh")}
+
+
+def by_part(
+    gold: np.ndarray, s: np.ndarray, langs: np.ndarray, ids: np.ndarray, data, name: str
+) -> dict:
+    """Figures per language on the session-22 held-out items ("old": the hashed test part of
+    en.jsonl / zh.jsonl) and on the held-out extension ("new": ``h-`` ids), when both exist."""
+    new = np.char.startswith(ids.astype(str), "h-")
+    if not new.any() or new.all():
+        return {}
+    return {
+        part: by_language(gold[rows], s[rows], langs[rows], data, name)
+        for part, rows in (("old", ~new), ("new", new))
+    }
 
 
 def oof_figures(model: ClassifierDetector, train: LabelledSet) -> dict:
@@ -173,63 +190,93 @@ def agreement() -> dict:
     }
 
 
+def llm_rows(data: LabelledSet, limit: int) -> list[int]:
+    """The first ``limit`` items per language by id (all when ``limit`` is 0), en then zh;
+    session 22's held-out items before the held-out extension (``h-`` ids)."""
+    rows = []
+    for lang in ("en", "zh"):
+        mine = sorted(
+            (i for i, it in enumerate(data) if it.language == lang),
+            key=lambda i: (data.items[i].id.startswith("h-"), data.items[i].id),
+        )
+        rows += mine[:limit] if limit else mine
+    return rows
+
+
+def calibration_rows(train: LabelledSet, per_language: int) -> list[int]:
+    """``per_language`` shipped-train items per language (not the extra set), picked by a hash
+    of the id (so not the first ids, which the authors wrote first): the LLM's training-side
+    texts for choosing its answer form and confidence threshold."""
+    import hashlib
+
+    rows = []
+    for lang in ("en", "zh"):
+        mine = [
+            i for i, it in enumerate(train) if it.language == lang and not it.id.startswith("x-")
+        ]
+        mine.sort(key=lambda i: hashlib.sha256(f"calib:{train.items[i].id}".encode()).hexdigest())
+        rows += mine[:per_language]
+    return rows
+
+
 def llm_scores(
-    spec: str, test: LabelledSet, limit: int, cache: Path, chunk: int
-) -> tuple[list[int], np.ndarray, dict]:
-    """Indices (the first ``limit`` test items per language by id; all when ``limit`` is 0), the
-    LLM's scores (NaN rows for texts it never answered parseably) and a cost summary.
+    spec: str, data: LabelledSet, rows: list[int], cache: Path, chunk: int, form: str
+) -> tuple[np.ndarray, dict]:
+    """The LLM's scores (direction x confidence, NaN rows for texts it never answered
+    parseably) for ``data``'s ``rows``, and a cost summary.
 
     Each text's outcome is stored in ``cache`` (keyed by item id) every ``chunk`` texts, so an
     interrupted run resumes where it stopped.
     """
-    rows = []
-    for lang in ("en", "zh"):
-        mine = sorted(
-            (i for i, it in enumerate(test) if it.language == lang), key=lambda i: test.items[i].id
-        )
-        rows += mine[:limit] if limit else mine
     stored: dict = json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else {}
     stored = {k: v if isinstance(v, dict) else {"vector": v} for k, v in stored.items()}
-    todo = [i for i in rows if test.items[i].id not in stored]
+    todo = [i for i in rows if data.items[i].id not in stored]
     if todo:
         from valuealign.values.llm_detector import LLMDetector
 
-        det = get_detector(f"llm:{spec}")
+        det = get_detector(f"llm:{spec}", form=form)
         assert isinstance(det, LLMDetector)
         t0 = time.perf_counter()
         for start in range(0, len(todo), chunk):
             part = todo[start : start + chunk]
+            t_part = time.perf_counter()
             out = run_sync(
                 det.adetect_detailed(
-                    [test.items[i].text for i in part], [test.items[i].language for i in part]
+                    [data.items[i].text for i in part], [data.items[i].language for i in part]
                 )
             )
+            per_text = (time.perf_counter() - t_part) / len(part)
             for i, r in zip(part, out, strict=True):
-                stored[test.items[i].id] = {
+                stored[data.items[i].id] = {
                     "vector": None if r.vector is None else [float(x) for x in r.vector],
                     "attempts": r.attempts,
                     "error": r.error,
                     "raw": r.raw[-400:],
                     "prompt_tokens": r.prompt_tokens,
                     "completion_tokens": r.completion_tokens,
+                    "seconds": round(per_text, 1),
                 }
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(".tmp")
             tmp.write_text(json.dumps(stored, ensure_ascii=False, indent=0), encoding="utf-8")
             tmp.replace(cache)
             done = start + len(part)
-            print(f"llm {spec}: {done}/{len(todo)} texts, {time.perf_counter() - t0:.0f}s")
-    k = len(test.taxonomy)
+            print(
+                f"llm {spec} ({form}): {done}/{len(todo)} texts, {time.perf_counter() - t0:.0f}s",
+                flush=True,
+            )
+    k = len(data.taxonomy)
     scores = np.array(
         [
             [np.nan] * k
-            if stored[test.items[i].id]["vector"] is None
-            else stored[test.items[i].id]["vector"]
+            if stored[data.items[i].id]["vector"] is None
+            else stored[data.items[i].id]["vector"]
             for i in rows
         ],
         dtype=np.float64,
     )
-    recs = [stored[test.items[i].id] for i in rows]
+    recs = [stored[data.items[i].id] for i in rows]
+    secs = [r["seconds"] for r in recs if r.get("seconds") is not None]
     cost = {
         "texts": len(rows),
         "unparsed": sum(r["vector"] is None for r in recs),
@@ -237,8 +284,30 @@ def llm_scores(
         "mean_attempts": round(float(np.mean([r.get("attempts") or 1 for r in recs])), 2),
         "prompt_tokens": sum(r.get("prompt_tokens") or 0 for r in recs),
         "completion_tokens": sum(r.get("completion_tokens") or 0 for r in recs),
+        "seconds_per_text": round(float(np.mean(secs)), 1) if secs else None,
     }
-    return rows, scores, cost
+    return scores, cost
+
+
+def confidence_threshold(gold: np.ndarray, scores: np.ndarray, target: float = 0.8) -> dict:
+    """The lowest confidence at which the LLM's stated labels reach ``target`` micro precision
+    (at least 3 predicted) on calibration texts; the highest stated confidence level when none
+    does (recorded as such)."""
+    ok = ~np.isnan(scores).any(axis=1)
+    g, s = gold[ok], scores[ok]
+    levels = sorted({round(float(abs(x)), 4) for x in s.ravel() if x != 0})
+    table = []
+    for level in levels:
+        fire = np.abs(s) >= level - 1e-9
+        pred = np.sign(s) * fire
+        tp = int(((pred == g) & fire).sum())
+        n = int(fire.sum())
+        table.append({"confidence": level, "predicted": n, "precision": round(tp / n, 3)})
+    reach = [r for r in table if r["predicted"] >= 3 and r["precision"] >= target]
+    if reach:
+        return {"threshold": reach[0]["confidence"], "rule": f"precision>={target}", "table": table}
+    top = levels[-1] if levels else 1.0
+    return {"threshold": top, "rule": "no level reaches the target: highest level", "table": table}
 
 
 def main() -> None:
@@ -250,8 +319,8 @@ def main() -> None:
         type=int,
         action="append",
         default=None,
-        help="hidden layer of the learned detector (repeatable; -1 last, 0 token embeddings; "
-        "default: the middle and the last layer)",
+        help="also a learned detector on this one hidden layer, raw (repeatable; -1 last, 0 "
+        "token embeddings; default: none)",
     )
     parser.add_argument("--skip", action="append", default=[], help="detector spec to skip")
     parser.add_argument(
@@ -261,8 +330,34 @@ def main() -> None:
     )
     parser.add_argument("--llm-limit", type=int, default=0, help="test items per language (0: all)")
     parser.add_argument("--llm-chunk", type=int, default=8, help="texts between cache writes")
+    parser.add_argument(
+        "--llm-form",
+        action="append",
+        default=None,
+        choices=["pair", "nested"],
+        help="answer shape(s) of the v3 prompt (repeatable; default pair)",
+    )
+    parser.add_argument(
+        "--llm-calibrate",
+        type=int,
+        default=16,
+        help="training texts per language the LLM also labels, to choose its confidence "
+        "threshold (the high-precision point) without the test split",
+    )
+    parser.add_argument(
+        "--llm-calibrate-only",
+        action="store_true",
+        help="run the LLM on the calibration texts only (choosing a form), not the test split",
+    )
+    parser.add_argument(
+        "--only-llm", action="store_true", help="skip every detector but the --llm ones"
+    )
     args = parser.parse_args()
-    layers = args.layer or [middle_layer(EMBED_MODEL), -1]
+    forms = args.llm_form or ["pair"]
+    if args.only_llm:
+        args.skip += ["keywords", "lexicon", "classifier"]
+        args.layer, args.no_multilingual = [], True
+    layers = [] if args.layer is None else args.layer
 
     data = load_labelled()
     test = data.split("test")
@@ -284,7 +379,9 @@ def main() -> None:
         for layer in layers
     ]
     if not args.no_multilingual:
-        variants.append(("L12+Llast std", multilingual_settings(0.8)))
+        session22 = replace(multilingual_settings(0.8), C=1.0, calibration="head")
+        variants.append(("L12+Llast std, session-22 settings", session22))
+        variants.append(("multilingual", multilingual_settings(0.8)))
     for tag, settings in variants:
         started = time.perf_counter()
         hp = train_classifier(train, settings)
@@ -307,24 +404,47 @@ def main() -> None:
         "embedding": {"model": EMBED_MODEL, "pooling": "mean", "layers": layers},
         "detectors": {},
     }
+    ids = np.asarray(test.ids)
+    result["detectors_by_part"] = {}
     for name, s in scores.items():
-        result["detectors"][name] = {
-            lg: summarise(gold[langs == lg], s[langs == lg], test, name) for lg in ("en", "zh")
-        }
+        result["detectors"][name] = by_language(gold, s, langs, test, name)
+        result["detectors_by_part"][name] = by_part(gold, s, langs, ids, test, name)
     result["llm_cost"] = {}
-    for spec in args.llm:
+    result["llm_calibration"] = {}
+    for spec, form in ((sp, fm) for sp in args.llm for fm in forms):
         cache = Path(args.out).with_name(
-            f"llm-detections-{spec.replace('/', '_')}-{LLM_DETECTOR_TEMPLATE_VERSION}.json"
+            f"llm-detections-{spec.replace('/', '_')}-{LLM_DETECTOR_TEMPLATE_VERSION}-{form}.json"
         )
-        rows, s, cost = llm_scores(spec, test, args.llm_limit, cache, args.llm_chunk)
-        result["llm_cost"][spec] = cost
+        key = f"{spec} [{form}]"
+        calib = calibration_rows(train, args.llm_calibrate)
+        c_scores, c_cost = llm_scores(spec, train, calib, cache, args.llm_chunk, form)
+        c_gold, c_langs = train.labels[calib], np.asarray(train.languages)[calib]
+        theta = confidence_threshold(c_gold, c_scores)
+        result["llm_calibration"][key] = {
+            "texts": len(calib),
+            "cost": c_cost,
+            "confidence_threshold": theta,
+            "all_stated": {
+                lg: summarise(c_gold[c_langs == lg], c_scores[c_langs == lg], train, spec)
+                for lg in ("en", "zh")
+            },
+        }
+        if args.llm_calibrate_only:
+            continue
+        rows = llm_rows(test, args.llm_limit)
+        s, cost = llm_scores(spec, test, rows, cache, args.llm_chunk, form)
+        result["llm_cost"][key] = cost
         sub_langs = langs[rows]
         partial = len(rows) < len(test)
-        name = f"llm:{spec}" + (f" (first {args.llm_limit} per language)" if partial else "")
-        result["detectors"][name] = {
-            lg: summarise(gold[rows][sub_langs == lg], s[sub_langs == lg], test, spec)
-            for lg in ("en", "zh")
-        }
+        base = f"llm:{spec} {LLM_DETECTOR_TEMPLATE_VERSION} {form}" + (
+            f" (first {args.llm_limit} per language)" if partial else ""
+        )
+        hp = np.where(np.abs(s) < theta["threshold"] - 1e-9, 0.0, s)
+        for name, sc in ((f"{base} (all stated)", s), (f"{base} (high-precision)", hp)):
+            result["detectors"][name] = by_language(gold[rows], sc, sub_langs, test, spec)
+            result["detectors_by_part"][name] = by_part(
+                gold[rows], sc, sub_langs, ids[rows], test, spec
+            )
         if partial:  # the other detectors on the same subset, for a fair comparison
             for other_name, other in scores.items():
                 result["detectors"].setdefault(f"{other_name} [llm subset]", {})
@@ -337,12 +457,15 @@ def main() -> None:
     result["learned_heads"] = heads
     result["seconds"] = round(time.perf_counter() - t0, 1)
     for name, per in result["detectors"].items():
-        for lg, r in per.items():
-            print(
-                f"{name:40s} {lg} n={r['n']:3d} F1={r['macro_f1']:.3f} {r['macro_f1_ci95']} "
-                f"opp={r['oppose_f1']:.3f} {r['oppose_f1_ci95']} P={r['precision']:.3f} "
-                f"{r['precision_ci95']} R={r['recall']:.3f} fail={r['failed']}"
-            )
+        parts = {"all": per, **result["detectors_by_part"].get(name, {})}
+        for part, figs in parts.items():
+            for lg, r in figs.items():
+                print(
+                    f"{name:40s} {part:3s} {lg} n={r['n']:3d} F1={r['macro_f1']:.3f} "
+                    f"{r['macro_f1_ci95']} opp={r['oppose_f1']:.3f} {r['oppose_f1_ci95']} "
+                    f"P={r['precision']:.3f} {r['precision_ci95']} R={r['recall']:.3f} "
+                    f"fail={r['failed']}"
+                )
     print(result["second_annotator"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -136,6 +136,46 @@ def test_a_new_precision_target_gives_the_thresholds_training_with_it_gives(tmp_
     assert moved.training["heads_reaching_target"] == loose.training["heads_reaching_target"]
 
 
+def test_platt_calibration_one_threshold_reaching_the_target_out_of_fold(tmp_path):
+    """calibration="platt": per-head (a, b) fitted on the out-of-fold probabilities, one
+    threshold for every head; checked against an independent recount of the out-of-fold
+    labels, and kept through save/load and at_precision."""
+    data = load_labelled(_write(tmp_path / "tiny.jsonl", _synthetic_rows(12)))
+    settings = ClassifierSettings(use_embeddings=False, folds=3, calibration="platt")
+    model = train_classifier(data, settings)
+    assert model.platt.shape == (20, 2)
+    t = float(model.thresholds[0])
+    assert np.all(model.thresholds == t)
+    # recount: label = direction of the larger calibrated probability when it reaches t
+    gold = data.labels
+    q_plus, q_minus = model.oof[:, 0::2], model.oof[:, 1::2]
+    pred = np.where(
+        (q_plus >= t) & (q_plus >= q_minus), 1, np.where((q_minus >= t) & (q_minus > q_plus), -1, 0)
+    )
+    langs = np.asarray(data.languages)
+    assert (pred != 0).sum() >= 10  # the cues are obvious: the heads do fire
+    for lang in ("en", "zh"):
+        fired = (pred != 0) & (langs == lang)[:, None]
+        if fired.sum() >= 3:
+            assert (pred[fired] == gold[fired]).mean() >= 0.8
+    # the calibrated probabilities are what detection thresholds
+    texts = ["Our ancestors kept these customs at every festival.", "今天我们尽情享受快乐。"]
+    out = model.detect_many(texts)
+    probs = model.probabilities(texts)
+    fires = np.abs(out) > 0
+    assert np.all(np.maximum(probs[..., 0], probs[..., 1])[fires] >= t)
+    assert out[0, VALUES.index("tradition")] > 0
+    folder = model.save(tmp_path / "platt")
+    with np.load(folder / "weights.npz", allow_pickle=False) as npz:
+        assert "platt" in npz.files
+    loaded = get_detector(f"classifier:{folder}")
+    np.testing.assert_allclose(loaded.detect_many(texts), out)
+    loose = model.at_precision(0.5)
+    assert float(loose.thresholds[0]) <= t and loose.platt is model.platt
+    with pytest.raises(UserError, match="calibration"):
+        train_classifier(data, ClassifierSettings(use_embeddings=False, calibration="iso"))
+
+
 @pytest.mark.skipif(
     not __import__("valuealign.values.embed", fromlist=["x"]).embedding_available(),
     reason="torch/transformers or the embedded Qwen 0.5B missing",

@@ -235,3 +235,87 @@ def test_llm_detector_prompt_example_is_the_empty_answer():
     out = det.detect_many([TRADITION_EN, TRADITION_ZH])
     assert det.failures == [] and out.shape == (2, 10)
     assert not out.any()
+
+
+def test_parse_value_json_confidence_forms_are_strict():
+    tax = SCHWARTZ10
+    power = VALUES.index("power")
+    pair = parse_value_json('Some thought.\n{"tradition": [1, 0.9], "Power": [-1, 0.4]}', tax)
+    assert pair.error is None and pair.vector[T] == 1.0 and pair.vector[power] == -1.0
+    assert pair.confidence[T] == 0.9 and pair.confidence[power] == 0.4
+    assert pair.scores[T] == 0.9 and pair.scores[power] == -0.4 and pair.scores.sum() == 0.5
+    nested = parse_value_json('{"tradition": {"direction": "-1", "confidence": 0.75}}', tax)
+    assert nested.error is None and nested.scores[T] == -0.75
+    empty = parse_value_json("No value here.\n{}", tax)
+    assert empty.error is None and not empty.scores.any()
+    # the v2 list form still parses, with confidence 1
+    listed = parse_value_json('{"promotes": ["tradition"], "opposes": []}', tax)
+    assert listed.scores[T] == 1.0
+    bad = {
+        "placeholder copied": '{"<value id>": [-1, 0.8]}',
+        "four values": json.dumps({v: [1, 0.5] for v in VALUES[:4]}),
+        "every value": json.dumps({v: [1, 0.8] for v in VALUES}),
+        "direction 0": '{"tradition": [0, 0.8]}',
+        "direction 2": '{"tradition": [2, 0.8]}',
+        "confidence above 1": '{"tradition": [1, 1.5]}',
+        "confidence negative": '{"tradition": [1, -0.2]}',
+        "confidence bool": '{"tradition": [1, true]}',
+        "three items": '{"tradition": [1, 0.5, 0.2]}',
+        "nested extra key": '{"tradition": {"direction": 1, "confidence": 0.5, "why": "x"}}',
+        "mixed with a scalar": '{"tradition": [1, 0.5], "power": 1}',
+        "twice": '{"tradition": [1, 0.5], "Tradition": [-1, 0.5]}',
+    }
+    for case, raw in bad.items():
+        parsed = parse_value_json(raw, tax)
+        assert parsed.vector is None and parsed.error, case
+    four = json.dumps({v: [1, 0.5] for v in VALUES[:4]})
+    assert parse_value_json(four, tax, max_named=None).error is None
+
+
+def test_llm_detector_confidence_and_abstention():
+    def reply(messages, config):
+        return '{"tradition": [1, 0.9], "self-direction": [-1, 0.5]}'
+
+    det = LLMDetector(FunctionBackend(reply, name="mock/conf"))
+    out = det.detect_many([TRADITION_EN])
+    assert out[0, T] == 0.9 and out[0, SD] == -0.5
+    strict = LLMDetector(FunctionBackend(reply, name="mock/conf"), min_confidence=0.6)
+    out = strict.detect_many([TRADITION_EN])
+    assert out[0, T] == 0.9 and out[0, SD] == 0.0  # below 0.6: abstains
+    for form, shape in (("pair", "[-1, 0.8]"), ("nested", '"direction": -1')):
+        messages, _ = LLMDetector(FunctionBackend(reply, name="m/x"), form=form).messages(
+            TRADITION_EN, "en"
+        )
+        assert shape in messages[-1]["content"] and "<value id>" in messages[-1]["content"]
+    with pytest.raises(ValueError):
+        LLMDetector(FunctionBackend(reply, name="m/x"), form="yaml")
+    with pytest.raises(ValueError):
+        LLMDetector(FunctionBackend(reply, name="m/x"), min_confidence=1.5)
+
+
+def test_llm_detector_reasks_when_every_value_is_named():
+    """The 0.5B Qwen's failure mode: naming all ten values. That is a parse failure (re-asked),
+    never ten labels."""
+    every = json.dumps({v: [1, 0.8] for v in VALUES})
+    backend = ScriptedBackend([every, '{"tradition": [1, 0.7]}'])
+    det = LLMDetector(backend, max_parse_retries=1)
+    [result] = asyncio.run(det.adetect_detailed([TRADITION_EN]))
+    assert result.attempts == 2 and result.error is None
+    assert result.vector[T] == 0.7 and np.count_nonzero(result.vector) == 1
+    second = LLMDetector(ScriptedBackend([every]), max_parse_retries=0)
+    out = second.detect_many([TRADITION_EN])
+    assert np.isnan(out).all() and "at most 3" in second.failures[0].error
+
+
+def test_llm_detector_worked_example_copy_is_reasked_and_plus_signs_parse():
+    det = LLMDetector(ScriptedBackend(["x"]), max_parse_retries=1)
+    copied = det.example_answer()
+    assert copied in det.messages(TRADITION_EN, "en")[0][-1]["content"]
+    backend = ScriptedBackend([copied, '{"tradition": [+1, 0.7], "power": [-1, 0.2]}'])
+    det = LLMDetector(backend, max_parse_retries=1)
+    [result] = asyncio.run(det.adetect_detailed([TRADITION_EN]))
+    assert result.attempts == 2 and result.error is None
+    assert result.vector[T] == 0.7 and result.vector[VALUES.index("power")] == -0.2
+    only_copy = LLMDetector(ScriptedBackend([copied]), max_parse_retries=0)
+    assert np.isnan(only_copy.detect_many([TRADITION_EN])).all()
+    assert "worked example" in only_copy.failures[0].error

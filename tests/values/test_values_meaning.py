@@ -111,3 +111,13 @@ def test_middle_layer_is_stored_by_the_last_layer_pass_and_matches_a_fresh_pass(
     np.testing.assert_allclose(np.linalg.norm(fresh, axis=1), 1.0, atol=1e-4)
     assert not np.allclose(fresh, last, atol=1e-2)
     np.testing.assert_allclose(embed(texts, layer=24), last, atol=1e-6)  # last layer by index
+
+
+@needs_model
+def test_an_empty_text_embeds_to_zeros_alone_or_with_others() -> None:
+    """A batch of empty texts only has no token to pool (this crashed the reward under a
+    learned detector on an empty rewrite); the vector is all zeros, not an error."""
+    alone = embed([""], cache=False)
+    assert alone.shape[0] == 1 and not alone.any()
+    mixed = embed(["", "The train leaves at nine."], cache=False)
+    assert not mixed[0].any() and abs(float((mixed[1] ** 2).sum()) - 1.0) < 1e-4

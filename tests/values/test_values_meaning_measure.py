@@ -14,6 +14,7 @@ from valuealign.values.meaning import (
     conflict_cues,
     negation_count,
     same_meaning_messages,
+    swapped_roles,
 )
 
 needs_model = pytest.mark.skipif(
@@ -57,7 +58,11 @@ class _Judge:
         # words that contain a negating character but do not negate
         ("这个计划非常好，未来会帮助别人。", "这个计划很好，将来会帮到他人。", []),
         ("经济不断发展。", "经济持续增长。", []),
-        ("The fee rose from 5 to 7 euros.", "The fee fell from 7 to 5 euros.", ["antonym"]),
+        (
+            "The fee rose from 5 to 7 euros.",
+            "The fee fell from 7 to 5 euros.",
+            ["antonym", "swap"],  # the two amounts exchanged, too
+        ),
         # number words and Chinese numerals are numbers
         ("The company hired forty engineers.", "The company hired 40 engineers.", []),
         ("The company hired forty engineers.", "The company hired 14 engineers.", ["number"]),
@@ -74,6 +79,49 @@ class _Judge:
 )
 def test_conflict_cues(a: str, b: str, cues: list[str]) -> None:
     assert conflict_cues(a, b) == cues
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "swap"),
+    [
+        # two actors exchanged (the verb may change too): a swap
+        ("Peter sent a letter to Grace last week.", "Grace sent a letter to Peter last week.", 1),
+        (
+            "The landlord sued the tenant over the rent.",
+            "The tenant sued the landlord over the rent.",
+            1,
+        ),
+        (
+            "The mayor thanked the nurses at the hospital.",
+            "The nurses thanked the mayor at the hospital.",
+            1,
+        ),
+        ("老张上个月给小陈寄了一封信。", "小陈上个月给老张寄了一封信。", 1),
+        ("房东因为房租起诉了租客。", "租客因为房租起诉了房东。", 1),
+        # the same facts: a passive, a fronted phrase, a coordination, a rewording
+        (
+            "The landlord sued the tenant over the rent.",
+            "The tenant was sued by the landlord over the rent.",
+            0,
+        ),
+        ("The mayor thanked the nurses on Friday.", "On Friday the mayor thanked the nurses.", 0),
+        ("Peter and Grace sent a letter.", "Grace and Peter sent a letter.", 0),
+        ("Peter sent a letter to Grace.", "Grace got a letter from Peter.", 0),
+        ("房东因为房租起诉了租客。", "租客因为房租被房东起诉了。", 0),
+        ("老张和小陈周五去了医院。", "小陈和老张周五去了医院。", 0),
+        ("市长周五感谢了医院的护士。", "周五，市长向医院的护士表示感谢。", 0),
+    ],
+)
+def test_swapped_roles(a: str, b: str, swap: int) -> None:
+    assert swapped_roles(a, b) is bool(swap)
+    assert ("swap" in conflict_cues(a, b)) is bool(swap)
+
+
+def test_swapped_roles_in_a_long_text_is_found_sentence_by_sentence() -> None:
+    filler = "The weather was mild and the streets were quiet all afternoon. " * 8
+    a = filler + "The landlord sued the tenant over the rent."
+    b = filler + "The tenant sued the landlord over the rent."
+    assert swapped_roles(a, b) and not swapped_roles(a, a + " It rained later.")
 
 
 def test_negation_count_both_languages() -> None:

@@ -103,7 +103,8 @@ def test_honest_rewrite_beats_every_trick(scores: dict) -> None:
     reason="known hack: appending value keywords to an unchanged answer scores near-full value "
     "precision under the keywords detector and keeps every fact and the meaning (measured "
     "1.80 vs 1.01 in English, 1.78 vs 1.02 in Chinese); the learned classifier:multilingual "
-    "detector is no way out yet: it abstains on the honest rewrite too (value precision 0)",
+    "detector is no way out yet: retrained in session 23 it gives stuffing 0, but it abstains on "
+    "the honest rewrite too (value precision 0, reward 0 for both)",
 )
 def test_keyword_stuffing_does_not_beat_an_honest_rewrite(scores: dict) -> None:
     assert scores["stuffed"].reward < scores["honest"].reward

@@ -177,7 +177,8 @@ def _load(model: str) -> tuple[Any, Any]:
 def _compute(
     model: str, texts: list[str], batch_size: int, max_length: int, layers: Sequence[int]
 ) -> dict[int, np.ndarray]:
-    """Mean-pooled, normalised vectors of ``texts`` at each of ``layers`` (one forward pass)."""
+    """Mean-pooled, normalised vectors of ``texts`` at each of ``layers`` (one forward pass).
+    An empty text has no token to pool: its vector is all zeros."""
     import torch
 
     tokenizer, net = _load(model)
@@ -192,6 +193,11 @@ def _compute(
                 max_length=max_length,
                 return_tensors="pt",
             )
+            if batch["input_ids"].shape[1] == 0:  # only empty texts: no token to pool
+                zeros = np.zeros((batch["input_ids"].shape[0], net.config.hidden_size))
+                for layer in layers:
+                    out[layer].append(zeros.astype(np.float32))
+                continue
             result = net(**batch, output_hidden_states=True)
             for layer in layers:
                 hidden = result.hidden_states[layer]

@@ -14,16 +14,17 @@ must keep the meaning needs those edits caught. :class:`MeaningMeasure` combines
   or "two" and "2" agree), a *flipped polarity* (the count of negation markers, English words
   and Chinese characters such as 不/没/无/未/非/别/勿 and 禁止/反对/拒绝, differs in parity) and a
   *swapped antonym* (one text has "more", "open", "approve", 增加, 开放, 批准 ... where the other
-  has its opposite, from a short bilingual list). Each cue found multiplies the score by
-  ``cue_factor`` (0.4). Key phrases and names reworded by a paraphrase are not conflicts: a
+  has its opposite, from a short bilingual list) and *swapped roles* (the rewrite is the
+  original with two names or nouns exchanged: "Maria lent her car to Tom" / "Tom lent his car to
+  Maria"; :func:`swapped_roles`). Each cue found multiplies the score by ``cue_factor`` (0.4). Key phrases and names reworded by a paraphrase are not conflicts: a
   paraphrase may say "the firm" for "the company";
 * **same-meaning judge** (optional, ``judge=``): a local chat model with next-token
   log-probabilities (``ct2/`` or ``hf/`` backends: ``choice_logprobs``) asked, in the pair's
   language, whether the two texts state the same facts (the same people doing the same things,
   the same numbers, the same yes or no), answering Yes/No (是/否); ``p_same`` is P(Yes) /
-  (P(Yes) + P(No)). The score is multiplied by ``p_same ** judge_power``. This is the only part
-  that can see a swap of actors ("Tom lent Maria his car" / "Maria lent Tom her car"); how much
-  a 0.5B model sees is measured, not assumed.
+  (P(Yes) + P(No)). The score is multiplied by ``p_same ** judge_power``. Besides the swap
+  cue, it is the only part that could see a swap of actors inside a rewording; how much a 0.5B
+  model sees is measured, not assumed (near chance: it stays off by default).
 
 ``score = similarity x cue_factor ** (number of cues) x p_same ** judge_power`` in [0, 1]; an
 identical text scores 1 and an empty one 0. :meth:`MeaningMeasure.check` returns every part
@@ -54,6 +55,7 @@ __all__ = [
     "negation_count",
     "numbers_in",
     "same_meaning_messages",
+    "swapped_roles",
 ]
 
 _EN_NEGATION = re.compile(
@@ -188,9 +190,135 @@ def antonym_flip(original: str, rewrite: str) -> bool:
     return False
 
 
-def conflict_cues(original: str, rewrite: str, language: str | None = None) -> list[str]:
-    """The conflict cues between two texts: "number", "negation" and/or "antonym" (module
-    docstring)."""
+_EN_WORD = re.compile(r"[a-z0-9]+", re.IGNORECASE)
+_EN_FUNCTION = frozenset(
+    "a an the his her their its my your our him them he she they it i you we me us this that "
+    "these those to of for at in on by with from and or but as is was were are be been has had "
+    "have do did does s".split()
+)
+_ZH_FUNCTION = frozenset("的了在把被给是和与及、，。！？；：“”‘’（）《》 了着过也都就还又很")
+_CONJUNCTIONS = frozenset({"and", "or", "和", "与", "及", "、", "跟", "同"})
+_PASSIVE = re.compile(r"被|\b(?:was|were|is|are|been|be|being|got)\s+\w+(?:ed|en|t)\b.*\bby\b")
+SWAP_MIN_RATIO = 0.8
+"""A swap is only called between texts that, with the two units exchanged back, agree on at
+least this share of their tokens (difflib ratio): an edit, not a rewording."""
+_MAX_SWAP_UNITS = 60
+
+
+def _swap_tokens(text: str, zh: bool) -> list[str]:
+    if zh:
+        return [c for c in normalise_text(text) if not c.isspace()]
+    return [w.lower() for w in _EN_WORD.findall(text)]
+
+
+def _units(tokens: list[str], other: list[str], zh: bool, longest: int) -> list[tuple[int, int]]:
+    """Spans (start, end) of ``tokens`` that occur exactly once in each text and are not made
+    of function words or punctuation only."""
+    function = _ZH_FUNCTION if zh else _EN_FUNCTION
+
+    def count(seq: list[str], unit: tuple[str, ...]) -> int:
+        n = len(unit)
+        return sum(tuple(seq[i : i + n]) == unit for i in range(len(seq) - n + 1))
+
+    spans = []
+    for n in range(1, longest + 1):
+        for i in range(len(tokens) - n + 1):
+            unit = tuple(tokens[i : i + n])
+            if all(t in function or not t.isalnum() for t in unit):
+                continue
+            if count(tokens, unit) == 1 and count(other, unit) == 1:
+                spans.append((i, i + n))
+    return spans[:_MAX_SWAP_UNITS]
+
+
+def swapped_roles(original: str, rewrite: str, language: str | None = None) -> bool:
+    """True when the rewrite looks like the original with two of its units (names, nouns; 1-3
+    words, or 1-4 Chinese characters) exchanged: "Maria lent her car to Tom" / "Tom lent his car
+    to Maria", "警察抓住了嫌疑人" / "嫌疑人袭击了警察".
+
+    Tokens are lower-cased words (English) or characters (Chinese). Every pair of
+    non-overlapping units that occur once in each text (not only function words) is exchanged
+    in the original; the pair is a swap when the exchanged original matches the rewrite on at
+    least 2 more tokens than the original itself (difflib's matching blocks: both units land in
+    place, where moving one phrase to the front gains 1) and agrees with it on at least
+    :data:`SWAP_MIN_RATIO` of its tokens (0.8: on the dev pairs the true swaps reach
+    0.85-1.0 and the paraphrases at most 0.70). Not a swap: units with only punctuation or
+    "and"/"和" (plus at most one more token) between them ("Tom and Anna" / "Anna and Tom"), and a pair where one text is passive and
+    the other not ("the suspect was arrested by the police", "嫌疑人被警方逮捕"), which reverses
+    the order of the actors without changing who did what. Texts over 80 tokens are compared
+    sentence by sentence (each sentence of the original with the rewrite's closest one). No
+    model: a rule for minimal edits; a rewording that also swaps the actors is beyond it.
+    Written on the dev pairs (``meaning-pairs.jsonl``) and scored once on the held-out pairs.
+    """
+    from difflib import SequenceMatcher
+
+    from valuealign.lang import detect_language
+
+    zh = (language or detect_language(original)) == "zh"
+    a, b = _swap_tokens(original, zh), _swap_tokens(rewrite, zh)
+    if len(a) <= _SWAP_MAX_TOKENS and len(b) <= _SWAP_MAX_TOKENS:
+        return _swapped_tokens(original, rewrite, a, b, zh)
+    # long texts: each sentence of the original against the rewrite's closest sentence
+    later = [(x, _swap_tokens(x, zh)) for x in _SENTENCE_END.split(rewrite) if x.strip()]
+    for sentence in _SENTENCE_END.split(original):
+        sa = _swap_tokens(sentence, zh)
+        if len(sa) < 3 or not later:
+            continue
+        best, sb = max(later, key=lambda x: SequenceMatcher(None, sa, x[1]).quick_ratio())
+        if len(sa) <= _SWAP_MAX_TOKENS and len(sb) <= _SWAP_MAX_TOKENS:
+            if _swapped_tokens(sentence, best, sa, sb, zh):
+                return True
+    return False
+
+
+_SWAP_MAX_TOKENS = 80
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s*")
+
+
+def _swapped_tokens(original: str, rewrite: str, a: list[str], b: list[str], zh: bool) -> bool:
+    from difflib import SequenceMatcher
+
+    if len(a) < 3 or len(b) < 3 or a == b:
+        return False
+    if SequenceMatcher(None, a, b, autojunk=False).quick_ratio() < SWAP_MIN_RATIO:
+        return False  # not even the bags of tokens agree: a rewording, not an exchange
+    if bool(_PASSIVE.search(original)) != bool(_PASSIVE.search(rewrite)):
+        return False
+
+    def matched(x: list[str]) -> int:
+        blocks = SequenceMatcher(None, x, b, autojunk=False).get_matching_blocks()
+        return sum(m.size for m in blocks)
+
+    base = matched(a)
+    units = _units(a, b, zh, 4 if zh else 3)
+    for i, (s1, e1) in enumerate(units):
+        for s2, e2 in units[i + 1 :]:
+            if not (e1 <= s2 or e2 <= s1):  # overlapping
+                continue
+            first, second = ((s1, e1), (s2, e2)) if s1 < s2 else ((s2, e2), (s1, e1))
+            between = a[first[1] : second[0]]
+            if all(t in _CONJUNCTIONS or not t.isalnum() for t in between) or (
+                len(between) <= 2 and any(t in _CONJUNCTIONS for t in between)
+            ):
+                continue  # "Tom and Anna", "老张和小陈": a coordination, order free
+            swapped = (
+                a[: first[0]]
+                + a[second[0] : second[1]]
+                + between
+                + a[first[0] : first[1]]
+                + a[second[1] :]
+            )
+            gained = matched(swapped)
+            if gained >= base + 2 and 2 * gained / (len(swapped) + len(b)) >= SWAP_MIN_RATIO:
+                return True
+    return False
+
+
+def conflict_cues(
+    original: str, rewrite: str, language: str | None = None, *, swap: bool = True
+) -> list[str]:
+    """The conflict cues between two texts: "number", "negation", "antonym" and/or "swap"
+    (module docstring)."""
     cues = []
     before, after = numbers_in(original, language), numbers_in(rewrite, language)
     if before - after and after - before:
@@ -199,6 +327,8 @@ def conflict_cues(original: str, rewrite: str, language: str | None = None) -> l
         cues.append("negation")
     if antonym_flip(original, rewrite):
         cues.append("antonym")
+    if swap and swapped_roles(original, rewrite, language):
+        cues.append("swap")
     return cues
 
 
@@ -254,6 +384,8 @@ class MeaningMeasure:
     judge: Any = None
     cue_factor: float = 0.4
     judge_power: float = 1.0
+    swap_cue: bool = True
+    """Count swapped roles (:func:`swapped_roles`) as a conflict cue."""
     _judge_cache: dict[tuple[str, str, str], float] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -297,7 +429,7 @@ class MeaningMeasure:
         if normalise_text(original) == normalise_text(rewrite):
             return MeaningCheck(1.0, (), None if self.judge is None else 1.0, 1.0)
         sim = float(self.similarity_model.similarity(original, rewrite))
-        cues = tuple(conflict_cues(original, rewrite, language))
+        cues = tuple(conflict_cues(original, rewrite, language, swap=self.swap_cue))
         score = sim * self.cue_factor ** len(cues)
         p = None
         if self.judge is not None:
