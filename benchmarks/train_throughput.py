@@ -30,10 +30,12 @@ import json
 import math
 import platform
 import random
+import tempfile
 import time
 from pathlib import Path
 
 PEAK_BF16 = 989e12  # H100 SXM dense bf16
+_BENCH_DIR = str(Path(tempfile.gettempdir()) / "va-train-bench")  # scratch output of the trainers
 
 
 def synthetic(n: int, mean: int, max_len: int, vocab: int, seed: int = 0) -> list[dict]:
@@ -178,7 +180,7 @@ def main() -> None:
     batch_default, batch_packed, batch_ours = (8, 4, 8) if gpu else (8, 2, 4)
     rows = synthetic(max(steps * batch_default * 4, 2000 if gpu else 400), mean, seq_len, vocab)
     common = {
-        "output_dir": "/tmp/va-train-bench",
+        "output_dir": _BENCH_DIR,
         "max_length": seq_len,
         "learning_rate": 1e-4,
         "activation_checkpointing": False,
@@ -215,7 +217,7 @@ def main() -> None:
     cfg = SFTStageConfig(
         model="hf/bench",
         data=["unused"],
-        out="/tmp/va-train-bench",
+        out=_BENCH_DIR,
         seq_len=seq_len,
         batch_size=batch_ours,
         packing=True,
