@@ -127,6 +127,13 @@ def _weights(text: str) -> tuple[float, float, float]:
 @click.option("--no-echo-pba", is_flag=True, help="Skip the reference echo-perplexity PBA.")
 @click.option("--debate-rounds", type=click.IntRange(1, 10), default=2, show_default=True)
 @click.option(
+    "--parallel-topics",
+    type=click.IntRange(1),
+    default=4,
+    show_default=True,
+    help="Topics negotiated at once; a local model (ct2/, hf/) batches their concurrent calls.",
+)
+@click.option(
     "--validation",
     default=None,
     type=click.Path(dir_okay=False, exists=True),
@@ -159,6 +166,7 @@ def consensus(
     vsc_rater,
     no_echo_pba,
     debate_rounds,
+    parallel_topics,
     validation,
     out,
     **opts,
@@ -208,6 +216,7 @@ def consensus(
         vsc_detector=vsc_rater,
         echo_pba=not no_echo_pba,
         debate_rounds=debate_rounds,
+        parallel_topics=parallel_topics,
     )
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
     from valuealign.report.consensus import summary_lines, write_consensus_report

@@ -68,6 +68,8 @@ class ConsensusSettings:
     offline fallback; named as such in the output)."""
     echo_pba: bool = True
     seed: int = 0
+    parallel_topics: int = 4
+    """Topics negotiated at once (their calls are batched by a local backend; 1: one by one)."""
 
 
 def load_topics(source: str | None = None, topic: str | None = None) -> list[dict]:
@@ -277,41 +279,52 @@ class _Topics:
         """Negotiate ``topics``; a topic whose backend fails stays undone (a rerun retries it).
         Returns the failures."""
         errors: list[str] = []
-        lang = self.settings.language
         with (
             JsonlWriter(self.out / "transcript.jsonl") as tw,
             JsonlWriter(self.out / "statements.jsonl") as sw,
         ):
-            for topic in topics:
-                text = topic[lang]
-                self._say(f"[{topic['id']}] {text}")
+            gate = asyncio.Semaphore(max(1, self.settings.parallel_topics))
 
-                def on_event(event: dict, tid=topic["id"]) -> None:
-                    tw.append_dict({"topic_id": tid, **event})
+            async def one(topic: dict) -> None:
+                async with gate:
+                    await self.topic(topic, tw, sw, all_metrics, errors)
 
-                try:
-                    result = await self.negotiate(text, on_event)
-                except BackendError as e:
-                    # the topic stays undone (no statements line): a rerun retries it
-                    errors.append(str(e))
-                    self._say(f"[{topic['id']}] failed: {e}")
-                    continue
-                methods, baselines = await self.baselines(text, result)
-                scored = await self.score(text, result, methods)
-                sw.append_dict(
-                    {
-                        "topic_id": topic["id"],
-                        "topic": text,
-                        "language": lang,
-                        "agents": result.agents,
-                        "openings": result.openings,
-                        "finals": result.finals,
-                        "baselines": baselines,
-                    }
-                )
-                all_metrics["topics"][topic["id"]] = self.metrics(text, result, methods, scored)
-                write_json_atomic(self.out / "metrics.json", all_metrics)
+            # several topics at once: their calls reach a local backend together and are
+            # batched; each topic's lines are written when it finishes
+            await asyncio.gather(*(one(t) for t in topics))
         return errors
+
+    async def topic(self, topic: dict, tw, sw, all_metrics: dict, errors: list[str]) -> None:
+        """Negotiate, compare and score one topic; write its lines (nothing if it failed)."""
+        lang = self.settings.language
+        text = topic[lang]
+        self._say(f"[{topic['id']}] {text}")
+        events: list[dict] = []
+        try:
+            result = await self.negotiate(text, events.append)
+            methods, baselines = await self.baselines(text, result)
+            scored = await self.score(text, result, methods)
+        except BackendError as e:
+            # the topic stays undone (no statements line): a rerun retries it
+            errors.append(str(e))
+            self._say(f"[{topic['id']}] failed: {e}")
+            return
+        for event in events:  # a topic's transcript lines stay together
+            tw.append_dict({"topic_id": topic["id"], **event})
+        sw.append_dict(
+            {
+                "topic_id": topic["id"],
+                "topic": text,
+                "language": lang,
+                "agents": result.agents,
+                "openings": result.openings,
+                "finals": result.finals,
+                "baselines": baselines,
+            }
+        )
+        all_metrics["topics"][topic["id"]] = self.metrics(text, result, methods, scored)
+        write_json_atomic(self.out / "metrics.json", all_metrics)
+        self._say(f"[{topic['id']}] done")
 
     def _say(self, message: str) -> None:
         if self.log:
@@ -364,23 +377,26 @@ class _Topics:
         methods: dict[str, list[str]] = {"psro": result.finals}
         if not s.baselines:
             return methods, {}
-        one = await one_shot_baseline(
-            text, self.neutral, language=lang, max_tokens=s.max_tokens, seed=s.seed
+        # the four baselines run concurrently (a local backend batches their calls)
+        one, (best, cands, ballots), (deb, deb_history), con = await asyncio.gather(
+            one_shot_baseline(
+                text, self.neutral, language=lang, max_tokens=s.max_tokens, seed=s.seed
+            ),
+            best_of_n_baseline(
+                text,
+                self.neutral,
+                agents,
+                result.openings,
+                self.similarity.similarity,
+                language=lang,
+                max_tokens=s.max_tokens,
+                seed=s.seed,
+            ),
+            debate(
+                text, agents, result.openings, language=lang, rounds=s.debate_rounds, seed=s.seed
+            ),
+            consultancy(text, agents, result.openings, language=lang, seed=s.seed),
         )
-        best, cands, ballots = await best_of_n_baseline(
-            text,
-            self.neutral,
-            agents,
-            result.openings,
-            self.similarity.similarity,
-            language=lang,
-            max_tokens=s.max_tokens,
-            seed=s.seed,
-        )
-        deb, deb_history = await debate(
-            text, agents, result.openings, language=lang, rounds=s.debate_rounds, seed=s.seed
-        )
-        con = await consultancy(text, agents, result.openings, language=lang, seed=s.seed)
         n = len(agents)
         methods |= {"debate": deb, "consultancy": con, "one_shot": [one] * n, "schulze": [best] * n}
         baselines = {
@@ -408,15 +424,24 @@ class _Topics:
         rated = await rate_values(
             self.rater, [*openings, *(f for fs in methods.values() for f in fs)], lang
         )
-        echo_open = await echo_matrix(agents, openings, lang) if self.settings.echo_pba else None
+        echo_memo: dict = {}
+        if self.settings.echo_pba:
+            # every echo this topic needs, at once (a local backend batches them)
+            await echo_matrix(
+                agents, [*openings, *(f for fs in methods.values() for f in fs)], lang, echo_memo
+            )
+        echo_open = (
+            await echo_matrix(agents, openings, lang, echo_memo) if self.settings.echo_pba else None
+        )
+        ppl_memo: dict = {}
         scored = {}
         for name, finals in methods.items():
             pba = await asyncio.to_thread(
-                perplexity_acceptance, agents, prompt, lang, openings, finals
+                perplexity_acceptance, agents, prompt, lang, openings, finals, ppl_memo
             )
             echo = None
             if echo_open is not None:
-                echo_final = await echo_matrix(agents, finals, lang)
+                echo_final = await echo_matrix(agents, finals, lang, echo_memo)
                 echo = {
                     **echo_ratio(echo_open, echo_final),
                     "ppl_opening": echo_open,
@@ -517,18 +542,27 @@ async def rate_values(rater, texts: list[str], language: str) -> dict:
     return {t: np.asarray(rater.detect(t, language), float) for t in unique}
 
 
-async def echo_matrix(agents, texts: list[str], language: str) -> list[list[float | None]]:
-    """``m[j][i]``: echo PPL of agent i's text under agent j's model."""
+async def echo_matrix(
+    agents, texts: list[str], language: str, memo: dict | None = None
+) -> list[list[float | None]]:
+    """``m[j][i]``: echo PPL of text i under agent j's model. The echo prompt carries no agent
+    profile, so agents on one backend share each echo: ``memo`` ((backend, text) -> PPL) asks
+    each backend once per distinct text, all of them concurrently."""
     from valuealign.consensus.metrics import echo_perplexity
 
-    out = []
-    for judge in agents:
-        row = []
-        for text in texts:
-            ppl = await echo_perplexity(judge.backend, text, language)
-            row.append(None if ppl is None else round(ppl, 4))
-        out.append(row)
-    return out
+    memo = {} if memo is None else memo
+    todo = list(
+        dict.fromkeys(
+            (id(a.backend), t) for a in agents for t in texts if (id(a.backend), t) not in memo
+        )
+    )
+    backends = {id(a.backend): a.backend for a in agents}
+    found = await asyncio.gather(
+        *(echo_perplexity(backends[b], text, language) for b, text in todo)
+    )
+    for key, ppl in zip(todo, found, strict=True):
+        memo[key] = None if ppl is None else round(ppl, 4)
+    return [[memo[(id(judge.backend), t)] for t in texts] for judge in agents]
 
 
 def degenerate_flags(topic: str, result, prompt: str) -> list[str]:
