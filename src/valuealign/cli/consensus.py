@@ -134,6 +134,12 @@ def _weights(text: str) -> tuple[float, float, float]:
     help="Topics negotiated at once; a local model (ct2/, hf/) batches their concurrent calls.",
 )
 @click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=None,
+    help="Largest batch a local ct2/ or hf/ model generates at once (default: the backend's, 8).",
+)
+@click.option(
     "--validation",
     default=None,
     type=click.Path(dir_okay=False, exists=True),
@@ -167,6 +173,7 @@ def consensus(
     no_echo_pba,
     debate_rounds,
     parallel_topics,
+    batch_size,
     validation,
     out,
     **opts,
@@ -199,6 +206,8 @@ def consensus(
     opts = dict(opts)
     per_role = role_kwargs(opts, ("model",))
     kwargs = {**backend_kwargs(opts), **per_role["model"]}
+    if batch_size and model.split("/", 1)[0] in ("ct2", "hf"):
+        kwargs["max_batch_size"] = batch_size
     settings = ConsensusSettings(
         zones=[z.strip() for z in agents.split(",") if z.strip()],
         model=model,

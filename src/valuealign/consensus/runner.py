@@ -577,7 +577,12 @@ def degenerate_flags(topic: str, result, prompt: str) -> list[str]:
     t = norm(topic)
     for agent, text in zip(result.agents, result.openings, strict=True):
         o = norm(text)
-        if not o or o == t or (t and t in o and len(o) < 1.3 * len(t)):
+        if (
+            not o
+            or o == t
+            or (t and t in o and len(o) < 1.3 * len(t))
+            or restated_sentence(topic, text) is not None
+        ):
             flags.append(f"{agent}: the opening repeats the topic")
     p = norm(prompt)
     for agent, text in zip(result.agents, result.finals, strict=True):
@@ -587,6 +592,52 @@ def degenerate_flags(topic: str, result, prompt: str) -> list[str]:
     if result.psro.rounds <= 1:
         flags.append("the run stopped in round 1")
     return flags
+
+
+def _units(text: str) -> list[str]:
+    """Words (lower case) and single CJK characters: what two texts are compared on."""
+    import re
+
+    return re.findall(r"[\u3400-\u9fff]|[^\W_]+", text.lower())
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    """Length of the longest common subsequence (in order, gaps allowed)."""
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def restated_sentence(topic: str, text: str) -> str | None:
+    """The first sentence of ``text`` that restates the topic, or None.
+
+    A sentence restates the topic when, taken in order, most of it is the topic's own words
+    (at least 70% of the sentence's words and of the topic's) and it is a question (ends with a
+    question mark), or it carries at least 85% of the topic's words. A position stated in the
+    topic's words ("Adult children are responsible for ...") covers less of the topic and is not
+    a question, so it is not flagged; an opening that starts by asking the topic again is, however
+    long the rest of it is.
+    """
+    import re
+
+    t = _units(topic)
+    if len(t) < 3:
+        return None
+    for sentence in re.findall(r"[^.!?。！？]+[.!?。！？]*", text):
+        u = _units(sentence)
+        if not u:
+            continue
+        common = _lcs(u, t)
+        if common < 0.7 * len(u):
+            continue
+        question = sentence.strip().endswith(("?", "？"))
+        if (question and common >= 0.7 * len(t)) or common >= 0.85 * len(t):
+            return sentence.strip()
+    return None
 
 
 def _summary(topics: dict) -> dict:
