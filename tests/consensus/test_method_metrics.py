@@ -18,7 +18,7 @@ from valuealign.consensus.metrics import (
 )
 from valuealign.consensus.negotiation import Agent
 from valuealign.consensus.profiles import get_profile
-from valuealign.consensus.runner import degenerate_flags
+from valuealign.consensus.runner import degenerate_flags, restated_sentence
 
 
 def test_vsc_by_hand():
@@ -243,3 +243,79 @@ def test_report_labels_escaping_and_flags(tmp_path):
     assert "look degenerate" in page and "the run stopped in round 1" in page
     assert "Do the agents represent their cultures?" in page and "<circle" in page
     assert "llm:mock/x" in page
+
+
+# Real openings written by ct2/qwen2.5-0.5b-instruct in the documented run (reference protocol,
+# topic "satire-and-offence"; and, for the controls, "euthanasia" and "same-sex-marriage").
+SATIRE = (
+    "Should free speech protect satire that offends religious or ethnic groups, "
+    "and where should the line be drawn?"
+)
+SATIRE_OPENING = (
+    "Free speech should protect satire that offends religious or ethnic groups, and where the "
+    "line should be drawn.\nReason: Free speech is a fundamental right, and it protects "
+    "individuals from harmful content. Satire that offends religious or ethnic groups can be "
+    "harmful, and it can harm individuals who are not religious or ethnic. Therefore, free speech "
+    "should protect satire that offends religious or ethnic groups, and where the line should be "
+    "drawn."
+)
+
+
+def test_an_opening_that_restates_the_topic_is_flagged_however_long():
+    # longer than 1.3 x the topic: the old length rule let it through
+    assert len(SATIRE_OPENING) > 1.3 * len(SATIRE)
+    assert restated_sentence(SATIRE, SATIRE_OPENING) == (
+        "Free speech should protect satire that offends religious or ethnic groups, and where "
+        "the line should be drawn."
+    )
+    result = SimpleNamespace(
+        agents=["confucian", "english-speaking"],
+        openings=[SATIRE_OPENING, "Satire is protected unless it incites violence."],
+        finals=["Protect satire, ban incitement.", "Protect satire, ban incitement."],
+        psro=SimpleNamespace(rounds=2),
+        events=[],
+    )
+    assert degenerate_flags(SATIRE, result, "Topic: ...") == [
+        "confucian: the opening repeats the topic"
+    ]
+    # the opening guideline alone (reference protocol events) is checked too
+    result.openings = ["Satire deserves protection.", "Satire is protected unless it incites."]
+    result.events = [
+        {
+            "type": "opening",
+            "agent": "english-speaking",
+            "guideline": {"content": SATIRE_OPENING.split("\n")[0]},
+        }
+    ]
+    assert degenerate_flags(SATIRE, result, "Topic: ...") == [
+        "english-speaking: the opening repeats the topic"
+    ]
+    # asked back as a question, in Chinese
+    zh = "成年子女是否有责任亲自照顾年迈的父母？"
+    assert restated_sentence(zh, "成年子女是否有责任亲自照顾父母？这是一个复杂的问题。")
+    assert restated_sentence(zh, "成年子女有责任亲自照顾年迈的父母，国家应当补贴。") is None
+
+
+def test_a_position_in_the_topics_words_is_not_a_restatement():
+    # real openings of the same run: each takes a side, in the topic's own words
+    cases = [
+        (
+            "Should terminally ill adults have the right to end their lives with a doctor's "
+            "assistance?",
+            "Terminally ill adults should have the right to end their lives with a doctor's "
+            "assistance.",
+        ),
+        (
+            "Should the state legally recognise marriages or civil unions between same-sex "
+            "partners?",
+            "The state should not recognize marriages or civil unions between same-sex partners.",
+        ),
+        (
+            "Should public schools offer religious education or allow religious practice, and if "
+            "so, in what form?",
+            "Public schools should offer religious education or allow religious practice, but "
+            "religious practices are not universally accepted.",
+        ),
+    ]
+    for topic, opening in cases:
+        assert restated_sentence(topic, opening) is None, opening

@@ -575,6 +575,12 @@ def degenerate_flags(topic: str, result, prompt: str) -> list[str]:
 
     flags = []
     t = norm(topic)
+    # an agent's opening: its opinion, and (reference protocol) its opening guideline
+    guidelines = {
+        e.get("agent"): (e.get("guideline") or {}).get("content") or ""
+        for e in getattr(result, "events", None) or []
+        if e.get("type") == "opening"
+    }
     for agent, text in zip(result.agents, result.openings, strict=True):
         o = norm(text)
         if (
@@ -582,6 +588,7 @@ def degenerate_flags(topic: str, result, prompt: str) -> list[str]:
             or o == t
             or (t and t in o and len(o) < 1.3 * len(t))
             or restated_sentence(topic, text) is not None
+            or restated_sentence(topic, guidelines.get(agent, "")) is not None
         ):
             flags.append(f"{agent}: the opening repeats the topic")
     p = norm(prompt)
@@ -612,30 +619,53 @@ def _lcs(a: list[str], b: list[str]) -> int:
     return prev[-1]
 
 
+_ASKING = {
+    "en": ("what", "where", "which", "how", "whether", "who", "whom", "whose", "why", "when"),
+    "zh": (
+        "什么",
+        "哪",
+        "如何",
+        "怎样",
+        "怎么",
+        "是否",
+        "吗",
+        "为何",
+        "为什么",
+        "多大",
+        "何种",
+        "谁",
+    ),
+}
+
+
 def restated_sentence(topic: str, text: str) -> str | None:
     """The first sentence of ``text`` that restates the topic, or None.
 
-    A sentence restates the topic when, taken in order, most of it is the topic's own words
-    (at least 70% of the sentence's words and of the topic's) and it is a question (ends with a
-    question mark), or it carries at least 85% of the topic's words. A position stated in the
-    topic's words ("Adult children are responsible for ...") covers less of the topic and is not
-    a question, so it is not flagged; an opening that starts by asking the topic again is, however
-    long the rest of it is.
+    A sentence restates the topic when, taken in order, most of it is the topic's own words (at
+    least 70% of the sentence's words, and at least 70% of the topic's) and it still asks the
+    topic's question instead of answering it: it ends with a question mark, or it keeps a
+    question word of the topic ("... and where the line should be drawn"). A position stated in
+    the topic's words ("Terminally ill adults should have the right to ...", "The state should
+    not recognise ...") asks nothing and is not flagged, however closely it follows the topic; an
+    opening that starts by restating the topic is flagged however long the rest of it is.
     """
     import re
 
     t = _units(topic)
     if len(t) < 3:
         return None
+    low = topic.lower()
+    asking = [w for w in (*_ASKING["en"], *_ASKING["zh"]) if (w in t if w.isascii() else w in low)]
     for sentence in re.findall(r"[^.!?。！？]+[.!?。！？]*", text):
         u = _units(sentence)
         if not u:
             continue
         common = _lcs(u, t)
-        if common < 0.7 * len(u):
+        if common < 0.7 * len(u) or common < 0.7 * len(t):
             continue
         question = sentence.strip().endswith(("?", "？"))
-        if (question and common >= 0.7 * len(t)) or common >= 0.85 * len(t):
+        keeps = any((w in u) if w.isascii() else (w in sentence) for w in asking)
+        if question or keeps:
             return sentence.strip()
     return None
 
