@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from valuealign.backends import GenerateConfig
 from valuealign.consensus.negotiation import Agent
-from valuealign.consensus.reference import _ask, _limit_words
+from valuealign.consensus.reference import SHARED_PREFIX, _ask, _limit_words
 
 T = {
     "en": {
@@ -122,6 +122,8 @@ async def _revise(
         agent.backend,
         agent.system(language),
         prompt,
-        GenerateConfig(max_tokens=max_tokens, temperature=0.0, seed=seed),
+        GenerateConfig(
+            max_tokens=max_tokens, temperature=0.0, seed=seed, prefix_chars=SHARED_PREFIX
+        ),
     )
     return _limit_words(raw, words) or own

@@ -79,6 +79,13 @@ class ReferenceSettings:
     memory_lines: int = 6
 
 
+SHARED_PREFIX = 1
+"""``prefix_chars`` of every agent call: what comes before the user message's first character
+(the agent's system prompt, its culture card, and the chat template's turn header) is the same
+in all of an agent's calls, on every topic and round. ``ct2/`` keeps that prefix's computed
+state and skips it in every later call (most of a prompt's cost on a CPU); other backends ignore
+the hint, and it is no part of a request's cache key."""
+
 FORMAT = {
     "en": "Guideline: <at most 8 words>\nReason: <one sentence>\nDescription: <one sentence>",
     "zh": "准则：<不超过15个字>\n理由：<一句话>\n说明：<一句话>",
@@ -259,7 +266,10 @@ async def negotiate_reference(
         # equal settings let a local backend batch the agents' concurrent calls (and other
         # topics' calls) into one generation.
         return GenerateConfig(
-            max_tokens=max_tokens or s.max_tokens, temperature=temperature, seed=seed
+            max_tokens=max_tokens or s.max_tokens,
+            temperature=temperature,
+            seed=seed,
+            prefix_chars=SHARED_PREFIX,
         )
 
     # -- openings (the agents write theirs concurrently)
