@@ -666,6 +666,8 @@ def validate_agents(
         for z, agent in agents.items():
             say(f"[{variant}] {z}: {len(ITEMS)} items x {len(people)} personas")
             answers = asyncio.run(ask_agent(agent, mapping[z], people, language))
+            if variant == "adapter" and hasattr(agent.backend, "close"):
+                agent.backend.close()  # one adapted model in memory at a time
             pos = position(answers, cmap)
             results[variant][z] = {
                 "answers": answers,
