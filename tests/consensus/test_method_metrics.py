@@ -319,3 +319,79 @@ def test_a_position_in_the_topics_words_is_not_a_restatement():
     ]
     for topic, opening in cases:
         assert restated_sentence(topic, opening) is None, opening
+
+
+def test_topics_run_concurrently_with_the_same_results_as_one_by_one(tmp_path):
+    import json
+
+    from valuealign.backends import register_mock, unregister_mock
+    from valuealign.consensus.runner import ConsensusSettings, run_consensus
+
+    vec = dict.fromkeys(
+        "self-direction stimulation hedonism achievement power security conformity "
+        "tradition benevolence universalism".split(),
+        0,
+    )
+    topics_seen: dict = {"now": set(), "overlap": 0}
+
+    async def fn(messages, config):
+        user = messages[-1]["content"]
+        topic = next((t for t in ("elderly", "schools", "satire") if t in user), None)
+        if topic:
+            topics_seen["now"].add(topic)
+            topics_seen["overlap"] = max(topics_seen["overlap"], len(topics_seen["now"]))
+        await asyncio.sleep(0.001)
+        if topic:
+            topics_seen["now"].discard(topic)
+        if "careful annotator" in messages[0]["content"]:
+            return json.dumps({**vec, "tradition": 1 if "elderly" in user else 0, "security": 1})
+        if "Opinion:" in user:
+            return f"Guideline: care {len(user) % 7}\nReason: r\nDescription: d\nOpinion: We care."
+        return f"Guideline: shared {len(user) % 5}\nReason: r\nDescription: d"
+
+    topics = [
+        {"id": "t1", "en": "Who should care for the elderly?"},
+        {"id": "t2", "en": "Should schools teach religion?"},
+        {"id": "t3", "en": "Should satire be protected?"},
+    ]
+    runs = {}
+    register_mock("para", FunctionBackend(fn, name="mock/para"))
+    try:
+        for k in (1, 3):
+            topics_seen["overlap"] = 0
+            run_consensus(
+                tmp_path / f"p{k}",
+                ConsensusSettings(
+                    zones=["confucian", "protestant-europe", "latin-america"],
+                    model="mock/para",
+                    rounds=2,
+                    similarity="tfidf",
+                    parallel_topics=k,
+                ),
+                topics,
+                progress=False,
+            )
+            runs[k] = topics_seen["overlap"]
+    finally:
+        unregister_mock("para")
+    assert runs == {1: 1, 3: 3}  # one topic at a time, then all three at once
+
+    def lines(k, name):
+        return [json.loads(x) for x in (tmp_path / f"p{k}" / name).read_text().splitlines()]
+
+    by_topic = {k: {d["topic_id"]: d for d in lines(k, "statements.jsonl")} for k in (1, 3)}
+    assert by_topic[1] == by_topic[3]
+    # a topic's transcript lines stay together, in the same order as one by one
+    for k in (1, 3):
+        ids = [d["topic_id"] for d in lines(k, "transcript.jsonl")]
+        assert ids == sorted(ids, key=ids.index) and len(set(ids)) == 3
+        blocks = [ids[i] for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]]
+        assert sorted(blocks) == ["t1", "t2", "t3"]
+    per = {
+        k: {t: [d for d in lines(k, "transcript.jsonl") if d["topic_id"] == t] for t in by_topic[k]}
+        for k in (1, 3)
+    }
+    assert per[1] == per[3]
+    m1 = json.loads((tmp_path / "p1" / "metrics.json").read_text())["topics"]
+    m3 = json.loads((tmp_path / "p3" / "metrics.json").read_text())["topics"]
+    assert m1 == m3
