@@ -395,3 +395,38 @@ def test_topics_run_concurrently_with_the_same_results_as_one_by_one(tmp_path):
     m1 = json.loads((tmp_path / "p1" / "metrics.json").read_text())["topics"]
     m3 = json.loads((tmp_path / "p3" / "metrics.json").read_text())["topics"]
     assert m1 == m3
+
+
+def test_a_final_statement_that_copies_the_final_prompt_is_flagged():
+    from valuealign.consensus.runner import final_prompt
+
+    topic = (
+        "To what extent are adult children responsible for personally caring for their ageing "
+        "parents rather than relying on care homes or social services?"
+    )
+    # a real final statement of ct2/qwen2.5-0.5b-instruct in the documented run (cut at 320
+    # tokens): it copies the prompt's weight tables instead of stating a consensus
+    copied = (
+        "The negotiation ended with these weighted guidelines:\nconfucian: 'Children should be "
+        "responsible for their ageing parents rather than relying on care homes or social "
+        "services.' 0.17; 'Make informed decisions about your own life and well-being.' 0.17"
+    )
+    result = SimpleNamespace(
+        agents=["confucian", "english-speaking"],
+        openings=["Families first.", "Public care first."],
+        finals=[copied, "We agreed that families and public services share the care."],
+        psro=SimpleNamespace(rounds=2),
+        events=[],
+    )
+    prompt = final_prompt("reference", "en", topic)
+    assert "The negotiation ended with these weighted guidelines:" in prompt
+    assert degenerate_flags(topic, result, "Topic: ...", prompt) == [
+        "confucian: the final statement echoes the prompt"
+    ]
+    # the Chinese prompt's fixed line likewise
+    zh = final_prompt("reference", "zh", "成年子女是否应当照顾父母？")
+    result.finals = ["协商结束时各方准则及其权重如下：家庭优先 0.5", "家庭与国家共同承担。"]
+    assert degenerate_flags("成年子女是否应当照顾父母？", result, "议题：", zh) == [
+        "confucian: the final statement echoes the prompt"
+    ]
+    assert final_prompt("pool", "en", topic) == ""

@@ -485,7 +485,10 @@ class _Topics:
             "vsc": scored["psro"]["vsc"],
             "methods": scored,
             "degenerate": degenerate_flags(
-                text, result, PROMPTS[self.settings.language]["opening"].format(topic=text)
+                text,
+                result,
+                PROMPTS[self.settings.language]["opening"].format(topic=text),
+                final_prompt(self.settings.protocol, self.settings.language, text),
             ),
             "text_agreement": {
                 "opening": text_agreement(result.openings, sim),
@@ -565,9 +568,21 @@ async def echo_matrix(
     return [[memo[(id(judge.backend), t)] for t in texts] for judge in agents]
 
 
-def degenerate_flags(topic: str, result, prompt: str) -> list[str]:
-    """What makes a run suspect: an opening repeating the topic, a statement echoing the prompt,
-    a stop in round 1."""
+def final_prompt(protocol: str, language: str, topic: str) -> str:
+    """The prompt that asks an agent for its final statement, its slots left empty."""
+    if protocol != "reference":
+        return ""
+    from valuealign.consensus.reference import P, ReferenceSettings
+
+    return P[language]["final"].format(
+        topic=topic, tables="", words=ReferenceSettings().final_words
+    )
+
+
+def degenerate_flags(topic: str, result, prompt: str, final_prompt: str = "") -> list[str]:
+    """What makes a run suspect: an opening repeating the topic, a statement echoing the prompt
+    (``prompt``; or a fixed line of ``final_prompt``, the prompt that asked for the statement,
+    with its slots left empty), a stop in round 1."""
     import re
 
     def norm(x: str) -> str:
@@ -592,9 +607,22 @@ def degenerate_flags(topic: str, result, prompt: str) -> list[str]:
         ):
             flags.append(f"{agent}: the opening repeats the topic")
     p = norm(prompt)
+    # the final prompt's own lines (not the topic's, not the slots' contents), six words or
+    # characters at least: "The negotiation ended with these weighted guidelines"
+    fixed = [
+        n
+        for line in final_prompt.splitlines()
+        if len(_units(line)) >= 6 and (n := norm(line)) and (not t or t not in n)
+    ]
     for agent, text in zip(result.agents, result.finals, strict=True):
         f = norm(text)
-        if not f or f == t or (f and f in p) or (p and p[:60] in f):
+        if (
+            not f
+            or f == t
+            or (f and f in p)
+            or (p and p[:60] in f)
+            or any(line in f for line in fixed)
+        ):
             flags.append(f"{agent}: the final statement echoes the prompt")
     if result.psro.rounds <= 1:
         flags.append("the run stopped in round 1")
