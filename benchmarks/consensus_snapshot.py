@@ -13,8 +13,10 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
-from valuealign.consensus.runner import _summary
+from valuealign.consensus.negotiation import PROMPTS
+from valuealign.consensus.runner import _summary, degenerate_flags, final_prompt
 from valuealign.records import write_json_atomic
 from valuealign.report.consensus import write_consensus_report
 
@@ -39,6 +41,32 @@ def main() -> None:
             if line.strip() and json.loads(line)["topic_id"] in done
         ]
         (out / name).write_text("".join(x + "\n" for x in lines), encoding="utf-8")
+    # the degenerate flags by this checkout's check (a run started before a fix keeps the
+    # flags of the code it started with)
+    statements = {
+        d["topic_id"]: d
+        for d in map(json.loads, (out / "statements.jsonl").read_text().splitlines())
+    }
+    events: dict[str, list] = {}
+    for d in map(json.loads, (out / "transcript.jsonl").read_text().splitlines()):
+        events.setdefault(d["topic_id"], []).append(d)
+    protocol = json.loads(args.settings).get("protocol", "reference")
+    for tid, m in metrics["topics"].items():
+        st = statements[tid]
+        result = SimpleNamespace(
+            agents=st["agents"],
+            openings=st["openings"],
+            finals=st["finals"],
+            psro=SimpleNamespace(rounds=m["rounds_used"]),
+            events=events.get(tid, []),
+        )
+        lang = st.get("language", "en")
+        m["degenerate"] = degenerate_flags(
+            st["topic"],
+            result,
+            PROMPTS[lang]["opening"].format(topic=st["topic"]),
+            final_prompt(protocol, lang, st["topic"]),
+        )
     metrics["summary"] = _summary(metrics["topics"])
     write_json_atomic(out / "metrics.json", metrics)
     if (run / "manifest.json").exists():
