@@ -18,7 +18,7 @@ from valuealign.consensus.metrics import (
 )
 from valuealign.consensus.negotiation import Agent
 from valuealign.consensus.profiles import get_profile
-from valuealign.consensus.runner import degenerate_flags
+from valuealign.consensus.runner import degenerate_flags, restated_sentence
 
 
 def test_vsc_by_hand():
@@ -243,3 +243,190 @@ def test_report_labels_escaping_and_flags(tmp_path):
     assert "look degenerate" in page and "the run stopped in round 1" in page
     assert "Do the agents represent their cultures?" in page and "<circle" in page
     assert "llm:mock/x" in page
+
+
+# Real openings written by ct2/qwen2.5-0.5b-instruct in the documented run (reference protocol,
+# topic "satire-and-offence"; and, for the controls, "euthanasia" and "same-sex-marriage").
+SATIRE = (
+    "Should free speech protect satire that offends religious or ethnic groups, "
+    "and where should the line be drawn?"
+)
+SATIRE_OPENING = (
+    "Free speech should protect satire that offends religious or ethnic groups, and where the "
+    "line should be drawn.\nReason: Free speech is a fundamental right, and it protects "
+    "individuals from harmful content. Satire that offends religious or ethnic groups can be "
+    "harmful, and it can harm individuals who are not religious or ethnic. Therefore, free speech "
+    "should protect satire that offends religious or ethnic groups, and where the line should be "
+    "drawn."
+)
+
+
+def test_an_opening_that_restates_the_topic_is_flagged_however_long():
+    # longer than 1.3 x the topic: the old length rule let it through
+    assert len(SATIRE_OPENING) > 1.3 * len(SATIRE)
+    assert restated_sentence(SATIRE, SATIRE_OPENING) == (
+        "Free speech should protect satire that offends religious or ethnic groups, and where "
+        "the line should be drawn."
+    )
+    result = SimpleNamespace(
+        agents=["confucian", "english-speaking"],
+        openings=[SATIRE_OPENING, "Satire is protected unless it incites violence."],
+        finals=["Protect satire, ban incitement.", "Protect satire, ban incitement."],
+        psro=SimpleNamespace(rounds=2),
+        events=[],
+    )
+    assert degenerate_flags(SATIRE, result, "Topic: ...") == [
+        "confucian: the opening repeats the topic"
+    ]
+    # the opening guideline alone (reference protocol events) is checked too
+    result.openings = ["Satire deserves protection.", "Satire is protected unless it incites."]
+    result.events = [
+        {
+            "type": "opening",
+            "agent": "english-speaking",
+            "guideline": {"content": SATIRE_OPENING.split("\n")[0]},
+        }
+    ]
+    assert degenerate_flags(SATIRE, result, "Topic: ...") == [
+        "english-speaking: the opening repeats the topic"
+    ]
+    # asked back as a question, in Chinese
+    zh = "成年子女是否有责任亲自照顾年迈的父母？"
+    assert restated_sentence(zh, "成年子女是否有责任亲自照顾父母？这是一个复杂的问题。")
+    assert restated_sentence(zh, "成年子女有责任亲自照顾年迈的父母，国家应当补贴。") is None
+
+
+def test_a_position_in_the_topics_words_is_not_a_restatement():
+    # real openings of the same run: each takes a side, in the topic's own words
+    cases = [
+        (
+            "Should terminally ill adults have the right to end their lives with a doctor's "
+            "assistance?",
+            "Terminally ill adults should have the right to end their lives with a doctor's "
+            "assistance.",
+        ),
+        (
+            "Should the state legally recognise marriages or civil unions between same-sex "
+            "partners?",
+            "The state should not recognize marriages or civil unions between same-sex partners.",
+        ),
+        (
+            "Should public schools offer religious education or allow religious practice, and if "
+            "so, in what form?",
+            "Public schools should offer religious education or allow religious practice, but "
+            "religious practices are not universally accepted.",
+        ),
+    ]
+    for topic, opening in cases:
+        assert restated_sentence(topic, opening) is None, opening
+
+
+def test_topics_run_concurrently_with_the_same_results_as_one_by_one(tmp_path):
+    import json
+
+    from valuealign.backends import register_mock, unregister_mock
+    from valuealign.consensus.runner import ConsensusSettings, run_consensus
+
+    vec = dict.fromkeys(
+        "self-direction stimulation hedonism achievement power security conformity "
+        "tradition benevolence universalism".split(),
+        0,
+    )
+    topics_seen: dict = {"now": set(), "overlap": 0}
+
+    async def fn(messages, config):
+        user = messages[-1]["content"]
+        topic = next((t for t in ("elderly", "schools", "satire") if t in user), None)
+        if topic:
+            topics_seen["now"].add(topic)
+            topics_seen["overlap"] = max(topics_seen["overlap"], len(topics_seen["now"]))
+        await asyncio.sleep(0.001)
+        if topic:
+            topics_seen["now"].discard(topic)
+        if "careful annotator" in messages[0]["content"]:
+            return json.dumps({**vec, "tradition": 1 if "elderly" in user else 0, "security": 1})
+        if "Opinion:" in user:
+            return f"Guideline: care {len(user) % 7}\nReason: r\nDescription: d\nOpinion: We care."
+        return f"Guideline: shared {len(user) % 5}\nReason: r\nDescription: d"
+
+    topics = [
+        {"id": "t1", "en": "Who should care for the elderly?"},
+        {"id": "t2", "en": "Should schools teach religion?"},
+        {"id": "t3", "en": "Should satire be protected?"},
+    ]
+    runs = {}
+    register_mock("para", FunctionBackend(fn, name="mock/para"))
+    try:
+        for k in (1, 3):
+            topics_seen["overlap"] = 0
+            run_consensus(
+                tmp_path / f"p{k}",
+                ConsensusSettings(
+                    zones=["confucian", "protestant-europe", "latin-america"],
+                    model="mock/para",
+                    rounds=2,
+                    similarity="tfidf",
+                    parallel_topics=k,
+                ),
+                topics,
+                progress=False,
+            )
+            runs[k] = topics_seen["overlap"]
+    finally:
+        unregister_mock("para")
+    assert runs == {1: 1, 3: 3}  # one topic at a time, then all three at once
+
+    def lines(k, name):
+        return [json.loads(x) for x in (tmp_path / f"p{k}" / name).read_text().splitlines()]
+
+    by_topic = {k: {d["topic_id"]: d for d in lines(k, "statements.jsonl")} for k in (1, 3)}
+    assert by_topic[1] == by_topic[3]
+    # a topic's transcript lines stay together, in the same order as one by one
+    for k in (1, 3):
+        ids = [d["topic_id"] for d in lines(k, "transcript.jsonl")]
+        assert ids == sorted(ids, key=ids.index) and len(set(ids)) == 3
+        blocks = [ids[i] for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]]
+        assert sorted(blocks) == ["t1", "t2", "t3"]
+    per = {
+        k: {t: [d for d in lines(k, "transcript.jsonl") if d["topic_id"] == t] for t in by_topic[k]}
+        for k in (1, 3)
+    }
+    assert per[1] == per[3]
+    m1 = json.loads((tmp_path / "p1" / "metrics.json").read_text())["topics"]
+    m3 = json.loads((tmp_path / "p3" / "metrics.json").read_text())["topics"]
+    assert m1 == m3
+
+
+def test_a_final_statement_that_copies_the_final_prompt_is_flagged():
+    from valuealign.consensus.runner import final_prompt
+
+    topic = (
+        "To what extent are adult children responsible for personally caring for their ageing "
+        "parents rather than relying on care homes or social services?"
+    )
+    # a real final statement of ct2/qwen2.5-0.5b-instruct in the documented run (cut at 320
+    # tokens): it copies the prompt's weight tables instead of stating a consensus
+    copied = (
+        "The negotiation ended with these weighted guidelines:\nconfucian: 'Children should be "
+        "responsible for their ageing parents rather than relying on care homes or social "
+        "services.' 0.17; 'Make informed decisions about your own life and well-being.' 0.17"
+    )
+    result = SimpleNamespace(
+        agents=["confucian", "english-speaking"],
+        openings=["Families first.", "Public care first."],
+        finals=[copied, "We agreed that families and public services share the care."],
+        psro=SimpleNamespace(rounds=2),
+        events=[],
+    )
+    prompt = final_prompt("reference", "en", topic)
+    assert "The negotiation ended with these weighted guidelines:" in prompt
+    assert degenerate_flags(topic, result, "Topic: ...", prompt) == [
+        "confucian: the final statement echoes the prompt"
+    ]
+    # the Chinese prompt's fixed line likewise
+    zh = final_prompt("reference", "zh", "成年子女是否应当照顾父母？")
+    result.finals = ["协商结束时各方准则及其权重如下：家庭优先 0.5", "家庭与国家共同承担。"]
+    assert degenerate_flags("成年子女是否应当照顾父母？", result, "议题：", zh) == [
+        "confucian: the final statement echoes the prompt"
+    ]
+    assert final_prompt("pool", "en", topic) == ""

@@ -169,3 +169,57 @@ def test_scripted_reference_negotiation_runs_the_oracle_and_stops():
     for r in range(1, last):  # it did not stop earlier: some agent still moved by >= 0.02
         assert any(abs(u[r] - u[r - 1]) >= 0.02 for u in us.values())
     assert result.openings[0] == "We favour the confucian way."
+
+
+KINDS = ("Opinion:", "TWO", "weaknesses", "fills these gaps", "blind spots", "creative",
+         "State your proposal")  # fmt: skip
+
+
+def test_agents_ask_concurrently_with_batchable_settings_and_a_stable_transcript():
+    """The agents' oracles run at once (a local backend can batch them): calls of one kind share
+    their settings, and the transcript still lists each round's events agent by agent."""
+    calls: list = []
+    inflight = {"now": 0, "peak": 0}
+    configs: dict[str, set] = {}
+
+    def tracked(name):
+        script = scripted(name, calls)
+
+        async def fn(messages, config):
+            inflight["now"] += 1
+            inflight["peak"] = max(inflight["peak"], inflight["now"])
+            user = messages[-1]["content"]
+            kind = next(
+                (k for k in KINDS if k in user), "final"
+            )  # the prompt kinds, told apart as the scripted agents do
+            configs.setdefault(kind, set()).add(config)
+            await asyncio.sleep(0.001)
+            inflight["now"] -= 1
+            return script(messages, config)
+
+        return fn
+
+    zones = ("confucian", "protestant-europe", "latin-america")
+    agents = [
+        Agent(z, get_profile(z), FunctionBackend(tracked(z), name=f"mock/{z}")) for z in zones
+    ]
+    events: list = []
+    result = asyncio.run(
+        negotiate_reference(
+            "Who should care for the elderly?",
+            agents,
+            words,
+            settings=ReferenceSettings(rounds=3),
+            on_event=events.append,
+        )
+    )
+    # three agents x (counter, gap, innovation) in flight together
+    assert inflight["peak"] >= 9
+    # every kind of call (by its prompt's last line) went out with one setting: batchable
+    assert all(len(c) == 1 for c in configs.values())
+    for r in range(result.psro.rounds):
+        order = [e["agent"] for e in events if e.get("round") == r and e["type"] == "analysis"]
+        assert order == list(zones)
+        best = [e["agent"] for e in events if e.get("round") == r and e["type"] == "best_response"]
+        assert best == list(zones)
+    assert [e["agent"] for e in events if e["type"] == "final"] == list(zones)

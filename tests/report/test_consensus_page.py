@@ -136,3 +136,15 @@ def test_validation_map_draws_zones_and_agents_inside_the_plot() -> None:
 def test_a_linear_proxy_map_is_a_warning() -> None:
     svg = validation_map(_validation("linear proxy", "positions are a linear proxy"))
     assert '<p class="warn">Positions are a linear proxy.</p>' in svg
+
+
+def test_charts_and_cards_number_rounds_alike(tmp_path: Path) -> None:
+    """Transcript rounds are 0-based; the page says "round 1" for the first round everywhere."""
+    page = write_consensus_report(_run(tmp_path, rounds=3)).read_text()
+    # the card's best response of transcript round 0 is "round 1"
+    assert "round 1: <b>家庭优先</b>" in page
+    # the charts' point labels run 1..3 (never 0), and their axis ticks likewise
+    labels = {int(k) for k in re.findall(r"<title>[^<]*, round (\d+): ", page)}
+    assert labels == {1, 2, 3}
+    ticks = re.findall(r'class="tick"[^>]*>(\d+)</text>', page)
+    assert ticks and "0" not in ticks and {"1", "2", "3"} <= set(ticks)

@@ -127,6 +127,19 @@ def _weights(text: str) -> tuple[float, float, float]:
 @click.option("--no-echo-pba", is_flag=True, help="Skip the reference echo-perplexity PBA.")
 @click.option("--debate-rounds", type=click.IntRange(1, 10), default=2, show_default=True)
 @click.option(
+    "--parallel-topics",
+    type=click.IntRange(1),
+    default=4,
+    show_default=True,
+    help="Topics negotiated at once; a local model (ct2/, hf/) batches their concurrent calls.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1),
+    default=None,
+    help="Largest batch a local ct2/ or hf/ model generates at once (default: the backend's, 8).",
+)
+@click.option(
     "--validation",
     default=None,
     type=click.Path(dir_okay=False, exists=True),
@@ -159,6 +172,8 @@ def consensus(
     vsc_rater,
     no_echo_pba,
     debate_rounds,
+    parallel_topics,
+    batch_size,
     validation,
     out,
     **opts,
@@ -191,6 +206,8 @@ def consensus(
     opts = dict(opts)
     per_role = role_kwargs(opts, ("model",))
     kwargs = {**backend_kwargs(opts), **per_role["model"]}
+    if batch_size and model.split("/", 1)[0] in ("ct2", "hf"):
+        kwargs["max_batch_size"] = batch_size
     settings = ConsensusSettings(
         zones=[z.strip() for z in agents.split(",") if z.strip()],
         model=model,
@@ -208,6 +225,7 @@ def consensus(
         vsc_detector=vsc_rater,
         echo_pba=not no_echo_pba,
         debate_rounds=debate_rounds,
+        parallel_topics=parallel_topics,
     )
     metrics = run_consensus(out, settings, chosen, backend_options=kwargs, log=click.echo)
     from valuealign.report.consensus import summary_lines, write_consensus_report

@@ -25,6 +25,7 @@ strongly, and whether that lands nearer its own zone than any other.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -123,61 +124,59 @@ async def build_open_rows(
     options = list(shares)
     counts = distribution_counts(shares, n)
     rows, decisions = [], []
-    for lang in languages:
-        for option in options:
-            if counts[option] == 0:
-                continue
-            reply = await backend.generate(
-                [
-                    {
-                        "role": "user",
-                        "content": REWRITE[lang].format(question=question, option=option),
-                    }
-                ],
-                GenerateConfig(max_tokens=96, temperature=0.0),
-            )
-            answer = reply.text.strip()
-            verdict = None
-            keep = bool(answer)
-            if judge is not None and answer:
-                said = (
-                    await judge.generate(
-                        [
-                            {
-                                "role": "user",
-                                "content": JUDGE.format(
-                                    question=question, options=" | ".join(options), answer=answer
-                                ),
-                            }
-                        ],
-                        GenerateConfig(max_tokens=24, temperature=0.0),
-                    )
-                ).text
-                verdict = match_option(said, options)
-                keep = verdict == option
-            decisions.append(
+    asked = [(lang, o) for lang in languages for o in options if counts[o]]
+
+    async def rewrite(lang: str, option: str) -> str:
+        reply = await backend.generate(
+            [{"role": "user", "content": REWRITE[lang].format(question=question, option=option)}],
+            GenerateConfig(max_tokens=96, temperature=0.0),
+        )
+        return reply.text.strip()
+
+    async def judged(answer: str) -> str | None:
+        if judge is None or not answer:
+            return None
+        said = await judge.generate(
+            [
                 {
-                    "language": lang,
-                    "option": option,
-                    "answer": answer,
-                    "judged": verdict,
-                    "kept": keep,
+                    "role": "user",
+                    "content": JUDGE.format(
+                        question=question, options=" | ".join(options), answer=answer
+                    ),
                 }
-            )
-            if keep:
-                for _ in range(counts[option]):
-                    rows.append(
-                        {
-                            "messages": [
-                                {"role": "user", "content": OPEN[lang].format(question=question)},
-                                {"role": "assistant", "content": answer},
-                            ],
-                            "kind": "open",
-                            "language": lang,
-                            "question": question,
-                            "option": option,
-                        }
-                    )
+            ],
+            GenerateConfig(max_tokens=24, temperature=0.0),
+        )
+        return match_option(said.text, options)
+
+    # every rewrite at once, then every judgement (a local backend batches them)
+    answers = await asyncio.gather(*(rewrite(lang, o) for lang, o in asked))
+    verdicts = await asyncio.gather(*(judged(a) for a in answers))
+    for (lang, option), answer, verdict in zip(asked, answers, verdicts, strict=True):
+        keep = bool(answer) if judge is None else bool(answer) and verdict == option
+        decisions.append(
+            {
+                "language": lang,
+                "option": option,
+                "answer": answer,
+                "judged": verdict,
+                "kept": keep,
+            }
+        )
+        if keep:
+            for _ in range(counts[option]):
+                rows.append(
+                    {
+                        "messages": [
+                            {"role": "user", "content": OPEN[lang].format(question=question)},
+                            {"role": "assistant", "content": answer},
+                        ],
+                        "kind": "open",
+                        "language": lang,
+                        "question": question,
+                        "option": option,
+                    }
+                )
     return rows, decisions
 
 
@@ -455,26 +454,25 @@ async def ask_agent(
 ) -> dict:
     from valuealign.backends import GenerateConfig
 
-    answers: dict[str, list[int | None]] = {}
-    for item in ITEMS:
+    async def ask(item, persona: str) -> int | None:
         q = item.en if language == "en" else item.zh
-        out = []
-        for persona in people:
-            reply = await agent.backend.generate(
-                [
-                    {"role": "system", "content": agent.system(language)},
-                    {
-                        "role": "user",
-                        "content": ASK[language].format(
-                            persona=persona, country=country, question=q
-                        ),
-                    },
-                ],
-                GenerateConfig(max_tokens=max_tokens, temperature=0.0),
-            )
-            out.append(parse_answer(reply.text, item.options))
-        answers[item.id] = out
-    return answers
+        reply = await agent.backend.generate(
+            [
+                {"role": "system", "content": agent.system(language)},
+                {
+                    "role": "user",
+                    "content": ASK[language].format(persona=persona, country=country, question=q),
+                },
+            ],
+            # the system prompt is the same in all of the agent's questions: ct2/ computes it once
+            GenerateConfig(max_tokens=max_tokens, temperature=0.0, prefix_chars=1),
+        )
+        return parse_answer(reply.text, item.options)
+
+    # every item under every persona at once (a local backend batches them)
+    found = await asyncio.gather(*(ask(item, p) for item in ITEMS for p in people))
+    k = len(people)
+    return {item.id: list(found[i * k : (i + 1) * k]) for i, item in enumerate(ITEMS)}
 
 
 def validation_table(results: dict[str, dict[str, dict]]) -> list[dict]:
@@ -552,11 +550,18 @@ def train_agents(
 
     async def build(country: str) -> tuple[list[dict], list[dict]]:
         rows, decisions = [], []
-        for question, shares in data[country].items():
-            rows += build_mc_rows(question, shares, per_question, languages)
-            open_rows, dec = await build_open_rows(
-                question, shares, per_question, writer_backend, languages=languages, judge=checker
+        items = list(data[country].items())
+        # the questions' rewrites run concurrently (a local writer batches them)
+        built = await asyncio.gather(
+            *(
+                build_open_rows(
+                    q, shares, per_question, writer_backend, languages=languages, judge=checker
+                )
+                for q, shares in items
             )
+        )
+        for (question, shares), (open_rows, dec) in zip(items, built, strict=True):
+            rows += build_mc_rows(question, shares, per_question, languages)
             rows += open_rows
             decisions += [{"question": question, **d} for d in dec]
         return rows, decisions
@@ -661,6 +666,8 @@ def validate_agents(
         for z, agent in agents.items():
             say(f"[{variant}] {z}: {len(ITEMS)} items x {len(people)} personas")
             answers = asyncio.run(ask_agent(agent, mapping[z], people, language))
+            if variant == "adapter" and hasattr(agent.backend, "close"):
+                agent.backend.close()  # one adapted model in memory at a time
             pos = position(answers, cmap)
             results[variant][z] = {
                 "answers": answers,

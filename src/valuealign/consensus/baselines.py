@@ -14,11 +14,12 @@ in :mod:`valuealign.consensus.negotiation`; their single statement stands for ev
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from valuealign.backends import GenerateConfig
 from valuealign.consensus.negotiation import Agent
-from valuealign.consensus.reference import _ask, _limit_words
+from valuealign.consensus.reference import SHARED_PREFIX, _ask, _limit_words
 
 T = {
     "en": {
@@ -50,12 +51,24 @@ async def debate(
     answers = list(openings)
     history = [list(answers)]
     for r in range(rounds):
-        new = []
-        for i, a in enumerate(agents):
-            others = _others(agents, i, lambda j, said=answers: f"{agents[j].id}: {said[j]}")
-            prompt = t["debate"].format(topic=topic, own=answers[i], others=others, words=words)
-            new.append(await _revise(a, language, prompt, answers[i], words, max_tokens, seed + r))
-        answers = new
+        prompts = [
+            t["debate"].format(
+                topic=topic,
+                own=answers[i],
+                others=_others(agents, i, lambda j, said=answers: f"{agents[j].id}: {said[j]}"),
+                words=words,
+            )
+            for i in range(len(agents))
+        ]
+        # the agents answer each round concurrently (a local backend batches them)
+        answers = list(
+            await asyncio.gather(
+                *(
+                    _revise(a, language, prompt, answers[i], words, max_tokens, seed + r)
+                    for i, (a, prompt) in enumerate(zip(agents, prompts, strict=True))
+                )
+            )
+        )
         history.append(list(answers))
     return answers, history
 
@@ -80,12 +93,20 @@ async def consultancy(
             position=openings[j],
         )
 
-    finals = []
-    for i, a in enumerate(agents):
-        others = _others(agents, i, position)
-        prompt = t["consult"].format(topic=topic, own=openings[i], others=others, words=words)
-        finals.append(await _revise(a, language, prompt, openings[i], words, max_tokens, seed))
-    return finals
+    prompts = [
+        t["consult"].format(
+            topic=topic, own=openings[i], others=_others(agents, i, position), words=words
+        )
+        for i in range(len(agents))
+    ]
+    return list(
+        await asyncio.gather(
+            *(
+                _revise(a, language, prompt, openings[i], words, max_tokens, seed)
+                for i, (a, prompt) in enumerate(zip(agents, prompts, strict=True))
+            )
+        )
+    )
 
 
 def _others(agents: list[Agent], i: int, line: Callable[[int], str]) -> str:
@@ -101,6 +122,8 @@ async def _revise(
         agent.backend,
         agent.system(language),
         prompt,
-        GenerateConfig(max_tokens=max_tokens, temperature=0.0, seed=seed),
+        GenerateConfig(
+            max_tokens=max_tokens, temperature=0.0, seed=seed, prefix_chars=SHARED_PREFIX
+        ),
     )
     return _limit_words(raw, words) or own

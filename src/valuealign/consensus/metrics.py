@@ -36,16 +36,30 @@ def _ppl(backend: object, system: str, prompt: str, text: str) -> float | None:
 
 
 def perplexity_acceptance(
-    agents: list, topic_prompt: str, language: str, openings: list[str], finals: list[str]
+    agents: list,
+    topic_prompt: str,
+    language: str,
+    openings: list[str],
+    finals: list[str],
+    memo: dict | None = None,
 ) -> dict | None:
+    """``memo`` ((judge index, text) -> PPL), shared between calls on the same topic, spares
+    scoring the openings again for every method (and a statement that several agents share)."""
     n = len(agents)
+    memo = {} if memo is None else memo
     before = [[None] * n for _ in range(n)]
     after = [[None] * n for _ in range(n)]
-    for j, judge in enumerate(agents):
-        system = judge.system(language)
+
+    def ppl(j: int, text: str) -> float | None:
+        if (j, text) not in memo:
+            judge = agents[j]
+            memo[(j, text)] = _ppl(judge.backend, judge.system(language), topic_prompt, text)
+        return memo[(j, text)]
+
+    for j in range(n):
         for i in range(n):
-            before[j][i] = _ppl(judge.backend, system, topic_prompt, openings[i])
-            after[j][i] = _ppl(judge.backend, system, topic_prompt, finals[i])
+            before[j][i] = ppl(j, openings[i])
+            after[j][i] = ppl(j, finals[i])
             if before[j][i] is None or after[j][i] is None:
                 return None
     pairs = []
@@ -150,9 +164,11 @@ async def echo_perplexity(backend: object, text: str, language: str) -> float | 
     if fn is None or not text.strip():
         return None
     messages = [{"role": "user", "content": ECHO[language].format(text=text)}]
-    reply = await backend.generate(
-        messages, GenerateConfig(max_tokens=int(len(text) * 1.5) + 16, temperature=0.0)
-    )
+    # room for the whole echo, rounded up to a multiple of 128 tokens so that echoes of texts
+    # of similar length share settings and a local backend can batch them (a greedy echo ends
+    # at its end-of-turn token; a longer limit never turns a matching echo into another one)
+    limit = -(-(int(len(text) * 1.5) + 16) // 128) * 128
+    reply = await backend.generate(messages, GenerateConfig(max_tokens=limit, temperature=0.0))
     if _norm(reply.text) != _norm(text):
         return None
     lps = fn(text, messages)

@@ -17,6 +17,7 @@ After the loop each agent writes a consensus statement from the highest-weighted
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -305,18 +306,21 @@ async def best_of_n_baseline(
 
     t = PROMPTS[language]
     user = t["new"].format(topic=topic, own="-", others=" | ".join(openings))
-    candidates = []
-    for k in range(n):
-        candidates.append(
-            await _say(
-                backend,
-                t["neutral"],
-                user,
-                GenerateConfig(
-                    max_tokens=max_tokens, temperature=0.9, seed=seed + k, sample_index=k
-                ),
+    candidates = list(
+        await asyncio.gather(
+            *(
+                _say(
+                    backend,
+                    t["neutral"],
+                    user,
+                    GenerateConfig(
+                        max_tokens=max_tokens, temperature=0.9, seed=seed + k, sample_index=k
+                    ),
+                )
+                for k in range(n)
             )
         )
+    )
     ballots = [
         sorted(range(n), key=lambda c, i=i: -similarity(candidates[c], openings[i]))
         for i in range(len(agents))

@@ -33,6 +33,7 @@ does not follow the labelled format becomes a guideline whose content is its fir
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -77,6 +78,13 @@ class ReferenceSettings:
     final_max_tokens: int = 200
     memory_lines: int = 6
 
+
+SHARED_PREFIX = 1
+"""``prefix_chars`` of every agent call: what comes before the user message's first character
+(the agent's system prompt, its culture card, and the chat template's turn header) is the same
+in all of an agent's calls, on every topic and round. ``ct2/`` keeps that prefix's computed
+state and skips it in every later call (most of a prompt's cost on a CPU); other backends ignore
+the hint, and it is no part of a request's cache key."""
 
 FORMAT = {
     "en": "Guideline: <at most 8 words>\nReason: <one sentence>\nDescription: <one sentence>",
@@ -253,20 +261,29 @@ async def negotiate_reference(
             cache[key] = 1.0 if x == y else float(similarity(x, y))
         return cache[key]
 
-    def cfg(temperature: float, k: int, max_tokens: int | None = None) -> GenerateConfig:
+    def cfg(temperature: float, max_tokens: int | None = None) -> GenerateConfig:
+        # One seed for every call: the prompts already differ (so do their cache keys), and
+        # equal settings let a local backend batch the agents' concurrent calls (and other
+        # topics' calls) into one generation.
         return GenerateConfig(
-            max_tokens=max_tokens or s.max_tokens, temperature=temperature, seed=seed + k
+            max_tokens=max_tokens or s.max_tokens,
+            temperature=temperature,
+            seed=seed,
+            prefix_chars=SHARED_PREFIX,
         )
 
-    # -- openings
+    # -- openings (the agents write theirs concurrently)
     pools: list[list[Guideline]] = []
     consist: list[list[float]] = []
     novel: list[list[float]] = []
     opinions: list[str] = []
-    for a in agents:
-        raw = await _ask(
-            a.backend, a.system(language), t["opening"].format(topic=topic, fmt=fmt), cfg(0.0, 0)
+    opening_raw = await asyncio.gather(
+        *(
+            _ask(a.backend, a.system(language), t["opening"].format(topic=topic, fmt=fmt), cfg(0.0))
+            for a in agents
         )
+    )
+    for a, raw in zip(agents, opening_raw, strict=True):
         gs, opinion = parse_guidelines(raw)
         opinion = opinion or clean_statement(raw)
         pools.append([gs[0]])
@@ -348,8 +365,17 @@ async def negotiate_reference(
             round(nash_conv(tensors, norm), 6),
         )
         snapshot = [list(p) for p in pools]
-        added: list[tuple[Guideline, dict]] = []
-        for i, a in enumerate(agents):
+
+        async def oracle(
+            i: int,
+            a: Agent,
+            r: int = r,
+            weights: list[np.ndarray] = weights,
+            snapshot: list[list[Guideline]] = snapshot,
+            mem: str = mem,
+        ) -> tuple[list[dict], list, tuple]:
+            """Agent i's best response this round: (its events, its scored candidates, (mode,
+            best, utility)). The agents' oracles run concurrently, as in the reference."""
             system = a.system(language)
             opp = [j for j in range(n) if j != i]
             top = [
@@ -359,21 +385,20 @@ async def negotiate_reference(
             ]
             items_top = "\n".join(f"- {g.content} ({g.reason})" for g in top)
             items_all = "\n".join(f"- {g.content} ({g.reason})" for j in opp for g in snapshot[j])
-            k0 = 100 * (r + 1) + 10 * i
-            weakness = await _ask(
-                a.backend,
-                system,
-                t["weakness"].format(topic=topic, memory=mem, items=items_top),
-                cfg(0.3, k0),
+            own: list[dict] = []
+            weakness, gaps = await asyncio.gather(
+                _ask(
+                    a.backend,
+                    system,
+                    t["weakness"].format(topic=topic, memory=mem, items=items_top),
+                    cfg(0.3),
+                ),
+                _ask(a.backend, system, t["gaps"].format(topic=topic, items=items_all), cfg(0.3)),
             )
-            gaps = await _ask(
-                a.backend, system, t["gaps"].format(topic=topic, items=items_all), cfg(0.3, k0 + 1)
-            )
-            emit(
+            own.append(
                 {"type": "analysis", "round": r, "agent": a.id, "weakness": weakness, "gaps": gaps}
             )
-            candidates: list[tuple[str, Guideline]] = []
-            for mode, temp, prompt in (
+            calls = (
                 (
                     "counter",
                     0.6,
@@ -395,14 +420,18 @@ async def negotiate_reference(
                         topic=topic, memory=mem, opinion=opinions[i], items=items_top, fmt=fmt
                     ),
                 ),
-            ):
-                raw = await _ask(a.backend, system, prompt, cfg(temp, k0 + 2 + len(candidates)))
+            )
+            raws = await asyncio.gather(
+                *(_ask(a.backend, system, prompt, cfg(temp)) for _, temp, prompt in calls)
+            )
+            candidates: list[tuple[str, Guideline]] = []
+            for (mode, _, _), raw in zip(calls, raws, strict=True):
                 gs, _ = parse_guidelines(raw)
                 for g in gs[: 2 if mode == "counter" else 1]:
                     candidates.append((mode, g))
             scored = [(mode, g, utility(i, g, weights)) for mode, g in candidates]
             for mode, g, u in scored:
-                emit(
+                own.append(
                     {
                         "type": "proposal",
                         "round": r,
@@ -413,19 +442,16 @@ async def negotiate_reference(
                         **u,
                     }
                 )
-            record.candidates.append(
-                [{"candidate": g.content, "mode": m, **u} for m, g, u in scored]
-            )
-            mode, best, u = max(scored, key=lambda x: x[2]["utility"])
+            mode, best, u = max(scored, key=lambda c: c[2]["utility"])
             statement = clean_statement(
                 await _ask(
                     a.backend,
                     system,
                     t["state"].format(topic=topic, guideline=best.content),
-                    cfg(0.0, k0 + 9),
+                    cfg(0.0),
                 )
             )
-            emit(
+            own.append(
                 {
                     "type": "best_response",
                     "round": r,
@@ -435,6 +461,18 @@ async def negotiate_reference(
                     "statement": statement,
                     **u,
                 }
+            )
+            return own, scored, (mode, best, u)
+
+        added: list[tuple[Guideline, dict]] = []
+        # events are emitted in agent order once every oracle is done (a stable transcript)
+        for i, (own, scored, (_, best, u)) in enumerate(
+            await asyncio.gather(*(oracle(i, a) for i, a in enumerate(agents)))
+        ):
+            for event in own:
+                emit(event)
+            record.candidates.append(
+                [{"candidate": g.content, "mode": m, **uu} for m, g, uu in scored]
             )
             best_utilities[i].append(u["utility"])
             added.append((best, u))
@@ -488,13 +526,18 @@ async def negotiate_reference(
         for i, a in enumerate(agents)
     )
     finals = []
-    for a in agents:
-        raw = await _ask(
-            a.backend,
-            a.system(language),
-            t["final"].format(topic=topic, tables=tables, words=s.final_words),
-            cfg(0.0, 7, s.final_max_tokens),
+    final_raw = await asyncio.gather(
+        *(
+            _ask(
+                a.backend,
+                a.system(language),
+                t["final"].format(topic=topic, tables=tables, words=s.final_words),
+                cfg(0.0, s.final_max_tokens),
+            )
+            for a in agents
         )
+    )
+    for a, raw in zip(agents, final_raw, strict=True):
         text = _limit_words(
             re.sub(r"^\s*(?:consensus statement|共识声明)\s*[:：]\s*", "", raw, flags=re.I),
             s.final_words,

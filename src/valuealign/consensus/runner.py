@@ -68,6 +68,8 @@ class ConsensusSettings:
     offline fallback; named as such in the output)."""
     echo_pba: bool = True
     seed: int = 0
+    parallel_topics: int = 4
+    """Topics negotiated at once (their calls are batched by a local backend; 1: one by one)."""
 
 
 def load_topics(source: str | None = None, topic: str | None = None) -> list[dict]:
@@ -277,41 +279,52 @@ class _Topics:
         """Negotiate ``topics``; a topic whose backend fails stays undone (a rerun retries it).
         Returns the failures."""
         errors: list[str] = []
-        lang = self.settings.language
         with (
             JsonlWriter(self.out / "transcript.jsonl") as tw,
             JsonlWriter(self.out / "statements.jsonl") as sw,
         ):
-            for topic in topics:
-                text = topic[lang]
-                self._say(f"[{topic['id']}] {text}")
+            gate = asyncio.Semaphore(max(1, self.settings.parallel_topics))
 
-                def on_event(event: dict, tid=topic["id"]) -> None:
-                    tw.append_dict({"topic_id": tid, **event})
+            async def one(topic: dict) -> None:
+                async with gate:
+                    await self.topic(topic, tw, sw, all_metrics, errors)
 
-                try:
-                    result = await self.negotiate(text, on_event)
-                except BackendError as e:
-                    # the topic stays undone (no statements line): a rerun retries it
-                    errors.append(str(e))
-                    self._say(f"[{topic['id']}] failed: {e}")
-                    continue
-                methods, baselines = await self.baselines(text, result)
-                scored = await self.score(text, result, methods)
-                sw.append_dict(
-                    {
-                        "topic_id": topic["id"],
-                        "topic": text,
-                        "language": lang,
-                        "agents": result.agents,
-                        "openings": result.openings,
-                        "finals": result.finals,
-                        "baselines": baselines,
-                    }
-                )
-                all_metrics["topics"][topic["id"]] = self.metrics(text, result, methods, scored)
-                write_json_atomic(self.out / "metrics.json", all_metrics)
+            # several topics at once: their calls reach a local backend together and are
+            # batched; each topic's lines are written when it finishes
+            await asyncio.gather(*(one(t) for t in topics))
         return errors
+
+    async def topic(self, topic: dict, tw, sw, all_metrics: dict, errors: list[str]) -> None:
+        """Negotiate, compare and score one topic; write its lines (nothing if it failed)."""
+        lang = self.settings.language
+        text = topic[lang]
+        self._say(f"[{topic['id']}] {text}")
+        events: list[dict] = []
+        try:
+            result = await self.negotiate(text, events.append)
+            methods, baselines = await self.baselines(text, result)
+            scored = await self.score(text, result, methods)
+        except BackendError as e:
+            # the topic stays undone (no statements line): a rerun retries it
+            errors.append(str(e))
+            self._say(f"[{topic['id']}] failed: {e}")
+            return
+        for event in events:  # a topic's transcript lines stay together
+            tw.append_dict({"topic_id": topic["id"], **event})
+        sw.append_dict(
+            {
+                "topic_id": topic["id"],
+                "topic": text,
+                "language": lang,
+                "agents": result.agents,
+                "openings": result.openings,
+                "finals": result.finals,
+                "baselines": baselines,
+            }
+        )
+        all_metrics["topics"][topic["id"]] = self.metrics(text, result, methods, scored)
+        write_json_atomic(self.out / "metrics.json", all_metrics)
+        self._say(f"[{topic['id']}] done")
 
     def _say(self, message: str) -> None:
         if self.log:
@@ -364,23 +377,26 @@ class _Topics:
         methods: dict[str, list[str]] = {"psro": result.finals}
         if not s.baselines:
             return methods, {}
-        one = await one_shot_baseline(
-            text, self.neutral, language=lang, max_tokens=s.max_tokens, seed=s.seed
+        # the four baselines run concurrently (a local backend batches their calls)
+        one, (best, cands, ballots), (deb, deb_history), con = await asyncio.gather(
+            one_shot_baseline(
+                text, self.neutral, language=lang, max_tokens=s.max_tokens, seed=s.seed
+            ),
+            best_of_n_baseline(
+                text,
+                self.neutral,
+                agents,
+                result.openings,
+                self.similarity.similarity,
+                language=lang,
+                max_tokens=s.max_tokens,
+                seed=s.seed,
+            ),
+            debate(
+                text, agents, result.openings, language=lang, rounds=s.debate_rounds, seed=s.seed
+            ),
+            consultancy(text, agents, result.openings, language=lang, seed=s.seed),
         )
-        best, cands, ballots = await best_of_n_baseline(
-            text,
-            self.neutral,
-            agents,
-            result.openings,
-            self.similarity.similarity,
-            language=lang,
-            max_tokens=s.max_tokens,
-            seed=s.seed,
-        )
-        deb, deb_history = await debate(
-            text, agents, result.openings, language=lang, rounds=s.debate_rounds, seed=s.seed
-        )
-        con = await consultancy(text, agents, result.openings, language=lang, seed=s.seed)
         n = len(agents)
         methods |= {"debate": deb, "consultancy": con, "one_shot": [one] * n, "schulze": [best] * n}
         baselines = {
@@ -408,15 +424,24 @@ class _Topics:
         rated = await rate_values(
             self.rater, [*openings, *(f for fs in methods.values() for f in fs)], lang
         )
-        echo_open = await echo_matrix(agents, openings, lang) if self.settings.echo_pba else None
+        echo_memo: dict = {}
+        if self.settings.echo_pba:
+            # every echo this topic needs, at once (a local backend batches them)
+            await echo_matrix(
+                agents, [*openings, *(f for fs in methods.values() for f in fs)], lang, echo_memo
+            )
+        echo_open = (
+            await echo_matrix(agents, openings, lang, echo_memo) if self.settings.echo_pba else None
+        )
+        ppl_memo: dict = {}
         scored = {}
         for name, finals in methods.items():
             pba = await asyncio.to_thread(
-                perplexity_acceptance, agents, prompt, lang, openings, finals
+                perplexity_acceptance, agents, prompt, lang, openings, finals, ppl_memo
             )
             echo = None
             if echo_open is not None:
-                echo_final = await echo_matrix(agents, finals, lang)
+                echo_final = await echo_matrix(agents, finals, lang, echo_memo)
                 echo = {
                     **echo_ratio(echo_open, echo_final),
                     "ppl_opening": echo_open,
@@ -460,7 +485,10 @@ class _Topics:
             "vsc": scored["psro"]["vsc"],
             "methods": scored,
             "degenerate": degenerate_flags(
-                text, result, PROMPTS[self.settings.language]["opening"].format(topic=text)
+                text,
+                result,
+                PROMPTS[self.settings.language]["opening"].format(topic=text),
+                final_prompt(self.settings.protocol, self.settings.language, text),
             ),
             "text_agreement": {
                 "opening": text_agreement(result.openings, sim),
@@ -517,23 +545,44 @@ async def rate_values(rater, texts: list[str], language: str) -> dict:
     return {t: np.asarray(rater.detect(t, language), float) for t in unique}
 
 
-async def echo_matrix(agents, texts: list[str], language: str) -> list[list[float | None]]:
-    """``m[j][i]``: echo PPL of agent i's text under agent j's model."""
+async def echo_matrix(
+    agents, texts: list[str], language: str, memo: dict | None = None
+) -> list[list[float | None]]:
+    """``m[j][i]``: echo PPL of text i under agent j's model. The echo prompt carries no agent
+    profile, so agents on one backend share each echo: ``memo`` ((backend, text) -> PPL) asks
+    each backend once per distinct text, all of them concurrently."""
     from valuealign.consensus.metrics import echo_perplexity
 
-    out = []
-    for judge in agents:
-        row = []
-        for text in texts:
-            ppl = await echo_perplexity(judge.backend, text, language)
-            row.append(None if ppl is None else round(ppl, 4))
-        out.append(row)
-    return out
+    memo = {} if memo is None else memo
+    todo = list(
+        dict.fromkeys(
+            (id(a.backend), t) for a in agents for t in texts if (id(a.backend), t) not in memo
+        )
+    )
+    backends = {id(a.backend): a.backend for a in agents}
+    found = await asyncio.gather(
+        *(echo_perplexity(backends[b], text, language) for b, text in todo)
+    )
+    for key, ppl in zip(todo, found, strict=True):
+        memo[key] = None if ppl is None else round(ppl, 4)
+    return [[memo[(id(judge.backend), t)] for t in texts] for judge in agents]
 
 
-def degenerate_flags(topic: str, result, prompt: str) -> list[str]:
-    """What makes a run suspect: an opening repeating the topic, a statement echoing the prompt,
-    a stop in round 1."""
+def final_prompt(protocol: str, language: str, topic: str) -> str:
+    """The prompt that asks an agent for its final statement, its slots left empty."""
+    if protocol != "reference":
+        return ""
+    from valuealign.consensus.reference import P, ReferenceSettings
+
+    return P[language]["final"].format(
+        topic=topic, tables="", words=ReferenceSettings().final_words
+    )
+
+
+def degenerate_flags(topic: str, result, prompt: str, final_prompt: str = "") -> list[str]:
+    """What makes a run suspect: an opening repeating the topic, a statement echoing the prompt
+    (``prompt``; or a fixed line of ``final_prompt``, the prompt that asked for the statement,
+    with its slots left empty), a stop in round 1."""
     import re
 
     def norm(x: str) -> str:
@@ -541,18 +590,112 @@ def degenerate_flags(topic: str, result, prompt: str) -> list[str]:
 
     flags = []
     t = norm(topic)
+    # an agent's opening: its opinion, and (reference protocol) its opening guideline
+    guidelines = {
+        e.get("agent"): (e.get("guideline") or {}).get("content") or ""
+        for e in getattr(result, "events", None) or []
+        if e.get("type") == "opening"
+    }
     for agent, text in zip(result.agents, result.openings, strict=True):
         o = norm(text)
-        if not o or o == t or (t and t in o and len(o) < 1.3 * len(t)):
+        if (
+            not o
+            or o == t
+            or (t and t in o and len(o) < 1.3 * len(t))
+            or restated_sentence(topic, text) is not None
+            or restated_sentence(topic, guidelines.get(agent, "")) is not None
+        ):
             flags.append(f"{agent}: the opening repeats the topic")
     p = norm(prompt)
+    # the final prompt's own lines (not the topic's, not the slots' contents), six words or
+    # characters at least: "The negotiation ended with these weighted guidelines"
+    fixed = [
+        n
+        for line in final_prompt.splitlines()
+        if len(_units(line)) >= 6 and (n := norm(line)) and (not t or t not in n)
+    ]
     for agent, text in zip(result.agents, result.finals, strict=True):
         f = norm(text)
-        if not f or f == t or (f and f in p) or (p and p[:60] in f):
+        if (
+            not f
+            or f == t
+            or (f and f in p)
+            or (p and p[:60] in f)
+            or any(line in f for line in fixed)
+        ):
             flags.append(f"{agent}: the final statement echoes the prompt")
     if result.psro.rounds <= 1:
         flags.append("the run stopped in round 1")
     return flags
+
+
+def _units(text: str) -> list[str]:
+    """Words (lower case) and single CJK characters: what two texts are compared on."""
+    import re
+
+    return re.findall(r"[\u3400-\u9fff]|[^\W_]+", text.lower())
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    """Length of the longest common subsequence (in order, gaps allowed)."""
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+_ASKING = {
+    "en": ("what", "where", "which", "how", "whether", "who", "whom", "whose", "why", "when"),
+    "zh": (
+        "什么",
+        "哪",
+        "如何",
+        "怎样",
+        "怎么",
+        "是否",
+        "吗",
+        "为何",
+        "为什么",
+        "多大",
+        "何种",
+        "谁",
+    ),
+}
+
+
+def restated_sentence(topic: str, text: str) -> str | None:
+    """The first sentence of ``text`` that restates the topic, or None.
+
+    A sentence restates the topic when, taken in order, most of it is the topic's own words (at
+    least 70% of the sentence's words, and at least 70% of the topic's) and it still asks the
+    topic's question instead of answering it: it ends with a question mark, or it keeps a
+    question word of the topic ("... and where the line should be drawn"). A position stated in
+    the topic's words ("Terminally ill adults should have the right to ...", "The state should
+    not recognise ...") asks nothing and is not flagged, however closely it follows the topic; an
+    opening that starts by restating the topic is flagged however long the rest of it is.
+    """
+    import re
+
+    t = _units(topic)
+    if len(t) < 3:
+        return None
+    low = topic.lower()
+    asking = [w for w in (*_ASKING["en"], *_ASKING["zh"]) if (w in t if w.isascii() else w in low)]
+    for sentence in re.findall(r"[^.!?。！？]+[.!?。！？]*", text):
+        u = _units(sentence)
+        if not u:
+            continue
+        common = _lcs(u, t)
+        if common < 0.7 * len(u) or common < 0.7 * len(t):
+            continue
+        question = sentence.strip().endswith(("?", "？"))
+        keeps = any((w in u) if w.isascii() else (w in sentence) for w in asking)
+        if question or keeps:
+            return sentence.strip()
+    return None
 
 
 def _summary(topics: dict) -> dict:

@@ -465,17 +465,20 @@ def _forest(comparisons: Sequence[dict[str, Any]], lay: Layout) -> str:
 # ---------------------------------------------------------------------------- line chart
 
 
-def line_chart(series: dict[str, list[float]], title: str, y_label: str) -> str:
-    """One line per series over rounds 0, 1, ...; the names beside the plot (wide) or under it
-    (narrow)."""
+def line_chart(series: dict[str, list[float]], title: str, y_label: str, *, first: int = 1) -> str:
+    """One line per series over rounds ``first``, ``first + 1``, ... (the report numbers rounds
+    from 1, as its text does); the names beside the plot (wide) or under it (narrow)."""
     if not [v for vs in series.values() for v in vs]:
         return ""
     return responsive(
-        _line_chart(series, title, y_label, WIDE), _line_chart(series, title, y_label, NARROW)
+        _line_chart(series, title, y_label, WIDE, first),
+        _line_chart(series, title, y_label, NARROW, first),
     )
 
 
-def _line_chart(series: dict[str, list[float]], title: str, y_label: str, lay: Layout) -> str:
+def _line_chart(
+    series: dict[str, list[float]], title: str, y_label: str, lay: Layout, first: int = 1
+) -> str:
     values = [v for vs in series.values() for v in vs]
     lo, hi = min([*values, 0.0]), max([*values, 1.0])
     n = max(len(vs) for vs in series.values())
@@ -505,14 +508,14 @@ def _line_chart(series: dict[str, list[float]], title: str, y_label: str, lay: L
     ]
     step = max(1, math.ceil(n / (plot_w / 28)))  # round numbers at least 28 px apart
     for k in range(0, n, step):
-        body.append(text(x(k), bottom + 15, str(k), "tick", "middle"))
+        body.append(text(x(k), bottom + 15, str(k + first), "tick", "middle"))
     for idx, (name, vs) in enumerate(series.items()):
         col = color(idx)
         points = " ".join(f"{x(k):.1f},{y(v):.1f}" for k, v in enumerate(vs))
         body.append(f'<polyline fill="none" stroke="{col}" stroke-width="2" points="{points}"/>')
         body += [
             f'<circle cx="{x(k):.1f}" cy="{y(v):.1f}" r="3" fill="{col}">'
-            f"<title>{esc(f'{name}, round {k}: {v:.3f}')}</title></circle>"
+            f"<title>{esc(f'{name}, round {k + first}: {v:.3f}')}</title></circle>"
             for k, v in enumerate(vs)
         ]
         room = width - legend_x - 16
