@@ -243,11 +243,9 @@ def parse_value_json(
     vec = np.zeros(len(taxonomy), dtype=np.float64)
     seen: set[str] = set()
     for key, value in obj.items():
-        found = taxonomy.find(str(key))
-        if found is None:
-            return ParsedValues(None, f"unknown value key {key!r}")
-        if found in seen:
-            return ParsedValues(None, f"value {found!r} given twice")
+        found, error = _new_value_key(key, taxonomy, seen)
+        if error is not None:
+            return ParsedValues(None, error)
         label = _label(value)
         if label is None:
             return ParsedValues(None, f"label {value!r} for {key!r} is not -1, 0 or 1")
@@ -257,6 +255,16 @@ def parse_value_json(
     if missing:
         return ParsedValues(None, f"missing value key(s): {', '.join(missing)}")
     return ParsedValues(vec, confidence=np.abs(vec))
+
+
+def _new_value_key(key: Any, taxonomy: Taxonomy, seen: set[str]) -> tuple[str, str | None]:
+    """The taxonomy value ``key`` names, or an error when it names none or one already seen."""
+    found = taxonomy.find(str(key))
+    if found is None:
+        return "", f"unknown value key {key!r}"
+    if found in seen:
+        return found, f"value {found!r} given twice"
+    return found, None
 
 
 def _confidence(raw: Any) -> float | None:
@@ -282,11 +290,9 @@ def _parse_confidences(
     conf = np.zeros(len(taxonomy), dtype=np.float64)
     seen: set[str] = set()
     for key, value in obj.items():
-        found = taxonomy.find(str(key))
-        if found is None:
-            return ParsedValues(None, f"unknown value key {key!r}")
-        if found in seen:
-            return ParsedValues(None, f"value {found!r} given twice")
+        found, error = _new_value_key(key, taxonomy, seen)
+        if error is not None:
+            return ParsedValues(None, error)
         if isinstance(value, list):
             if len(value) != 2:
                 return ParsedValues(None, f"{key!r}: expected [direction, confidence]")
