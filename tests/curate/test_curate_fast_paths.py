@@ -42,6 +42,72 @@ def test_units_match_the_pattern() -> None:
         assert quality.units(text) == quality._UNIT.findall(text.lower()), repr(text)
 
 
+def _long_texts(seed: int, n: int = 3000) -> list[str]:
+    """Longer texts from a few pieces, so that n-grams repeat (and sometimes do not)."""
+    rng = random.Random(seed)
+    words = [
+        "中",
+        "文",
+        "字",
+        "ぁ",
+        "가",
+        "abc",
+        "don't",
+        "it’s",
+        "12345",
+        "Σς",
+        "İ",
+        "é",
+        " ",
+        "，",
+    ]
+    return ["".join(rng.choices(words, k=rng.randint(0, 160))) for _ in range(n)]
+
+
+def test_unit_codes_follow_the_units() -> None:
+    """One code per unit, in order, and one code for each distinct unit."""
+    for text in _texts(6) + _long_texts(7):
+        got = quality.unit_codes(text)
+        want = quality.units(text)
+        assert len(got) == len(want), repr(text)
+        code_of: dict[str, int] = {}
+        for unit, code in zip(want, got.tolist(), strict=True):
+            assert code_of.setdefault(unit, code) == code, repr(text)
+
+
+def _texts_with_copies(seed: int, n: int = 2000) -> list[str]:
+    """Mostly distinct units (words, numbers, Han characters), with a stretch copied in."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        units = [
+            rng.choice(
+                [
+                    f"w{rng.randrange(10**6)}",
+                    str(rng.randrange(999)),
+                    chr(0x4E00 + rng.randrange(3000)),
+                ]
+            )
+            for _ in range(rng.randint(0, 120))
+        ]
+        if units and rng.random() < 0.7:
+            i = rng.randrange(len(units))
+            units += units[i : i + rng.randint(1, 40)]
+        out.append(" ".join(units))
+    return out
+
+
+def test_repeated_ngram_bound_is_never_below_the_exact_share() -> None:
+    both = 0
+    for text in _long_texts(8) + _texts_with_copies(9):
+        codes, items = quality.unit_codes(text), quality.units(text)
+        for n in (5, 10):
+            exact = quality.repeated_ngram_share(items, n)
+            assert quality._repeated_share_bound(codes, n) >= exact, repr(text)
+            both += 0 < exact < 1
+    assert both > 100  # texts with some, not all, units in repeated n-grams are exercised
+
+
 def test_markers_match_the_patterns() -> None:
     seen = set()
     for text in _texts(1):

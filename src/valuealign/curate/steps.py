@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from valuealign.curate.quality import QualityConfig, check_quality, units
+from valuealign.curate.quality import QualityConfig, check_quality, unit_codes
 from valuealign.lang import LANGS
 
 
@@ -301,6 +301,6 @@ class QualityStep(Step):
         self.config = config or QualityConfig()
 
     def process(self, doc: Document) -> tuple[str, str] | None:
-        toks = units(doc.text)
-        doc.n_units = len(toks)
-        return check_quality(doc.text, doc.language or "en", self.config, toks)
+        codes = unit_codes(doc.text)
+        doc.n_units = len(codes)
+        return check_quality(doc.text, doc.language or "en", self.config, codes)
