@@ -20,6 +20,7 @@ Figures are printed and saved to benchmarks/results/generate_throughput.json.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -94,6 +95,22 @@ def _timed(base_url: str, fn, *a):
     t1 = time.time()
     done = server_done(base_url)[before:]
     return out, t0, t1, done
+
+
+def _tail_share(done: list[float]) -> dict | None:
+    """Replies per second in the first and last 10% of the span from the first reply to the
+    last, as a fraction of the middle 80%'s (ramp-up and the last wave)."""
+    if len(done) < 10:
+        return None
+    lo, hi = min(done), max(done)
+    span = hi - lo
+    cuts = (lo, lo + 0.1 * span, hi - 0.1 * span, hi + 1e-9)
+    rates = [
+        sum(a <= t < b for t in done) / (b - a) if b > a else 0.0
+        for a, b in itertools.pairwise(cuts)
+    ]
+    mid = rates[1] or 1.0
+    return {"first_10pct": round(rates[0] / mid, 3), "last_10pct": round(rates[2] / mid, 3)}
 
 
 def run_ours(base_url: str, items: int, concurrency: int, in_flight: int | None) -> dict:
@@ -188,6 +205,11 @@ def main() -> None:
             "steady_items_per_s": round(steady, 1),
             "steady_fraction_of_ideal": round(steady / ideal, 3),
             "requests_seen_by_server": len(done),
+            # where the whole run loses against the steady state: before the first reply (the
+            # run's start-up, plus one delay), and after the last reply (writing the results)
+            "first_reply_after_s": round(min(done) - t0, 3) if done else None,
+            "after_last_reply_s": round(t1 - max(done), 3) if done else None,
+            "tail_share": _tail_share(done),
             "note": note,
         }
 
