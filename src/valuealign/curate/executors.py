@@ -113,12 +113,40 @@ def require_packages(purpose: str, modules: dict[str, str]) -> None:
             raise MissingExtra(package, "curate", purpose)
 
 
+def _noop() -> None:
+    pass
+
+
+def _init_worker(verbose: bool, warm_up: tuple[Callable, tuple] | None) -> None:
+    from valuealign.console import set_verbose
+
+    set_verbose(verbose)
+    if warm_up is not None:
+        fn, args = warm_up
+        try:
+            fn(*args)
+        except Exception:  # only an optimisation: the job meets any real error itself
+            pass
+
+
 class LocalExecutor:
     kind = "local"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(
+        self, workers: int | None = None, warm_up: tuple[Callable, tuple] | None = None
+    ) -> None:
+        """``warm_up``: ``(fn, args)`` each pool worker runs once when it starts (loading what
+        the jobs will need, while the caller is still busy planning them)."""
         self.workers = max(1, workers or os.cpu_count() or 1)
+        self.warm_up = warm_up
         self._pool: Any = None
+
+    def start(self) -> None:
+        """Start the pool's workers now (they import and warm up while the caller works)."""
+        if self.workers > 1:
+            pool = self._ensure_pool()
+            for _ in range(self.workers):
+                pool.submit(_noop)
 
     def map(
         self, fn: Callable, jobs: Sequence[Any], *, desc: str = "", progress: bool = False
@@ -152,14 +180,14 @@ class LocalExecutor:
             import concurrent.futures as cf
             import multiprocessing
 
-            from valuealign.console import is_verbose, set_verbose
+            from valuealign.console import is_verbose
 
             # a spawned worker starts afresh: it gets the parent's -v (or its quiet) first
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=set_verbose,
-                initargs=(is_verbose(),),
+                initializer=_init_worker,
+                initargs=(is_verbose(), self.warm_up),
             )
         return self._pool
 

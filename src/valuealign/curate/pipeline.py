@@ -39,6 +39,7 @@ import orjson
 from valuealign.charter import DEFAULT_CHARTER, load_charter
 from valuealign.curate.dedup import SCHEME, GlobalDedup, sign_documents
 from valuealign.curate.executors import (
+    LocalExecutor,
     import_ray,
     make_executor,
     progress_bar,
@@ -63,7 +64,15 @@ from valuealign.curate.pack import (
 from valuealign.curate.privacy import PrivacyStep, mask_pii
 from valuealign.curate.quality import QualityConfig
 from valuealign.curate.stats import STEP_NAMES, build_stats, summary_lines
-from valuealign.curate.steps import Document, Drop, LanguageStep, NormaliseStep, QualityStep, Step
+from valuealign.curate.steps import (
+    Document,
+    Drop,
+    LanguageStep,
+    NormaliseStep,
+    QualityStep,
+    Step,
+    _lingua,
+)
 from valuealign.errors import UserError
 from valuealign.records import LOCK_FILE, ensure_run_dir, read_json_object, write_json_atomic
 from valuealign.runs import CurateStats
@@ -480,6 +489,16 @@ def _merge_audit(out: Path, work: Path, shards: Sequence[Shard]) -> None:
     os.replace(tmp, out / "audit")
 
 
+def warm_up_worker(tokenizer: str) -> None:
+    """What a new local worker loads before its first job: this module, the language
+    detector's models (a Latin and a Han sample load the ones nearly every corpus needs) and
+    the pack tokenizer. The same work the jobs would do on first use, only earlier."""
+    detector = _lingua()
+    detector.detect_language_of("The city council met on Monday and approved the budget.")
+    detector.detect_language_of("城市图书馆最近推出了夜间阅读服务。")
+    load_tokenizer(tokenizer)
+
+
 def _run_phases(
     ex: Any,
     jobs: Sequence[_Job],
@@ -580,6 +599,31 @@ def run_curate(
         raise UserError(f"--seq-len {settings.seq_len} is too small", fix="use e.g. 2048")
     files = discover_inputs(inputs)
     require_packages("valuealign curate", _needed_packages(files))
+    pool = None
+    shard_bytes = max(1, int(settings.shard_mb * (1 << 20)))
+    if executor == "local" and (len(files) > 1 or sum(f.size for f in files) > shard_bytes):
+        # several shards ahead: the workers start now, importing and loading the language
+        # detector and the tokenizer while this process reads the charter and plans the run
+        pool = LocalExecutor(workers, warm_up=(warm_up_worker, (settings.tokenizer,)))
+        pool.start()
+    try:
+        return _curate(files, out, settings, executor, workers, pool, progress, say, started)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _curate(
+    files: Sequence[InputFile],
+    out: Path,
+    settings: CurateSettings,
+    executor: str,
+    workers: int | None,
+    pool: LocalExecutor | None,
+    progress: bool,
+    say: Callable[[str], None],
+    started: float,
+) -> dict[str, Any]:
     charter = load_charter(settings.charter)
     lexicon, no_lexicon = build_lexicon(charter, settings.lexicon_files)
     if executor == "ray":
@@ -608,7 +652,7 @@ def run_curate(
         {"fingerprint": fingerprint, "settings": asdict(settings), "shards": len(shards)},
     )
     jobs = [_Job(sh, str(work), str(out), settings, languages, lexicon) for sh in shards]
-    with make_executor(executor, workers) as ex:
+    with pool if pool is not None else make_executor(executor, workers) as ex:
         phase1, dedup, phase3, pack_info, seconds = _run_phases(
             ex, jobs, work, out, settings, tok, progress
         )
