@@ -12,6 +12,11 @@ Phases (each resumable; a rerun with the same settings skips what is finished):
 5. merge the per-shard audits into ``audit/STEP.jsonl``, write ``stats.json`` and remove
    ``_work`` (unless ``keep_work``).
 
+The phases overlap (see ``_run_phases``): every shard's phase 1 is queued at once, this process
+runs the dedup over each shard as soon as it and the shards before it are through phase 1 (its
+decisions depend on nothing later), queues that shard's phase 3, and packs each shard's tokens
+as soon as it and those before it are written. Each phase still sees the shards in input order.
+
 Because every output is a pure function of (settings, inputs, shard plan) and the order is the
 input order, ``--workers`` and ``--executor`` never change a byte of the curated output, and a
 run killed at any point then rerun gives what an uninterrupted run gives.
