@@ -12,7 +12,14 @@ import pytest
 from valuealign.curate import quality
 from valuealign.curate.dedup import dedup_text
 from valuealign.curate.privacy import has_digits
-from valuealign.curate.steps import _BLANK_RUNS, _CONTROL, _SPACES, _nfkc, normalise_text
+from valuealign.curate.steps import (
+    _BLANK_RUNS,
+    _CONTROL,
+    _SPACES,
+    _nfkc,
+    clear_language,
+    normalise_text,
+)
 
 PIECES = [
     *"aZé ß'’-_\n\t\r\x0b\x0c\x1c\x85\xa0\u1680\u2009\u2028\u3000\u200b\ufeff\x00",
@@ -106,6 +113,40 @@ def test_repeated_ngram_bound_is_never_below_the_exact_share() -> None:
             assert quality._repeated_share_bound(codes, n) >= exact, repr(text)
             both += 0 < exact < 1
     assert both > 100  # texts with some, not all, units in repeated n-grams are exercised
+
+
+def _clear_language_plain(sample: str) -> str | None:
+    """The script rule for non-ASCII text with the three patterns (the oracle)."""
+    han = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", sample))
+    kana = r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\uac00-\ud7af]"
+    if han < 20 or re.search(kana, sample):
+        return None
+    others = re.findall(r"[^\W\d_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", sample)
+    return "zh" if 9 * len(others) <= han else None
+
+
+def test_script_rule_matches_the_patterns() -> None:
+    rng = random.Random(10)
+    pool = [
+        *"中文字国家㐀豈，。！？“”（）\n ",
+        *"aZé ß_0123456789²③١٢ΑΣςİ",
+        *"ぁアㄱ가ᄀ",
+        "😀",
+        "𠀀",
+        "\u00aa",
+        "\u02b0",
+        "\u0660",
+    ]
+    weights = [30] * 16 + [1] * (len(pool) - 16)
+    outcomes = set()
+    for _ in range(20000):
+        text = "".join(rng.choices(pool, weights, k=rng.randint(1, 80)))
+        if text.isascii():
+            continue
+        want = _clear_language_plain(text)
+        assert clear_language(text) == want, repr(text)
+        outcomes.add(want)
+    assert outcomes == {"zh", None}
 
 
 def test_markers_match_the_patterns() -> None:
