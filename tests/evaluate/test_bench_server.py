@@ -10,10 +10,10 @@ from valuealign.evaluate import EvalSettings, run_eval
 from valuealign.testing.server import FakeOpenAIServer, canned_responder, per_model_responder
 
 
-def _judge_requests(responder, tmp: Path) -> tuple[int, dict]:
+def _judge_requests(responder, tmp: Path, models: int = 2) -> tuple[int, dict]:
     with FakeOpenAIServer(responder=responder) as server:
         settings = EvalSettings(
-            models=["openai/bench-a", "openai/bench-b"],
+            models=[f"openai/bench-{i}" for i in range(models)],
             judges=["openai/bench-judge"],
             per_subdomain=1,
             concurrency=8,
@@ -27,13 +27,15 @@ def _judge_requests(responder, tmp: Path) -> tuple[int, dict]:
 
 
 def test_per_model_answers_make_every_judge_request_real(tmp_path: Path) -> None:
-    same, m_same = _judge_requests(canned_responder, tmp_path / "same")
+    one, m_one = _judge_requests(per_model_responder, tmp_path / "one", models=1)
     own, m_own = _judge_requests(per_model_responder, tmp_path / "own")
-    answers = m_own["counts"]["planned_answers"]
-    assert answers == m_same["counts"]["planned_answers"] > 0
-    # the same answers: the second model's judgements come from the cache; answers of its own:
-    # the server judges both models' answers
-    assert own == 2 * same > 0
+    same, _ = _judge_requests(canned_responder, tmp_path / "same")
+    assert m_own["counts"]["planned_answers"] == 2 * m_one["counts"]["planned_answers"] > 0
+    # answers of its own: the server judges every model's answers, none is a cache hit
+    assert own == 2 * one > 0
+    # the same answers: judgements already made for the other model come from the cache (how
+    # many depends on timing: a judge request sent before the identical one is cached is sent)
+    assert same < own
 
 
 def test_per_model_responder_names_the_model_only_in_answers() -> None:
