@@ -721,7 +721,12 @@ def run_step_pairs(corpus: Path, target_mb: float, seed: int, rounds: int = 2) -
 
     from valuealign.curate import LexiconMatcher, normalise_text, sign_documents
     from valuealign.curate.dedup import dedup_text
-    from valuealign.curate.quality import _repeated_share_bound, repeated_ngram_share, units
+    from valuealign.curate.quality import (
+        _repeated_share_bound,
+        repeated_ngram_share,
+        unit_codes,
+        units,
+    )
     from valuealign.curate.steps import _lingua, clear_language, detect_language
 
     raw, _ = _lexicon_texts(corpus, target_mb)
@@ -733,6 +738,7 @@ def run_step_pairs(corpus: Path, target_mb: float, seed: int, rounds: int = 2) -
     fast = [clear_language(s) for s in samples]
     langs = [detect_language(t)[0] for t in texts]
     toks = [(units(t), 10 if lang == "zh" else 5) for t, lang in zip(texts, langs, strict=True)]
+    codes = [(unit_codes(t), n) for t, (_, n) in zip(texts, toks, strict=True)]
     dense = make_lexicon(seed, dense=True)
     old_lex, new_lex = _PyahoMatcher(dense), LexiconMatcher(dense)
     agree_lex = all(old_lex.match(t) == new_lex.match(t).hits for t in texts[:2000])
@@ -765,7 +771,7 @@ def run_step_pairs(corpus: Path, target_mb: float, seed: int, rounds: int = 2) -
             "exact share with tuples and a Counter",
             lambda: [repeated_ngram_share(k, n) for k, n in toks],
             "hashed upper bound with numpy (exact only above the limit)",
-            lambda: [_repeated_share_bound(k, n) for k, n in toks],
+            lambda: [_repeated_share_bound(k, n) for k, n in codes],
         ),
         "lexicon_10k_dense": (
             "pyahocorasick iter_long",

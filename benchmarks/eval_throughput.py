@@ -4,17 +4,23 @@ The server (a separate process, always this checkout's `valuealign.testing.serve
 every request after a fixed DELAY, or after a lognormal delay (`--lognormal MEDIAN P99`), with
 canned valid replies. The whole benchmark (vcbench + vcbench-benign, zh + en) is answered by
 `--models` models (distinct names, so their answers are not cached; one global concurrency
-bound) and judged by one judge, plus the cross-lingual consistency judgements. The fake server
-gives every model the same answers, so the judge's requests after the first model's are cache
-hits: 468 answers per model plus 650 judge requests once, 19,370 requests for 40 models (30 s
-at the ideal rate of 640/s). Ideal rate: concurrency /
-mean delay requests per second. Reported: the achieved fraction of it over the whole run and
+bound) and judged by one judge, plus the cross-lingual consistency judgements.
+
+`--answers per-model` (the default since session 24): the fake server's answers name the model
+that gives them, so every model's answers differ and every judge request is real work, as in a
+real evaluation: 468 answers and 650 judge requests per model, 20,124 requests for the default
+18 models (31 s at the ideal rate of 640/s). `--answers same` is the earlier workload: every
+model gets the same answers, so the judge's requests after the first model's are cache hits
+that the server never sees (468 answers per model plus 650 judge requests once, 19,370
+requests for the then default 40 models); those cache hits queue behind all the answers and run
+after the last server reply, which held the whole-run rate down (0.77) in a way no real
+evaluation sees. Ideal rate: concurrency / mean delay requests per second. Reported: the achieved fraction of it over the whole run and
 in the steady state (the middle 80% of the span from the first reply to the last, from the
 server's reply times: ramp-up and the last wave excluded), items/s, and the orchestration's CPU time per request (client process).
 Then the same number of requests through the bare backend (no pipeline).
 
     .venv/bin/python benchmarks/eval_throughput.py [--delay 0.1] [--concurrency 64] [--models 40]
-        [--lognormal 1 10] [--label after] [--out FILE]
+        [--lognormal 1 10] [--answers per-model|same] [--label after] [--out FILE]
 
 Run with another checkout's `src` first on PYTHONPATH to measure that code's client against the
 same server (the README's before/after figures). Results are printed and saved to
@@ -109,15 +115,25 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--lognormal", nargs=2, type=float, metavar=("MEDIAN", "P99"))
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--models", type=int, default=40, help="models answering (default 40)")
+    parser.add_argument(
+        "--answers",
+        choices=["per-model", "same"],
+        default="per-model",
+        help="each model its own answers (default), or all the same (judge requests cached)",
+    )
+    parser.add_argument(
+        "--models", type=int, help="models answering (default 18 per-model, 40 same)"
+    )
     parser.add_argument("--label", default="", help="a name for this run in the results")
     parser.add_argument("--out", default=str(HERE / "results" / "eval_throughput.json"))
     args = parser.parse_args()
+    if args.models is None:
+        args.models = 18 if args.answers == "per-model" else 40
 
     import valuealign
     from valuealign.evaluate import EvalSettings, run_eval
 
-    server, base_url = start_server(args, "canned")
+    server, base_url = start_server(args, "per-model" if args.answers == "per-model" else "canned")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings = EvalSettings(
@@ -160,6 +176,7 @@ def main() -> None:
         "mean_delay_s": round(mean_delay(args), 4),
         "concurrency": args.concurrency,
         "models": args.models,
+        "answers": args.answers,
         "answer_units": manifest["counts"]["planned_answers"],
         "requests": requests,
         "wall_s": round(wall, 2),

@@ -169,7 +169,8 @@ def load_yaml(text: str, name: str) -> tuple[Any, yaml.Node | None]:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None:
             _check_tree(node, name)
-        data = yaml.safe_load(text)
+        # the data from the checked node tree, as safe_load builds it (without parsing again)
+        data = yaml.SafeLoader("").construct_document(node) if node is not None else None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -144,3 +144,30 @@ def test_only_plain_byte_level_pipelines_qualify() -> None:
     ]
     for key, value in changes:
         assert not _is_plain_byte_level({**config, key: value}), key
+
+
+def test_space_separated_chunks_give_the_same_ids(hf: tokenizers.Tokenizer) -> None:
+    """ASCII text is encoded chunk by chunk between single spaces (a cache per chunk); the
+    ids are those of ``tokenizers`` whatever the spacing, with the chunk cache cold and warm."""
+    import random
+
+    fast = ByteLevelBPE.for_tokenizer(hf, _tokenizer_json())
+    assert fast is not None
+    rng = random.Random(0)
+    atoms = [
+        *"abcXYZ019.,;:!?'\"-()$%&*/\\",
+        "the", "The", "don't", "it's", "we'll", "'s", "'t", "'re", "'ve", "'m", "'ll", "'d",
+        "1,250", "3.14", "e-mail", "U.S.", "...", "--", "\n", "\n\n", "\t", "  ", " \n", "\r\n",
+    ]  # fmt: skip
+    docs = []
+    for _ in range(4000):
+        words = [
+            "".join(rng.choices(atoms, k=rng.randint(1, 4))) for _ in range(rng.randint(1, 30))
+        ]
+        docs.append(" ".join(words) if rng.random() < 0.8 else "".join(words))
+    docs += [" lead", "trail ", "a b", "a  b", "a\n b", "a \nb", "x 's y", "it 'll", "\n a"]
+    ref = [e.ids for e in hf.encode_batch(docs, add_special_tokens=True)]
+    for _ in range(2):  # cold, then warm
+        for doc, ids in zip(docs, ref, strict=True):
+            assert fast.encode_one(doc) == ids, repr(doc)
+    assert fast.spaced  # the chunk path was taken

@@ -12,7 +12,14 @@ import pytest
 from valuealign.curate import quality
 from valuealign.curate.dedup import dedup_text
 from valuealign.curate.privacy import has_digits
-from valuealign.curate.steps import _BLANK_RUNS, _CONTROL, _SPACES, _nfkc, normalise_text
+from valuealign.curate.steps import (
+    _BLANK_RUNS,
+    _CONTROL,
+    _SPACES,
+    _nfkc,
+    clear_language,
+    normalise_text,
+)
 
 PIECES = [
     *"aZé ß'’-_\n\t\r\x0b\x0c\x1c\x85\xa0\u1680\u2009\u2028\u3000\u200b\ufeff\x00",
@@ -40,6 +47,106 @@ def _texts(seed: int, n: int = 20000) -> list[str]:
 def test_units_match_the_pattern() -> None:
     for text in _texts(0):
         assert quality.units(text) == quality._UNIT.findall(text.lower()), repr(text)
+
+
+def _long_texts(seed: int, n: int = 3000) -> list[str]:
+    """Longer texts from a few pieces, so that n-grams repeat (and sometimes do not)."""
+    rng = random.Random(seed)
+    words = [
+        "中",
+        "文",
+        "字",
+        "ぁ",
+        "가",
+        "abc",
+        "don't",
+        "it’s",
+        "12345",
+        "Σς",
+        "İ",
+        "é",
+        " ",
+        "，",
+    ]
+    return ["".join(rng.choices(words, k=rng.randint(0, 160))) for _ in range(n)]
+
+
+def test_unit_codes_follow_the_units() -> None:
+    """One code per unit, in order, and one code for each distinct unit."""
+    for text in _texts(6) + _long_texts(7):
+        got = quality.unit_codes(text)
+        want = quality.units(text)
+        assert len(got) == len(want), repr(text)
+        code_of: dict[str, int] = {}
+        for unit, code in zip(want, got.tolist(), strict=True):
+            assert code_of.setdefault(unit, code) == code, repr(text)
+
+
+def _texts_with_copies(seed: int, n: int = 2000) -> list[str]:
+    """Mostly distinct units (words, numbers, Han characters), with a stretch copied in."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        units = [
+            rng.choice(
+                [
+                    f"w{rng.randrange(10**6)}",
+                    str(rng.randrange(999)),
+                    chr(0x4E00 + rng.randrange(3000)),
+                ]
+            )
+            for _ in range(rng.randint(0, 120))
+        ]
+        if units and rng.random() < 0.7:
+            i = rng.randrange(len(units))
+            units += units[i : i + rng.randint(1, 40)]
+        out.append(" ".join(units))
+    return out
+
+
+def test_repeated_ngram_bound_is_never_below_the_exact_share() -> None:
+    both = 0
+    for text in _long_texts(8) + _texts_with_copies(9):
+        codes, items = quality.unit_codes(text), quality.units(text)
+        for n in (5, 10):
+            exact = quality.repeated_ngram_share(items, n)
+            assert quality._repeated_share_bound(codes, n) >= exact, repr(text)
+            both += 0 < exact < 1
+    assert both > 100  # texts with some, not all, units in repeated n-grams are exercised
+
+
+def _clear_language_plain(sample: str) -> str | None:
+    """The script rule for non-ASCII text with the three patterns (the oracle)."""
+    han = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", sample))
+    kana = r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\uac00-\ud7af]"
+    if han < 20 or re.search(kana, sample):
+        return None
+    others = re.findall(r"[^\W\d_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", sample)
+    return "zh" if 9 * len(others) <= han else None
+
+
+def test_script_rule_matches_the_patterns() -> None:
+    rng = random.Random(10)
+    pool = [
+        *"中文字国家㐀豈，。！？“”（）\n ",
+        *"aZé ß_0123456789²③١٢ΑΣςİ",
+        *"ぁアㄱ가ᄀ",
+        "😀",
+        "𠀀",
+        "\u00aa",
+        "\u02b0",
+        "\u0660",
+    ]
+    weights = [30] * 16 + [1] * (len(pool) - 16)
+    outcomes = set()
+    for _ in range(20000):
+        text = "".join(rng.choices(pool, weights, k=rng.randint(1, 80)))
+        if text.isascii():
+            continue
+        want = _clear_language_plain(text)
+        assert clear_language(text) == want, repr(text)
+        outcomes.add(want)
+    assert outcomes == {"zh", None}
 
 
 def test_markers_match_the_patterns() -> None:

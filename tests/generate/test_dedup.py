@@ -298,3 +298,24 @@ def test_pair_from_linear_matches_triu(n: int) -> None:
     i, j = _pair_from_linear(np.arange(n * (n - 1) // 2), n)
     ti, tj = np.triu_indices(n, k=1)
     assert (i == ti).all() and (j == tj).all()
+
+
+def test_index_signatures_are_the_hashers_and_the_report_is_unchanged() -> None:
+    """The report reads kept texts' signatures from the index: the same numbers as hashing."""
+    rng = random.Random(4)
+    words = ["border", "census", "历史", "移民", "treaty", "faith", "法院", "选举", "archive"]
+    texts = [" ".join(rng.choices(words, k=rng.randint(3, 12))) for _ in range(300)]
+    index = NearDuplicateIndex()
+    for i, text in enumerate(texts[:200]):
+        index.check_and_add(str(i), text)
+    hasher = MinHasher()
+    probes = [*texts, texts[0].upper() + " !", "", "？？"]  # kept, not kept, same normal form
+    for text in probes:
+        assert (index.signature(text) == hasher.signature(text)).all(), repr(text)
+    for max_pairs in (10**6, 500):
+        assert diversity_report(probes, max_pairs=max_pairs, index=index) == diversity_report(
+            probes, max_pairs=max_pairs
+        )
+    other = NearDuplicateIndex(seed=2)  # another hasher: not used
+    other.add("x", texts[0])
+    assert diversity_report(texts[:5], index=other) == diversity_report(texts[:5])

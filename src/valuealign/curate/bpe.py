@@ -49,6 +49,7 @@ _WHITE_SPACE = (
     0x3000,
 )
 _MAX_CACHE = 1 << 18  # pieces (~40 MB at most); the cache starts afresh when full
+_MAX_CHUNK = 40  # longer space-separated chunks are not cached whole (they rarely repeat)
 # the same pattern for ASCII text, with ASCII classes (smaller classes match faster)
 _ASCII_SPACE = r"\t\n\x0b\x0c\r "
 _SPLIT_ASCII = re.compile(
@@ -114,6 +115,22 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return split, re.compile(f"[^{_class(list(stable))}]")
 
 
+def _single_spaces(text: str) -> bool:
+    """True when every space of the ASCII ``text`` is single and between two characters that
+    are not white space (normalised text: collapsed spaces, stripped lines)."""
+    return not (
+        text[0] == " "
+        or text[-1] == " "
+        or "  " in text
+        or " \n" in text
+        or "\n " in text
+        or "\t" in text
+        or "\r" in text
+        or "\x0b" in text
+        or "\x0c" in text
+    )
+
+
 def _is_plain_byte_level(config: dict[str, Any]) -> bool:
     pre = config.get("pre_tokenizer") or {}
     model = config.get("model") or {}
@@ -141,6 +158,7 @@ class ByteLevelBPE:
     def __init__(self, tokenizer: Any, added: list[str]) -> None:
         self.model = tokenizer.model
         self.cache: dict[str, list[int]] = {}
+        self.spaced: dict[str, list[int]] = {}  # chunk -> the ids of " " + chunk
         self.split, self.unstable = _patterns()
         table = _bytes_to_unicode()
         self.byte_chars = {b: table[b] for b in range(256)}
@@ -182,11 +200,38 @@ class ByteLevelBPE:
 
     def encode_one(self, text: str) -> list[int]:
         """The ids of a text for which :meth:`usable` is true."""
+        if text.isascii() and " " in text and _single_spaces(text):
+            return self._encode_spaced(text)
+        return self._encode_pieces(text)
+
+    def _encode_pieces(self, text: str) -> list[int]:
         got = self.cache.get
         out: list[int] = []
         for piece in (_SPLIT_ASCII if text.isascii() else self.split).findall(text):
             ids = got(piece)
             out += ids if ids is not None else self._piece(piece)
+        return out
+
+    def _encode_spaced(self, text: str) -> list[int]:
+        """ASCII text whose every space is single, between two characters that are not white
+        space: every such space starts a piece of the pattern (no piece can run into it from
+        the left, since none holds a space after its first character; and white space runs
+        never touch it), and no piece looks past the next such space, so the pieces of the
+        text are those of ``chunk0``, `` chunk1``, `` chunk2``... (``text.split(" ")``), and
+        each chunk's ids can be cached whole: one look-up per word instead of a pattern match
+        and a look-up per piece."""
+        chunks = text.split(" ")
+        out = self._encode_pieces(chunks[0])
+        got = self.spaced.get
+        for chunk in chunks[1:]:
+            ids = got(chunk)
+            if ids is None:
+                ids = self._encode_pieces(" " + chunk)
+                if len(chunk) <= _MAX_CHUNK:
+                    if len(self.spaced) >= _MAX_CACHE:
+                        self.spaced.clear()
+                    self.spaced[chunk] = ids
+            out += ids
         return out
 
     def fallback_to(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Any, Literal
 
 from valuealign.errors import MissingExtra, UserError
@@ -65,6 +66,44 @@ def progress_bar(total: int, desc: str, progress: bool, unit: str = "shard") -> 
     return _Bar(total, desc, unit) if progress else _NoBar()
 
 
+class _Bars:
+    """Several phases that run at the same time, one bar each in one display (rich allows one
+    live display at a time): ``bars.update("dedup")``."""
+
+    def __init__(self, total: int, descs: Sequence[str], unit: str, enabled: bool) -> None:
+        from valuealign.runs import progress_bar as rich_progress
+
+        self._progress = rich_progress(
+            "[bold]curate[/] {task.description:<14}", "{task.fields[unit]}", enabled=enabled
+        )
+        self._args = (total, tuple(descs), unit)
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> _Bars:
+        total, descs, unit = self._args
+        self._progress.start()
+        for desc in descs:
+            self._tasks[desc] = self._progress.add_task(desc, total=total, unit=unit + "s")
+        return self
+
+    def update(self, desc: str, n: int = 1) -> None:
+        self._progress.advance(self._tasks[desc], n)
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+
+def progress_bars(total: int, descs: Sequence[str], progress: bool, unit: str = "shard") -> Any:
+    """One bar per phase, all shown at once (phases that overlap); silent when progress is off."""
+    return _Bars(total, descs, unit, progress)
+
+
+def _done(value: Any) -> Future:
+    fut: Future = Future()
+    fut.set_result(value)
+    return fut
+
+
 def require_packages(purpose: str, modules: dict[str, str]) -> None:
     """``MissingExtra`` for the first of ``{module: pip package}`` that is not installed."""
     import importlib.util
@@ -74,12 +113,40 @@ def require_packages(purpose: str, modules: dict[str, str]) -> None:
             raise MissingExtra(package, "curate", purpose)
 
 
+def _noop() -> None:
+    pass
+
+
+def _init_worker(verbose: bool, warm_up: tuple[Callable, tuple] | None) -> None:
+    from valuealign.console import set_verbose
+
+    set_verbose(verbose)
+    if warm_up is not None:
+        fn, args = warm_up
+        try:
+            fn(*args)
+        except Exception:  # only an optimisation: the job meets any real error itself
+            pass
+
+
 class LocalExecutor:
     kind = "local"
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(
+        self, workers: int | None = None, warm_up: tuple[Callable, tuple] | None = None
+    ) -> None:
+        """``warm_up``: ``(fn, args)`` each pool worker runs once when it starts (loading what
+        the jobs will need, while the caller is still busy planning them)."""
         self.workers = max(1, workers or os.cpu_count() or 1)
+        self.warm_up = warm_up
         self._pool: Any = None
+
+    def start(self) -> None:
+        """Start the pool's workers now (they import and warm up while the caller works)."""
+        if self.workers > 1:
+            pool = self._ensure_pool()
+            for _ in range(self.workers):
+                pool.submit(_noop)
 
     def map(
         self, fn: Callable, jobs: Sequence[Any], *, desc: str = "", progress: bool = False
@@ -92,23 +159,37 @@ class LocalExecutor:
                     bar.update(1)
                 return results
             import concurrent.futures as cf
-            import multiprocessing
 
-            if self._pool is None:
-                from valuealign.console import is_verbose, set_verbose
-
-                # a spawned worker starts afresh: it gets the parent's -v (or its quiet) first
-                self._pool = cf.ProcessPoolExecutor(
-                    max_workers=self.workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=set_verbose,
-                    initargs=(is_verbose(),),
-                )
-            futures = {self._pool.submit(fn, job): i for i, job in enumerate(jobs)}
+            pool = self._ensure_pool()
+            futures = {pool.submit(fn, job): i for i, job in enumerate(jobs)}
             for fut in cf.as_completed(futures):
                 results[futures[fut]] = fut.result()
                 bar.update(1)
         return results
+
+    def submit(self, fn: Callable, job: Any, *, inline: bool = False) -> Future:
+        """Start ``fn(job)``; its future. In this process (done on return, an exception
+        raised here) with one worker or when ``inline``, else in the pool (started on first
+        use, jobs run first come first served)."""
+        if self.workers == 1 or inline:
+            return _done(fn(job))
+        return self._ensure_pool().submit(fn, job)
+
+    def _ensure_pool(self) -> Any:
+        if self._pool is None:
+            import concurrent.futures as cf
+            import multiprocessing
+
+            from valuealign.console import is_verbose
+
+            # a spawned worker starts afresh: it gets the parent's -v (or its quiet) first
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(is_verbose(), self.warm_up),
+            )
+        return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
@@ -176,6 +257,15 @@ class RayExecutor:
                     results[index[ref]] = ray.get(ref)
                     bar.update(1)
         return results
+
+    def submit(self, fn: Callable, job: Any, *, inline: bool = False) -> Future:
+        """One Ray task for ``fn(job)``, as a ``concurrent.futures.Future`` (``inline`` is for
+        the local executor and ignored here)."""
+        self._init()
+        remote = self._remote.get(fn)
+        if remote is None:
+            remote = self._remote[fn] = self.ray.remote(num_cpus=1, max_retries=2)(fn)
+        return remote.remote(job).future()
 
     def close(self) -> None:
         if self._started:

@@ -12,6 +12,11 @@ Phases (each resumable; a rerun with the same settings skips what is finished):
 5. merge the per-shard audits into ``audit/STEP.jsonl``, write ``stats.json`` and remove
    ``_work`` (unless ``keep_work``).
 
+The phases overlap (see ``_run_phases``): every shard's phase 1 is queued at once, this process
+runs the dedup over each shard as soon as it and the shards before it are through phase 1 (its
+decisions depend on nothing later), queues that shard's phase 3, and packs each shard's tokens
+as soon as it and those before it are written. Each phase still sees the shards in input order.
+
 Because every output is a pure function of (settings, inputs, shard plan) and the order is the
 input order, ``--workers`` and ``--executor`` never change a byte of the curated output, and a
 run killed at any point then rerun gives what an uninterrupted run gives.
@@ -39,9 +44,11 @@ import orjson
 from valuealign.charter import DEFAULT_CHARTER, load_charter
 from valuealign.curate.dedup import SCHEME, GlobalDedup, sign_documents
 from valuealign.curate.executors import (
+    LocalExecutor,
     import_ray,
     make_executor,
     progress_bar,
+    progress_bars,
     require_packages,
 )
 from valuealign.curate.io import (
@@ -62,7 +69,15 @@ from valuealign.curate.pack import (
 from valuealign.curate.privacy import PrivacyStep, mask_pii
 from valuealign.curate.quality import QualityConfig
 from valuealign.curate.stats import STEP_NAMES, build_stats, summary_lines
-from valuealign.curate.steps import Document, Drop, LanguageStep, NormaliseStep, QualityStep, Step
+from valuealign.curate.steps import (
+    Document,
+    Drop,
+    LanguageStep,
+    NormaliseStep,
+    QualityStep,
+    Step,
+    _lingua,
+)
 from valuealign.errors import UserError
 from valuealign.records import LOCK_FILE, ensure_run_dir, read_json_object, write_json_atomic
 from valuealign.runs import CurateStats
@@ -256,6 +271,50 @@ def _dedup_shard(dd: GlobalDedup, work: Path, shard: Shard, counts: Counter) -> 
     return drops, len(ids)
 
 
+class DedupWalk:
+    """The global dedup, one shard at a time in input order (a shard's decisions depend only
+    on the shards before it, so its phase 3 can start while later shards are still in phase
+    1). ``finish`` writes ``_work/dedup.json``."""
+
+    def __init__(self, work: Path, settings: CurateSettings) -> None:
+        self.work = work
+        self.spill = work / "dedup-signatures"  # kept signatures, memory-mapped, not all in RAM
+        self.dd = GlobalDedup(settings.near_dup_threshold, settings.num_perm, spill=self.spill)
+        self.decisions: dict[str, list] = {}
+        self.counts: Counter = Counter()
+        self.seen = 0
+        self.seconds = 0.0
+
+    def add(self, shard: Shard) -> list:
+        """The shard's drops (``[index, reason, detail, first copy]``, input order)."""
+        t0 = time.perf_counter()
+        drops, n = _dedup_shard(self.dd, self.work, shard, self.counts)
+        self.seen += n
+        if drops:
+            self.decisions[shard.key] = drops
+        self.seconds += time.perf_counter() - t0
+        return drops
+
+    def finish(self) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        del self.dd
+        shutil.rmtree(self.spill, ignore_errors=True)
+        dropped = sum(self.counts.values())
+        self.seconds += time.perf_counter() - t0
+        result = {
+            "decisions": self.decisions,
+            "stats": {
+                "seen": self.seen,
+                "kept": self.seen - dropped,
+                "dropped": dropped,
+                "seconds": round(self.seconds, 4),
+                "reasons": dict(sorted(self.counts.items())),
+            },
+        }
+        write_json_atomic(self.work / "dedup.json", result)
+        return result
+
+
 def global_dedup(
     work: Path, shards: Sequence[Shard], settings: CurateSettings, progress: bool = False
 ) -> dict[str, Any]:
@@ -263,34 +322,12 @@ def global_dedup(
     path = work / "dedup.json"
     if path.exists():
         return read_json_object(path)
-    t0 = time.perf_counter()
-    spill = work / "dedup-signatures"  # kept signatures, memory-mapped: not all held in RAM
-    dd = GlobalDedup(settings.near_dup_threshold, settings.num_perm, spill=spill)
-    decisions: dict[str, list] = {}
-    counts: Counter = Counter()
-    seen = 0
+    walk = DedupWalk(work, settings)
     with progress_bar(len(shards), "dedup", progress) as bar:
         for shard in shards:
-            drops, n = _dedup_shard(dd, work, shard, counts)
-            seen += n
-            if drops:
-                decisions[shard.key] = drops
+            walk.add(shard)
             bar.update(1)
-    del dd
-    shutil.rmtree(spill, ignore_errors=True)
-    dropped = sum(counts.values())
-    result = {
-        "decisions": decisions,
-        "stats": {
-            "seen": seen,
-            "kept": seen - dropped,
-            "dropped": dropped,
-            "seconds": round(time.perf_counter() - t0, 4),
-            "reasons": dict(sorted(counts.items())),
-        },
-    }
-    write_json_atomic(path, result)
-    return result
+    return walk.finish()
 
 
 # -- phase 3: write curated shards and tokens ------------------------------------------------
@@ -457,6 +494,93 @@ def _merge_audit(out: Path, work: Path, shards: Sequence[Shard]) -> None:
     os.replace(tmp, out / "audit")
 
 
+def warm_up_worker(tokenizer: str) -> None:
+    """What a new local worker loads before its first job: this module, the language
+    detector's models (a Latin and a Han sample load the ones nearly every corpus needs) and
+    the pack tokenizer. The same work the jobs would do on first use, only earlier."""
+    detector = _lingua()
+    detector.detect_language_of("The city council met on Monday and approved the budget.")
+    detector.detect_language_of("城市图书馆最近推出了夜间阅读服务。")
+    load_tokenizer(tokenizer)
+
+
+def _run_phases(
+    ex: Any,
+    jobs: Sequence[_Job],
+    work: Path,
+    out: Path,
+    settings: CurateSettings,
+    tok: Any,
+    progress: bool,
+) -> tuple[list, dict[str, Any], list, dict[str, Any], dict[str, float]]:
+    """Phases 1-4, overlapped: every shard's phase 1 is queued at once; as their results come
+    in (in input order) this process runs the global dedup over each and queues its phase 3;
+    as those come in (in order) it packs their tokens. The workers never wait for the dedup or
+    the packing, and the output is what running the phases one after the other gives (each
+    phase sees its shards in input order, and a shard's dedup decisions depend only on the
+    shards before it).
+
+    ``seconds``: ``steps``, ``write`` (from the start) and ``wall`` are when the last phase 1,
+    the last phase 3 and packing finished; ``dedup`` and ``pack`` are this process's own time
+    in them (what was serial before, now hidden behind the workers)."""
+    start = time.perf_counter()
+    inline = len(jobs) <= 1
+    seconds: dict[str, float] = {}
+    saved = work / "dedup.json"
+    walk = None if saved.exists() else DedupWalk(work, settings)
+    decisions = read_json_object(saved)["decisions"] if walk is None else {}
+    phase1: list = []
+    phase3: list = []
+    futures3: list = []
+    waited = 0.0
+    packed = out / "packed"
+    phases = ("steps", "dedup", "write+tokenize", "pack")
+    with progress_bars(len(jobs), phases, progress) as bars:
+        futures1 = [ex.submit(curate_shard, job, inline=inline) for job in jobs]
+        for job, fut in zip(jobs, futures1, strict=True):
+            phase1.append(fut.result())
+            bars.update("steps")
+            drops = walk.add(job.shard) if walk is not None else decisions.get(job.shard.key, [])
+            bars.update("dedup")
+            job3 = replace(job, drops=tuple(tuple(d) for d in drops))
+            futures3.append(ex.submit(finish_shard, job3, inline=inline))
+        seconds["steps"] = time.perf_counter() - start
+        dedup = walk.finish() if walk is not None else read_json_object(saved)
+        seconds["dedup"] = dedup["stats"]["seconds"]
+        meta = {"tokenizer": tok.name, "eos_token": tok.eos_token, "documents": 0}
+
+        def token_files() -> Any:
+            """Each shard's tokens once its phase 3 is done, in order (the wait not counted)."""
+            nonlocal waited
+            for job, fut in zip(jobs, futures3, strict=True):
+                t0 = time.perf_counter()
+                phase3.append(fut.result())
+                waited += time.perf_counter() - t0
+                bars.update("write+tokenize")
+                yield work / "p3" / f"{job.shard.key}.tokens.npy"
+                bars.update("pack")
+            seconds["write"] = time.perf_counter() - start
+            meta["documents"] = sum(p["curated"] for p in phase3)  # read when packing ends
+
+        t0 = time.perf_counter()
+        if (packed / "meta.json").exists():
+            for _ in token_files():
+                pass
+            pack_info = json.loads((packed / "meta.json").read_text(encoding="utf-8"))
+        else:
+            pack_info = pack_token_files(
+                token_files(),
+                packed,
+                seq_len=settings.seq_len,
+                eos_id=tok.eos_id,
+                remainder=settings.remainder,
+                rows_per_file=settings.rows_per_file,
+                meta=meta,
+            )
+        seconds["pack"] = time.perf_counter() - t0 - waited
+    return phase1, dedup, phase3, pack_info, seconds
+
+
 def run_curate(
     inputs: Sequence[str | Path | InputFile],
     out_dir: str | Path,
@@ -480,6 +604,31 @@ def run_curate(
         raise UserError(f"--seq-len {settings.seq_len} is too small", fix="use e.g. 2048")
     files = discover_inputs(inputs)
     require_packages("valuealign curate", _needed_packages(files))
+    pool = None
+    shard_bytes = max(1, int(settings.shard_mb * (1 << 20)))
+    if executor == "local" and (len(files) > 1 or sum(f.size for f in files) > shard_bytes):
+        # several shards ahead: the workers start now, importing and loading the language
+        # detector and the tokenizer while this process reads the charter and plans the run
+        pool = LocalExecutor(workers, warm_up=(warm_up_worker, (settings.tokenizer,)))
+        pool.start()
+    try:
+        return _curate(files, out, settings, executor, workers, pool, progress, say, started)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _curate(
+    files: Sequence[InputFile],
+    out: Path,
+    settings: CurateSettings,
+    executor: str,
+    workers: int | None,
+    pool: LocalExecutor | None,
+    progress: bool,
+    say: Callable[[str], None],
+    started: float,
+) -> dict[str, Any]:
     charter = load_charter(settings.charter)
     lexicon, no_lexicon = build_lexicon(charter, settings.lexicon_files)
     if executor == "ray":
@@ -507,43 +656,11 @@ def run_curate(
         work / "settings.json",
         {"fingerprint": fingerprint, "settings": asdict(settings), "shards": len(shards)},
     )
-    seconds: dict[str, float] = {}
     jobs = [_Job(sh, str(work), str(out), settings, languages, lexicon) for sh in shards]
-    with make_executor(executor, workers) as ex:
-        t0 = time.perf_counter()
-        phase1 = ex.map(curate_shard, jobs, desc="steps", progress=progress)
-        seconds["steps"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        dedup = global_dedup(work, shards, settings, progress)
-        seconds["dedup"] = time.perf_counter() - t0
-        jobs3 = [
-            replace(job, drops=tuple(tuple(d) for d in dedup["decisions"].get(job.shard.key, [])))
-            for job in jobs
-        ]
-        t0 = time.perf_counter()
-        phase3 = ex.map(finish_shard, jobs3, desc="write+tokenize", progress=progress)
-        seconds["write"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    packed = out / "packed"
-    if (packed / "meta.json").exists():
-        pack_info = json.loads((packed / "meta.json").read_text(encoding="utf-8"))
-    else:
-        with progress_bar(len(shards), "pack", progress) as bar:
-            pack_info = pack_token_files(
-                [work / "p3" / f"{sh.key}.tokens.npy" for sh in shards],
-                packed,
-                seq_len=settings.seq_len,
-                eos_id=tok.eos_id,
-                remainder=settings.remainder,
-                rows_per_file=settings.rows_per_file,
-                meta={
-                    "tokenizer": tok.name,
-                    "eos_token": tok.eos_token,
-                    "documents": sum(p["curated"] for p in phase3),
-                },
-                progress=bar.update,
-            )
-    seconds["pack"] = time.perf_counter() - t0
+    with pool if pool is not None else make_executor(executor, workers) as ex:
+        phase1, dedup, phase3, pack_info, seconds = _run_phases(
+            ex, jobs, work, out, settings, tok, progress
+        )
     _merge_audit(out, work, shards)
     seconds["wall"] = time.perf_counter() - started
     stats = build_stats(

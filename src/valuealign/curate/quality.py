@@ -177,16 +177,47 @@ def repeated_ngram_share(items: list[str], n: int) -> float:
 
 
 _POLY = np.uint64(0x100000001B3)
+_CJK_ARRAY = np.frombuffer(bytes(_CJK_TABLE), dtype=np.uint8).astype(bool)
 
 
-def _repeated_share_bound(items: list[str], n: int) -> float:
-    """An upper bound of :func:`repeated_ngram_share`, computed on 64-bit hashes of the
-    n-grams with numpy: equal n-grams always hash alike, and a collision can only mark more
-    items as covered, so a text under the limit here is under it exactly."""
-    m = len(items)
+def unit_codes(text: str) -> np.ndarray:
+    """One int64 per unit of :func:`units` (the same count, in order), equal for equal units:
+    a CJK character's code point, a word's or number's ``hash``. Equal units always get equal
+    codes; a collision (two different units, one code) can only make two n-grams look alike,
+    which is all :func:`_repeated_share_bound` needs. No unit string is made for a CJK
+    character (the cost of :func:`units` on Chinese text)."""
+    low = text.lower()
+    if low.isascii():
+        toks = _UNIT_ASCII.findall(low)
+        return np.fromiter(map(hash, toks), dtype=np.int64, count=len(toks))
+    toks = _UNIT_RUNS.findall(low)
+    m = len(toks)
+    if not m:
+        return np.zeros(0, dtype=np.int64)
+    lens = np.fromiter(map(len, toks), dtype=np.int64, count=m)
+    points = np.frombuffer("".join(toks).encode("utf-32-le"), dtype=np.uint32)
+    starts = np.cumsum(lens) - lens
+    first = points[starts]
+    size = len(_CJK_ARRAY)
+    cjk = _CJK_ARRAY[np.minimum(first, size - 1)] & (first < size)  # a run of CJK characters
+    codes = points.astype(np.int64)
+    keep = np.repeat(cjk, lens)  # every character of a CJK run is a unit
+    other = np.flatnonzero(~cjk)  # a word or number: one unit, at its first character
+    if other.size:
+        at = starts[other]
+        codes[at] = [hash(toks[i]) for i in other.tolist()]
+        keep[at] = True
+    return codes[keep]
+
+
+def _repeated_share_bound(codes: np.ndarray, n: int) -> float:
+    """An upper bound of :func:`repeated_ngram_share`, computed with numpy on 64-bit hashes of
+    the n-grams of :func:`unit_codes`: equal n-grams always hash alike, and a collision can
+    only mark more items as covered, so a text under the limit here is under it exactly."""
+    m = len(codes)
     if m < 2 * n:
         return 0.0
-    h = np.fromiter(map(hash, items), dtype=np.int64, count=m).view(np.uint64)
+    h = codes.view(np.uint64)
     k = m - n + 1
     with np.errstate(over="ignore"):
         grams = h[:k].copy()
@@ -203,11 +234,12 @@ def _repeated_share_bound(items: list[str], n: int) -> float:
 
 
 def check_quality(
-    text: str, language: str, config: QualityConfig, toks: list[str] | None = None
+    text: str, language: str, config: QualityConfig, codes: np.ndarray | None = None
 ) -> tuple[str, str] | None:
-    """``None`` when the text passes, else ``(reason, detail)`` for the first failed rule."""
-    toks = units(text) if toks is None else toks
-    n = len(toks)
+    """``None`` when the text passes, else ``(reason, detail)`` for the first failed rule
+    (``codes``: the text's :func:`unit_codes`, when the caller has them)."""
+    codes = unit_codes(text) if codes is None else codes
+    n = len(codes)
     low = config.min_units(language)
     if n < low:
         return "too-short", f"{n} units < {low}"
@@ -230,9 +262,10 @@ def check_quality(
         if repeated > config.max_repeated_lines:
             return "repeated-lines", f"{repeated:.2f} > {config.max_repeated_lines}"
     n_gram = 10 if language == "zh" else 5
-    share = _repeated_share_bound(toks, n_gram)
+    share = _repeated_share_bound(codes, n_gram)
     if share > config.max_repeated_ngrams:
-        share = repeated_ngram_share(toks, n_gram)  # exact, for the decision and the detail
+        # exact, on the units themselves, for the decision and the detail
+        share = repeated_ngram_share(units(text), n_gram)
     if share > config.max_repeated_ngrams:
         return "repeated-ngrams", f"{share:.2f} > {config.max_repeated_ngrams}"
     hard, soft = find_markers(text.lower())

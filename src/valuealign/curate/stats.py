@@ -2,7 +2,10 @@
 
 ``stats.json`` holds, per step, what it saw, kept and dropped (with reasons) and the seconds it
 spent (summed over workers: CPU-seconds of work, comparable across worker counts), plus the
-language mix, subdomain coverage, bytes and tokens, and the wall-clock seconds of each phase.
+language mix, subdomain coverage, bytes and tokens, and the phases' seconds (the phases overlap:
+``steps`` and ``write`` are the seconds from the start until the last shard was through the
+steps, and through writing and tokenizing; ``dedup`` and ``pack`` the curate process's own time
+in them; ``wall`` the whole run).
 A benchmark reads throughput from it: ``bytes.input / seconds.wall`` overall, or
 ``steps.quality.seen / steps.quality.seconds`` documents per second for one step.
 """

@@ -239,6 +239,7 @@ class NearDuplicateIndex:
         self._exact: dict[bytes, str] = {}
         self._buckets: list[dict[bytes, list[int]]] = [{} for _ in range(bands)]
         self._keys: list[str] = []
+        self._pos: dict[bytes, int] = {}  # normalised text's digest -> first row of _sigs
         self._sigs = np.empty((64, num_perm), dtype=np.uint64)
 
     def __len__(self) -> int:
@@ -278,8 +279,17 @@ class NearDuplicateIndex:
         self._sigs[pos] = sig
         self._keys.append(key)
         self._exact.setdefault(digest, key)
+        self._pos.setdefault(digest, pos)
         for band, bucket_key in zip(self._buckets, self._band_keys(sig), strict=True):
             band.setdefault(bucket_key, []).append(pos)
+
+    def signature(self, text: str) -> np.ndarray:
+        """``self.hasher.signature(text)``, read from the index when a text with the same
+        :func:`normalize_text` is kept (the signature depends on nothing else), without hashing
+        it again."""
+        digest = hashlib.sha256(normalize_text(text).encode("utf-8")).digest()
+        pos = self._pos.get(digest)
+        return self._sigs[pos].copy() if pos is not None else self.hasher.signature(text)
 
     def find(self, text: str) -> tuple[str, str, float] | None:
         """``("exact" | "near", key of the kept text, similarity)``, or None if the text is new.
@@ -348,9 +358,17 @@ def _pair_from_linear(k: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def diversity_report(
-    texts: Sequence[str], *, max_pairs: int = 20000, seed: int = 0, num_perm: int = 128
+    texts: Sequence[str],
+    *,
+    max_pairs: int = 20000,
+    seed: int = 0,
+    num_perm: int = 128,
+    index: NearDuplicateIndex | None = None,
 ) -> dict:
     """distinct-1/2/3 and MinHash similarity over all pairs, or ``max_pairs`` sampled ones.
+
+    ``index``: a :class:`NearDuplicateIndex` whose hasher is this report's (``MinHasher(num_perm)``)
+    and that holds the texts; their signatures are read from it instead of computed again.
 
     Returns ``{"n", "distinct_1", "distinct_2", "distinct_3", "mean_pairwise_similarity",
     "near_duplicate_pairs_at_0.8"}``; the similarity is None below two texts, and the pair count
@@ -369,7 +387,18 @@ def diversity_report(
         return report
 
     hasher = MinHasher(num_perm=num_perm)
-    sigs = np.stack([hasher.signature(t) for t in texts])
+    signature = hasher.signature
+    if index is not None and (
+        index.hasher.a.tobytes(),
+        index.hasher.b.tobytes(),
+        index.hasher.ngram,
+    ) == (
+        hasher.a.tobytes(),
+        hasher.b.tobytes(),
+        hasher.ngram,
+    ):
+        signature = index.signature
+    sigs = np.stack([signature(t) for t in texts])
     total_pairs = n * (n - 1) // 2
     if total_pairs <= max_pairs:
         i, j = np.triu_indices(n, k=1)

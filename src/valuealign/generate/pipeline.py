@@ -217,8 +217,8 @@ async def agenerate(
             for role in ROLES
         }
         run.write("manifest.json", _manifest(settings, prep, raw, run.started_at, None, {}))
-        counts = await _run(out, settings, prep, roles, progress)
-        stats = _read_back(out, prep)
+        counts, index = await _run(out, settings, prep, roles, progress)
+        stats = _read_back(out, prep, index)
         stats["wall_seconds_this_run"] = run.seconds()
         stats["cache_hits_this_run"] = run.cache.hits
         stats["this_run"] = counts
@@ -277,13 +277,13 @@ def _write_plan(
         )
 
 
-def _read_back(out: Path, prep: _Prepared) -> dict:
+def _read_back(out: Path, prep: _Prepared, index: NearDuplicateIndex | None = None) -> dict:
     """The stats of every planned item from the files (this run's and earlier runs')."""
     samples = read_records(out / "samples.jsonl", Sample)
     rejected = read_records(out / "rejected.jsonl", Rejected)
     failed = _unresolved(read_records(out / "failed.jsonl", Failed), samples, rejected)
     planned = {it.item_id for it in prep.items}
-    stats = _stats(prep, samples, rejected, failed, planned)
+    stats = _stats(prep, samples, rejected, failed, planned, index)
     stats["failures"] = failure_summary(
         len(planned), [f.error for f in failed if f.item_id in planned]
     )
@@ -343,9 +343,10 @@ async def _run(
     prep: _Prepared,
     roles: dict[str, _Limited],
     progress: bool,
-) -> dict:
+) -> tuple[dict, NearDuplicateIndex]:
     """Every planned item not finished on disk through :func:`_process`, each final record
-    appended as it comes; returns this run's counts."""
+    appended as it comes; returns this run's counts and the near-duplicate index (it holds
+    every kept query's signature, which the diversity report reads instead of hashing again)."""
     kept, done = _finished(out, settings)
     index = NearDuplicateIndex(threshold=settings.dedup_threshold)
     for s in kept:
@@ -372,7 +373,7 @@ async def _run(
                 await for_each(todo, process, limit=in_flight, done=finish)
         finally:
             await aclose_all(*roles.values())
-    return dict(counts)
+    return dict(counts), index
 
 
 def _finished(out: Path, settings: GenerateSettings) -> tuple[list[Sample], set[str]]:
@@ -675,6 +676,7 @@ def _stats(
     rejected: list[Rejected],
     failed: list[Failed],
     planned: set[str],
+    index: NearDuplicateIndex | None = None,
 ) -> dict:
     records = [r for r in [*samples, *rejected, *failed] if r.item_id in planned]
 
@@ -728,7 +730,7 @@ def _stats(
         "critic_score_histograms": hist,
         "token_usage": usage.model_dump(),
         "diversity": {
-            **diversity_report(kept_queries),
+            **diversity_report(kept_queries, index=index),
             "cells_with_kept_items": len(cells),
             "cells_planned": len(plan_cells),
             "kept_per_cell_min": min((cells.get(c, 0) for c in plan_cells), default=0),

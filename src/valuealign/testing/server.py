@@ -219,6 +219,16 @@ def canned_responder(request: dict) -> str:
     return "A balanced answer: the main positions, attributed to those who hold them, and the documented facts."
 
 
+def per_model_responder(request: dict) -> str:
+    """:func:`canned_responder`, with each model's answers its own (the model's name in the
+    text), so judging one model's answers is real work, not a cache hit on another's: the
+    evaluation benchmark's realistic workload."""
+    text = canned_responder(request)
+    if text.startswith("A balanced answer"):
+        return f"{text} ({request.get('model', 'fake')})"
+    return text
+
+
 def _completion_payload(request: dict, text: str, n: int) -> bytes:
     return json.dumps(
         {
@@ -351,12 +361,15 @@ def main(argv: list[str] | None = None) -> None:
         metavar=("MEDIAN", "P99"),
         help="lognormal delays with this median and 99th percentile instead of --delay",
     )
-    parser.add_argument(
-        "--responder", choices=["canned", "generation"], default="canned", help="reply texts"
-    )
+    responders = {
+        "canned": canned_responder,
+        "per-model": per_model_responder,
+        "generation": generation_responder,
+    }
+    parser.add_argument("--responder", choices=list(responders), default="canned", help="replies")
     args = parser.parse_args(argv)
     delay = lognormal_delays(*args.lognormal) if args.lognormal else args.delay
-    responder = generation_responder if args.responder == "generation" else canned_responder
+    responder = responders[args.responder]
     asyncio.run(serve_async(responder, delay, ready=lambda url: print(url, flush=True)))
 
 
