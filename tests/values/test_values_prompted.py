@@ -193,6 +193,8 @@ def test_prompted_detector_on_the_held_out_split():
         rows = [i for i, it in enumerate(test) if it.language == lang]
         texts = [test.texts[i] for i in rows]
         rep = score_detections(test.labels[rows], balanced.detect_many(texts, lang), test.taxonomy)
-        assert rep.macro_f1 >= 0.45, (lang, rep.macro_f1)
+        # session 24 measured 0.52 en / 0.53 zh; classifier:multilingual gets 0.48 / 0.49
+        assert rep.macro_f1 >= 0.48, (lang, rep.macro_f1)
         hp = score_detections(test.labels[rows], det.detect_many(texts, lang), test.taxonomy)
-        assert hp.micro.predicted >= 5 and hp.micro.precision >= 0.7, (lang, hp.micro)
+        # measured 0.71 at 77 / 89 labels: below the 0.8 target, so this is only a floor
+        assert hp.micro.predicted >= 20 and hp.micro.precision >= 0.6, (lang, hp.micro)
