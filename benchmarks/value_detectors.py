@@ -5,8 +5,10 @@ n-grams), the learned multilingual detector ``classifier:multilingual`` (Qwen2.5
 vectors of layers 12 and 24, standardised, + n-grams + keywords, per-value promote / oppose
 logistic heads; trained on the shipped *train* split plus every training-only set under
 ``data/values/extra/``; settings chosen on out-of-fold figures of the training data, see
-``benchmarks/detector_selection.py``) beside the same features with session 22's settings, both
-at two operating points; optionally one raw hidden layer per ``--layer``; and, when asked with
+``benchmarks/detector_selection.py``) beside the same features with session 22's settings, and
+``classifier:prompted`` (the same heads over Qwen vectors of each text read inside a question
+about values, text-mean and last-token states; vectors chosen on the training data, see
+``benchmarks/prompted_selection.py``), each at two operating points; optionally one raw hidden layer per ``--layer``; and, when asked with
 ``--llm``, an LLM judge (prompt ``value-detector-v3``: per value a direction and a confidence)
 at two operating points: every label it states, and only those stated with a confidence at or
 above a threshold chosen on ``--llm-calibrate`` training texts per language (the lowest
@@ -50,6 +52,7 @@ from valuealign.values.classifier import (
     ClassifierDetector,
     ClassifierSettings,
     multilingual_settings,
+    prompted_settings,
     train_classifier,
 )
 from valuealign.values.labelled import LabelledSet, extra_labelled_path, training_set
@@ -328,6 +331,11 @@ def main() -> None:
         action="store_true",
         help="leave out classifier:multilingual's settings (layers 12 + last, standardised)",
     )
+    parser.add_argument(
+        "--no-prompted",
+        action="store_true",
+        help="leave out classifier:prompted (the text read inside a question about values)",
+    )
     parser.add_argument("--llm-limit", type=int, default=0, help="test items per language (0: all)")
     parser.add_argument("--llm-chunk", type=int, default=8, help="texts between cache writes")
     parser.add_argument(
@@ -356,7 +364,7 @@ def main() -> None:
     forms = args.llm_form or ["pair"]
     if args.only_llm:
         args.skip += ["keywords", "lexicon", "classifier"]
-        args.layer, args.no_multilingual = [], True
+        args.layer, args.no_multilingual, args.no_prompted = [], True, True
     layers = [] if args.layer is None else args.layer
 
     data = load_labelled()
@@ -382,6 +390,8 @@ def main() -> None:
         session22 = replace(multilingual_settings(0.8), C=1.0, calibration="head")
         variants.append(("L12+Llast std, session-22 settings", session22))
         variants.append(("multilingual", multilingual_settings(0.8)))
+    if not args.no_prompted:
+        variants.append(("prompted", prompted_settings(0.8)))
     for tag, settings in variants:
         started = time.perf_counter()
         hp = train_classifier(train, settings)

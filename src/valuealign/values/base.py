@@ -33,6 +33,7 @@ DETECTOR_SPECS = (
     "llm:<provider/model>",
     "classifier[:DIR]",
     "classifier:multilingual",
+    "classifier:prompted",
 )
 T = TypeVar("T")
 

@@ -94,6 +94,7 @@ __all__ = [
     "HeadReport",
     "load_classifier",
     "multilingual_settings",
+    "prompted_settings",
     "train_classifier",
 ]
 
@@ -103,6 +104,16 @@ EMBEDDING_DIM = 384
 MIN_PREDICTED = 3
 MULTILINGUAL = "multilingual"
 """``classifier:multilingual``: Qwen vectors for both languages, trained on train + extra."""
+PROMPTED = "prompted"
+"""``classifier:prompted``: the same heads on Qwen vectors of each text read inside a question
+about values (:func:`valuealign.values.embed.embed_prompted`)."""
+PROMPTED_LAYERS = (15, 21)
+PROMPTED_POOLING = "mean+last"
+"""Layers 15 and 21, each as the mean over the text's own tokens and the prompt's last token
+(four blocks, standardised, weight 2, C 3 as ``classifier:multilingual``). Chosen on the
+training data alone (``benchmarks/prompted_selection.py``, vectors only, 5 folds): weaker
+language's out-of-fold macro-F1 0.571, against 0.501 for the plain vectors at 12 + 24, 0.562
+for the prompted text-mean at 12 + 24, 0.485 for the last token alone (session 24)."""
 MULTILINGUAL_EMBEDDING = "qwen2.5-0.5b-instruct"
 MULTILINGUAL_LAYERS = (12, -1)
 """Qwen2.5 0.5B's middle (12 of 24) and last layer, mean-pooled, concatenated, standardised.
@@ -148,6 +159,13 @@ class ClassifierSettings:
     """Several layers, their vectors concatenated (overrides ``embedding_layer`` when given)."""
     standardise_embeddings: bool = False
     """Centre and scale each embedding dimension with the training texts' statistics."""
+    embedding_prompt: bool = False
+    """Read each text inside a question about values (:func:`valuealign.values.embed.
+    embed_prompted`) instead of on its own; ``embedding_layers`` must then come from
+    :data:`valuealign.values.embed.PROMPT_LAYERS`."""
+    embedding_pooling: str = "mean"
+    """With ``embedding_prompt``: "mean" (the text's own tokens), "last" (the prompt's last
+    token) or "mean+last"."""
     calibration: str = "head"
     """"head": each head's own threshold on its out-of-fold probabilities (see "Thresholds");
     "platt": each head's probability is first Platt-scaled on its out-of-fold probabilities
@@ -171,11 +189,26 @@ class ClassifierSettings:
             raise UserError(
                 f"unknown calibration {self.calibration!r}", fix="use 'head' or 'platt'"
             )
-        if self.embedding == "minilm" and (self.embedding_layers or self.standardise_embeddings):
+        if (self.embedding == "minilm") and (
+            self.embedding_layers or self.standardise_embeddings or self.embedding_prompt
+        ):
             raise UserError(
-                "embedding_layers and standardise_embeddings need a multilingual embedding",
+                "embedding_layers, standardise_embeddings and embedding_prompt need a "
+                "multilingual embedding",
                 fix="set embedding to an embedded model, e.g. qwen2.5-0.5b-instruct",
             )
+        if self.embedding_prompt:
+            from valuealign.values.embed import POOLINGS, PROMPT_LAYERS
+
+            layers = self.embedding_layers or (self.embedding_layer,)
+            if not set(layers) <= set(PROMPT_LAYERS) or not all(
+                p in POOLINGS for p in self.embedding_pooling.split("+")
+            ):
+                raise UserError(
+                    f"prompted embeddings: layers {list(layers)} / pooling "
+                    f"{self.embedding_pooling!r} not supported",
+                    fix=f"layers from {list(PROMPT_LAYERS)}, pooling mean, last or mean+last",
+                )
 
 
 @dataclass(frozen=True)
@@ -255,16 +288,29 @@ def _embed(
     languages: Sequence[str],
     settings: ClassifierSettings,
     scaling: tuple[np.ndarray, np.ndarray] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """The embedding block; ``scaling`` (mean, scale) standardises the multilingual vectors."""
+    """The embedding block; ``scaling`` (mean, scale) standardises the multilingual vectors;
+    ``progress(done, total)`` reports a prompted pass batch by batch."""
     enabled = settings.use_embeddings
     if enabled and settings.embedding != "minilm":
         from valuealign.values.embed import embed
 
         layers = tuple(settings.embedding_layers) or (settings.embedding_layer,)
-        vecs = np.hstack(
-            [embed(list(texts), settings.embedding, layer=layer) for layer in layers]
-        ).astype(np.float64)
+        if settings.embedding_prompt:
+            from valuealign.values.embed import embed_prompted
+
+            vecs = embed_prompted(
+                list(texts),
+                settings.embedding,
+                layers=layers,
+                pooling=settings.embedding_pooling,
+                progress=progress,
+            ).astype(np.float64)
+        else:
+            vecs = np.hstack(
+                [embed(list(texts), settings.embedding, layer=layer) for layer in layers]
+            ).astype(np.float64)
         if scaling is not None:
             mean, scale = scaling
             vecs = (vecs - mean) / scale
@@ -760,9 +806,14 @@ def train_classifier(
     say(f"features for {len(texts)} texts")
     folds = np.array([_fold_of(i, settings.folds) for i in ids])
     scaling = None
+
+    def vectors_done(done: int, total: int) -> None:
+        say(f"sentence vectors: {done}/{total} texts computed")
+
     if settings.standardise_embeddings and settings.use_embeddings:
-        scaling = _scaling(_embed(texts, langs, replace(settings, embedding_weight=1.0)))
-    emb = _embed(texts, langs, settings, scaling)  # computed once, reused per fold
+        raw = _embed(texts, langs, replace(settings, embedding_weight=1.0), None, vectors_done)
+        scaling = _scaling(raw)
+    emb = _embed(texts, langs, settings, scaling, vectors_done)  # once, reused per fold
     from scipy import sparse
 
     keyword = sparse.csr_matrix(_keyword_features(texts, langs) * settings.keyword_weight)
@@ -860,6 +911,33 @@ def multilingual_settings(precision_target: float = 0.8) -> ClassifierSettings:
     )
 
 
+def prompted_settings(precision_target: float = 0.8) -> ClassifierSettings:
+    """The settings of ``classifier:prompted`` (see :data:`PROMPTED_LAYERS`)."""
+    return replace(
+        multilingual_settings(precision_target),
+        embedding_prompt=True,
+        embedding_layers=PROMPTED_LAYERS,
+        embedding_pooling=PROMPTED_POOLING,
+    )
+
+
+def _settings_key(settings: ClassifierSettings) -> dict[str, Any]:
+    """The settings as they enter a cache key; fields added later are left out while they
+    hold their defaults, so models cached before they existed keep their keys."""
+    out = dict(settings.__dict__)
+    defaults = ClassifierSettings()
+    for name in ("embedding_prompt", "embedding_pooling"):
+        if out[name] == getattr(defaults, name):
+            del out[name]
+    return out
+
+
+def _loud(message: str) -> None:
+    import sys
+
+    print(f"[valuealign] {message}", file=sys.stderr, flush=True)
+
+
 def load_classifier(
     path: str | Path | None = None,
     *,
@@ -879,17 +957,24 @@ def load_classifier(
     The default model is kept per process and, with ``cache=True``, on disk under
     ``$VALUEALIGN_CACHE/value-classifier/<hash>/`` (an unwritable cache is skipped).
     """
-    multilingual = path is not None and str(path).strip() == MULTILINGUAL
-    if path is not None and str(path).strip() and not multilingual:
-        return ClassifierDetector.load(Path(str(path)).expanduser())
-    if multilingual:
+    spec = "" if path is None else str(path).strip()
+    multilingual = spec == MULTILINGUAL
+    prompted = spec == PROMPTED
+    if spec and not (multilingual or prompted):
+        return ClassifierDetector.load(Path(spec).expanduser())
+    if prompted:
+        settings = prompted_settings(precision_target)
+        data = training_set(extra=True)
+    elif multilingual:
         settings = multilingual_settings(precision_target)
         data = training_set(extra=True)
     else:
         settings = ClassifierSettings(precision_target=precision_target)
         data = load_labelled().split("train")
     settings.check()
-    key_src = json.dumps([FORMAT_VERSION, data.fingerprint(), settings.__dict__], sort_keys=True)
+    key_src = json.dumps(
+        [FORMAT_VERSION, data.fingerprint(), _settings_key(settings)], sort_keys=True
+    )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
     with _DEFAULT_LOCK:
         model = _DEFAULT_CACHE.get(key)
@@ -901,10 +986,23 @@ def load_classifier(
                 except UserError:
                     model = None
             if model is None:
+                if prompted and progress is None:
+                    _loud(
+                        f"training classifier:{PROMPTED} on first use: {len(data)} texts through "
+                        "Qwen2.5 0.5B (about 0.3-1 s a text on 2 CPU cores where not cached), "
+                        f"then 5-fold heads; the result is cached under {folder}"
+                    )
+                    progress = _loud
                 model = train_classifier(data, settings, progress=progress)
                 if cache:
                     _save_quietly(model, folder)
-            model.name = f"classifier:{MULTILINGUAL}" if multilingual else "classifier"
+            model.name = (
+                f"classifier:{PROMPTED}"
+                if prompted
+                else f"classifier:{MULTILINGUAL}"
+                if multilingual
+                else "classifier"
+            )
             _DEFAULT_CACHE[key] = model
     return model
 

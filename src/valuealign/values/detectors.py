@@ -14,6 +14,7 @@ spec                        detector
 ``llm:<provider/model>``    :class:`~valuealign.values.llm_detector.LLMDetector`, an LLM judge
 ``classifier[:DIR]``        :class:`~valuealign.values.classifier.ClassifierDetector`
 ``classifier:multilingual`` the same on Qwen hidden states (layers 12 + 24), train + extra set
+``classifier:prompted``     the same on Qwen states of the text read inside a value question
 ==========================  ==================================================================
 
 ``adetect`` is the core (async, because the LLM detector awaits a backend); ``detect_many`` is

@@ -34,8 +34,10 @@ from valuealign.errors import MissingExtra, UserError
 
 __all__ = [
     "DEFAULT_EMBED_MODEL",
+    "PROMPT_VERSION",
     "embed",
     "embed_cache_dir",
+    "embed_prompted",
     "embedding_available",
     "middle_layer",
 ]
@@ -273,3 +275,138 @@ def embed(
         dim = next(iter(found.values())).shape[0] if found else 0
         return np.zeros((0, dim), dtype=np.float32)
     return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prompted vectors: the text read inside a question about values
+# ---------------------------------------------------------------------------------------------
+
+PROMPT_VERSION = "value-question-v1"
+"""The prompt :func:`embed_prompted` wraps each text in (part of every cache key)."""
+PROMPT_PREFIX = "Text: "
+PROMPT_SUFFIX = "\nQuestion: Which values does the author of this text promote or oppose?\nAnswer:"
+PROMPT_LAYERS = (6, 9, 12, 15, 18, 21, 24)
+"""Hidden layers a prompted pass stores (outputs of these transformer layers; Qwen2.5 0.5B has
+24). Every pass stores all of them, for both poolings, so choosing among them costs nothing."""
+POOLINGS = ("mean", "last")
+
+
+def _prompted_key(model: str, text: str) -> str:
+    return hashlib.sha256(
+        f"{_model_name(model)}\x00{PROMPT_VERSION}\x00{text}".encode()
+    ).hexdigest()
+
+
+def _compute_prompted(
+    model: str, texts: list[str], max_length: int, layers: Sequence[int]
+) -> np.ndarray:
+    """(len(texts), 2, len(layers), hidden): per text, the mean over the text's own tokens and
+    the state of the prompt's last token, at each layer, both L2-normalised (one pass)."""
+    import torch
+
+    tokenizer, net = _load(model)
+    pre = tokenizer(PROMPT_PREFIX)["input_ids"]
+    post = tokenizer(PROMPT_SUFFIX)["input_ids"]
+    seqs, spans = [], []
+    for text in texts:
+        own = tokenizer(text)["input_ids"][:max_length]
+        seqs.append(pre + own + post)
+        spans.append((len(pre), len(pre) + len(own)))
+    width = max(len(s) for s in seqs)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for r, seq in enumerate(seqs):  # right padding: each row's real positions come first
+        ids[r, : len(seq)] = torch.tensor(seq)
+        mask[r, : len(seq)] = 1
+    out = np.zeros((len(texts), 2, len(layers), net.config.hidden_size), dtype=np.float32)
+    with torch.inference_mode():
+        result = net(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+        for li, layer in enumerate(layers):
+            hidden = result.hidden_states[layer].float()
+            for r, (a, b) in enumerate(spans):
+                n = len(seqs[r])
+                own = hidden[r, a:b].mean(dim=0) if b > a else hidden[r, a - 1]
+                out[r, 0, li] = torch.nn.functional.normalize(own, dim=0).numpy()
+                out[r, 1, li] = torch.nn.functional.normalize(hidden[r, n - 1], dim=0).numpy()
+    return out
+
+
+def embed_prompted(
+    texts: Sequence[str],
+    model: str = DEFAULT_EMBED_MODEL,
+    *,
+    layers: Sequence[int] = (12, 24),
+    pooling: str = "last",
+    batch_size: int = 16,
+    max_length: int = 96,
+    cache: bool = True,
+    progress: Any = None,
+) -> np.ndarray:
+    """Vectors of ``texts`` read inside a question about values, ``(len(texts), len(layers) *
+    hidden)`` float32, each layer's block L2-normalised.
+
+    Each text becomes ``PROMPT_PREFIX + text + PROMPT_SUFFIX`` (tokenised piecewise, no chat
+    template, the text cut at ``max_length`` tokens) and goes through the base transformer once.
+    ``pooling="last"`` takes the state of the prompt's last token (``Answer:``), which has read
+    the text and the question; ``"mean"`` the mean over the text's own tokens (the text read
+    after the prefix); ``"mean+last"`` both, concatenated per layer. ``layers`` are drawn from
+    :data:`PROMPT_LAYERS`. A pass stores every layer of :data:`PROMPT_LAYERS` in both poolings
+    under ``$VALUEALIGN_CACHE/embed/<model>/prompted/``, keyed by the model, the prompt version
+    and the text; ``progress(done, total)`` is called after each batch computed.
+    """
+    poolings = pooling.split("+")
+    if not poolings or any(p not in POOLINGS for p in poolings):
+        raise UserError(
+            f"embed_prompted: unknown pooling {pooling!r}", fix="mean, last or mean+last"
+        )
+    bad = [layer for layer in layers if layer not in PROMPT_LAYERS]
+    if bad or not layers:
+        raise UserError(
+            f"embed_prompted: layers {list(layers)} are not all among {list(PROMPT_LAYERS)}",
+            fix=f"pick from {list(PROMPT_LAYERS)}",
+        )
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise UserError(f"embed_prompted: item {i} is {type(text).__name__}, not a string")
+    if len(PROMPT_LAYERS) and max(PROMPT_LAYERS) > _layer_count(model):
+        raise UserError(
+            f"embed_prompted: {_model_name(model)} has fewer than {max(PROMPT_LAYERS)} layers",
+            fix="use qwen2.5-0.5b-instruct",
+        )
+    folder = embed_cache_dir(model) / "prompted"
+    keys = [_prompted_key(model, t) for t in texts]
+    found: dict[str, np.ndarray] = {}
+    if cache:
+        for k in set(keys):
+            path = folder / k[:2] / f"{k}.npy"
+            if path.is_file():
+                found[k] = np.load(path, allow_pickle=False)
+    missing = sorted(
+        {k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items(),
+        key=lambda kv: len(kv[1]),
+    )
+    for start in range(0, len(missing), batch_size):
+        chunk = missing[start : start + batch_size]
+        vecs = _compute_prompted(model, [t for _, t in chunk], max_length, PROMPT_LAYERS)
+        for j, (k, _) in enumerate(chunk):
+            found[k] = vecs[j]
+            if cache:
+                path = folder / k[:2] / f"{k}.npy"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f"{k}.{os.getpid()}.tmp.npy")
+                np.save(tmp, vecs[j])
+                os.replace(tmp, path)
+        if progress is not None:
+            progress(min(start + batch_size, len(missing)), len(missing))
+    hidden = next(iter(found.values())).shape[-1] if found else 0
+    if not texts:
+        return np.zeros((0, len(layers) * len(poolings) * hidden), dtype=np.float32)
+    stack = np.stack([found[k] for k in keys])  # (n, 2, len(PROMPT_LAYERS), hidden)
+    blocks = [
+        stack[:, POOLINGS.index(p), PROMPT_LAYERS.index(layer)]
+        for layer in layers
+        for p in poolings
+    ]
+    return np.hstack(blocks).astype(np.float32)
