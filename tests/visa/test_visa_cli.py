@@ -193,6 +193,27 @@ def test_rewrite_then_eval_rewrite(cli, tmp_path: Path) -> None:
     comps = {(c["a"], c["b"], c["metric"]): c for c in scores["comparisons"]}
     gain = comps[("visa", "original", "value_precision")]
     assert gain["n"] == 3 and gain["mean_diff"] > 0 and len(gain["ci95"]) == 2
+    # per language (two English inputs, one Chinese): the same metrics on each part, and the
+    # per-item file is the oracle for both the means and the paired differences
+    items = [
+        json.loads(x) for x in (tmp_path / "run" / "rewrite-eval.jsonl").read_text().splitlines()
+    ]
+    by_lang = scores["scores_by_language"]
+    assert set(by_lang) == {"en", "zh"}
+    for lang, n in (("en", 2), ("zh", 1)):
+        part = [it for it in items if it["language"] == lang]
+        ev_lang = by_lang[lang]["evaluation"]
+        assert ev_lang["visa"]["n"] == ev_lang["baseline"]["n"] == len(part) == n
+        want = sum(it["systems"]["visa"]["similarity"] for it in part) / n
+        assert ev_lang["visa"]["similarity"] == pytest.approx(want, abs=1e-4)
+        rows = {(c["a"], c["b"], c["metric"]): c for c in scores["comparisons_by_language"][lang]}
+        d = [
+            it["systems"]["visa"]["value_precision"] - it["systems"]["original"]["value_precision"]
+            for it in part
+        ]
+        row = rows[("visa", "original", "value_precision")]
+        assert row["n"] == n and row["mean_diff"] == pytest.approx(sum(d) / n, abs=1e-4)
+        assert row["ci95"][0] <= row["mean_diff"] <= row["ci95"][1]
     html = (tmp_path / "run" / "rewrite-report.html").read_text()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
     assert "<b>Why?</b>" not in html and "<script" not in html
@@ -200,6 +221,8 @@ def test_rewrite_then_eval_rewrite(cli, tmp_path: Path) -> None:
     md = (tmp_path / "run" / "rewrite-report.md").read_text()
     assert "| Value precision (gap closed) ↑ |" in md and "<script>" not in md
     assert "## Paired differences" in md
+    assert "## Language en: evaluation detector (lexicon)" in md and "## Language zh" in md
+    assert 'id="lang-zh"' in html
     assert len((tmp_path / "run" / "baseline.jsonl").read_text().splitlines()) == 3
 
     code, _, err = cli(
