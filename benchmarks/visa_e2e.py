@@ -188,6 +188,7 @@ def main() -> None:
     ap.add_argument("--eval-n", type=int, default=12, help="Evaluation answers per language.")
     ap.add_argument("--sft-samples", type=int, default=2)
     ap.add_argument("--sft-epochs", type=float, default=1.0)
+    ap.add_argument("--sft-min-reward", type=float, default=0.0, help="visa sft-data's bar.")
     ap.add_argument("--grpo-steps", type=int, default=4)
     ap.add_argument("--generations", type=int, default=2, help="GRPO rewrites per prompt.")
     ap.add_argument("--max-tokens", type=int, default=256, help="Answer and rewrite length.")
@@ -197,7 +198,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.smoke:
         a.n, a.eval_n, a.sft_samples, a.grpo_steps, a.max_tokens = 2, 1, 1, 1, 48
-        a.max_rounds = 1
+        a.max_rounds, a.sft_min_reward = 1, -10.0  # the smoke run needs a row to train on
         if a.work == "runs/visa-e2e":
             a.work = "runs/visa-e2e-smoke"
         if a.results == "benchmarks/results/visa-e2e":
@@ -263,7 +264,8 @@ def main() -> None:
     stage(
         "sft-data",
         ["visa", "sft-data", "--input", f"{w}/triples.jsonl", "--rewriter", ct2,
-         "--samples", str(a.sft_samples), "--out", f"{w}/sft.jsonl", *common],
+         "--samples", str(a.sft_samples), "--min-reward", str(a.sft_min_reward),
+         "--out", f"{w}/sft.jsonl", *common],
         work / "sft.jsonl",
     )  # fmt: skip
     lora = {"enabled": True, "r": 8, "alpha": 16, "dropout": 0.05, "targets": "all-linear"}

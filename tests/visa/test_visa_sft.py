@@ -108,6 +108,8 @@ def test_sft_data_with_nothing_above_a_copy_exits_2(cli, tmp_path: Path) -> None
     )  # fmt: skip
     assert code == 2 and "nothing to train on" in err
     assert "0 of 2 rows kept" in stdout and "2 with no rewrite above reward 0" in stdout
+    # nothing half-written: an empty file would pass a "done" check and then fail `train sft`
+    assert not out.exists()
 
 
 def test_sft_data_bad_input_line_exits_2_with_the_line(cli, tmp_path: Path) -> None:

@@ -190,11 +190,13 @@ def build_sft_dataset(
     input_path: str | Path, rewriter: ChatBackend, out: str | Path, **kwargs: Any
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Read ``input_path`` (visa make-data rows), build the SFT rows and write them to ``out``
-    as JSONL (atomically). Returns the rows and the counts."""
+    as JSONL (atomically; nothing is written when no row qualifies). Returns the rows and the
+    counts."""
     from valuealign.aio import ensure_no_running_loop
 
     ensure_no_running_loop("build_sft_dataset", "abuild_sft_dataset")
     rows = load_rewriter_rows(input_path)
     built, counts = asyncio.run(abuild_sft_dataset(rows, rewriter, **kwargs))
-    write_text_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in built))
+    if built:
+        write_text_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in built))
     return built, counts
