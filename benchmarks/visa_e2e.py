@@ -28,7 +28,7 @@ reports of both evaluations, the SFT and GRPO manifests (loss and reward history
 them are relative to this checkout.
 
     nice -n 10 env PYTHONPATH=src python benchmarks/visa_e2e.py \
-        [--n 32] [--eval-n 12] [--sft-samples 2] [--grpo-steps 4] [--generations 2]
+        [--n 24] [--eval-n 10] [--sft-samples 2] [--grpo-steps 4] [--generations 2]
     nice -n 10 env PYTHONPATH=src python benchmarks/visa_e2e.py --smoke   # n=2, a step each
 
 A stage whose output exists is skipped (rerun to resume; ``--fresh`` starts over).
@@ -96,9 +96,11 @@ def _time_v(stderr: str) -> dict[str, Any]:
     }
 
 
-def run_stage(name: str, args: list[str], log: Path) -> dict[str, Any]:
-    """Run ``python -m valuealign ARGS`` under ``/usr/bin/time -v``; sample the load meanwhile."""
-    cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "valuealign", *args]
+def run_stage(name: str, args: list[str], log: Path, python: list[str] | None = None) -> dict:
+    """Run ``python -m valuealign ARGS`` (or ``python PYTHON...``) under ``/usr/bin/time -v``;
+    sample the load meanwhile."""
+    prog = python if python is not None else ["-m", "valuealign", *args]
+    cmd = ["/usr/bin/time", "-v", sys.executable, *prog]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     samples: list[float] = []
     stop = threading.Event()
@@ -126,7 +128,8 @@ def run_stage(name: str, args: list[str], log: Path) -> dict[str, Any]:
     out_lines = [x for x in proc.stdout.splitlines() if x.strip()]
     rec = {
         "stage": name,
-        "command": "valuealign " + " ".join(args),
+        "command": ("python " if python is not None else "valuealign ")
+        + " ".join(python if python is not None else args),
         "exit_code": proc.returncode,
         **timing,
         "wall_s": timing["wall_s"] or round(elapsed, 1),
@@ -184,20 +187,22 @@ def main() -> None:
     ap.add_argument("--work", default="runs/visa-e2e", help="Models and data (not committed).")
     ap.add_argument("--results", default="benchmarks/results/visa-e2e")
     ap.add_argument("--model", default="qwen2.5-0.5b-instruct")
-    ap.add_argument("--n", type=int, default=32, help="Training rows (make-data).")
-    ap.add_argument("--eval-n", type=int, default=12, help="Evaluation answers per language.")
+    ap.add_argument("--n", type=int, default=24, help="Training rows (make-data).")
+    ap.add_argument("--eval-n", type=int, default=10, help="Evaluation answers per language.")
     ap.add_argument("--sft-samples", type=int, default=2)
     ap.add_argument("--sft-epochs", type=float, default=1.0)
     ap.add_argument("--sft-min-reward", type=float, default=0.0, help="visa sft-data's bar.")
     ap.add_argument("--grpo-steps", type=int, default=4)
     ap.add_argument("--generations", type=int, default=2, help="GRPO rewrites per prompt.")
-    ap.add_argument("--max-tokens", type=int, default=256, help="Answer and rewrite length.")
+    ap.add_argument("--answer-tokens", type=int, default=160, help="Frozen answers' length.")
+    ap.add_argument("--rewrite-tokens", type=int, default=224, help="Rewrites' length.")
     ap.add_argument("--max-rounds", type=int, default=2, help="VISA loop rounds.")
     ap.add_argument("--smoke", action="store_true", help="n=2, one step each: finds bugs fast.")
     ap.add_argument("--fresh", action="store_true", help="Delete --work first.")
     a = ap.parse_args()
     if a.smoke:
-        a.n, a.eval_n, a.sft_samples, a.grpo_steps, a.max_tokens = 2, 1, 1, 1, 48
+        a.n, a.eval_n, a.sft_samples, a.grpo_steps = 2, 1, 1, 1
+        a.answer_tokens, a.rewrite_tokens = 48, 64
         a.max_rounds, a.sft_min_reward = 1, -10.0  # the smoke run needs a row to train on
         if a.work == "runs/visa-e2e":
             a.work = "runs/visa-e2e-smoke"
@@ -219,14 +224,16 @@ def main() -> None:
         "target": TARGET,
     }
 
-    def stage(name: str, args: list[str], done: Path | None) -> None:
+    def stage(
+        name: str, args: list[str], done: Path | None, python: list[str] | None = None
+    ) -> None:
         if done is not None and done.exists():
             print(f"[e2e] {name}: {_rel(str(done))} exists, skipped", flush=True)
             stages.append(
                 {"stage": name, "skipped": True, "command": "valuealign " + " ".join(args)}
             )
             return
-        stages.append(run_stage(name, args, work / "logs" / f"{name}.log"))
+        stages.append(run_stage(name, args, work / "logs" / f"{name}.log", python))
         _save()
 
     def _save() -> None:
@@ -240,7 +247,8 @@ def main() -> None:
     _write_jsonl(work / "train-queries.jsonl", _queries(None, eval_set=False))
     _write_jsonl(work / "eval-queries.jsonl", _queries(a.eval_n, eval_set=True))
     (work / "eval-persona.txt").write_text(TARGET + "\n", encoding="utf-8")
-    common = ["--max-tokens", str(a.max_tokens), "--concurrency", "8"]
+    common = ["--max-tokens", str(a.answer_tokens), "--concurrency", "8"]
+    rewrite_common = ["--max-tokens", str(a.rewrite_tokens), "--concurrency", "8"]
     stage(
         "make-data",
         ["visa", "make-data", "--answerer", ct2, "--queries", f"{w}/train-queries.jsonl",
@@ -265,7 +273,7 @@ def main() -> None:
         "sft-data",
         ["visa", "sft-data", "--input", f"{w}/triples.jsonl", "--rewriter", ct2,
          "--samples", str(a.sft_samples), "--min-reward", str(a.sft_min_reward),
-         "--out", f"{w}/sft.jsonl", *common],
+         "--out", f"{w}/sft.jsonl", *rewrite_common],
         work / "sft.jsonl",
     )  # fmt: skip
     lora = {"enabled": True, "r": 8, "alpha": 16, "dropout": 0.05, "targets": "all-linear"}
@@ -288,7 +296,7 @@ def main() -> None:
             "eval_fraction": 0.0,
             "seed": 42,
             "precision": "auto",
-            "drift_max_tokens": 512,
+            "drift": False,  # the perplexity check costs minutes on 2 cores
             "save_steps": 1000,
             "logging_steps": 1,
         },
@@ -310,7 +318,7 @@ def main() -> None:
             "batch_size": a.generations,
             "grad_accum": 1,
             "num_generations": a.generations,
-            "max_completion_length": a.max_tokens,
+            "max_completion_length": a.rewrite_tokens,
             "temperature": 1.0,
             "beta": 0.0,
             "learning_rate": 1.0e-5,
@@ -320,7 +328,7 @@ def main() -> None:
             "reward": {"detector": "keywords", "similarity": "meaning"},
             "seed": 42,
             "precision": "auto",
-            "drift_max_tokens": 512,
+            "drift": False,  # the perplexity check costs minutes on 2 cores
             "save_steps": 1000,
             "logging_steps": 1,
         },
@@ -332,16 +340,21 @@ def main() -> None:
     )
 
     # 6-7. evaluation under an independent detector (two operating points)
-    balanced = work / "detector-balanced"
-    if not (balanced / "model.json").is_file():
-        from valuealign.values.classifier import load_classifier
-
-        load_classifier("multilingual", precision_target=0.5).save(balanced)
+    code = (
+        "from valuealign.values.classifier import load_classifier; "
+        f"load_classifier('multilingual', precision_target=0.5).save('{w}/detector-balanced')"
+    )
+    stage(
+        "detector-balanced",
+        ["(python -c)", code],
+        work / "detector-balanced" / "model.json",
+        python=["-c", code],
+    )
     systems = [
         "--answerer", ct2, "--rewriter", ct2,
         "--sft-rewriter", f"hf/{w}/sft-rewriter", "--grpo-rewriter", f"hf/{w}/grpo-rewriter",
         "--reward-detector", "keywords", "--max-rounds", str(a.max_rounds),
-        "--max-tokens", str(a.max_tokens), "--concurrency", "8",
+        *rewrite_common,
     ]  # fmt: skip
     stage(
         "eval-rewrite",
