@@ -152,13 +152,12 @@ def run_stage(name: str, args: list[str], log: Path, python: list[str] | None = 
 
 def _queries(n_per_lang: int | None, eval_set: bool) -> list[dict[str, str]]:
     """Training queries: the charter's example questions; evaluation queries: the shipped VISA
-    prompts (the first ``n_per_lang`` per language, by id). The two sets do not overlap. Ids
-    get the language appended: ``--queries`` files need one id per line."""
+    prompts (the first ``n_per_lang`` per language, by id). The two sets do not overlap."""
     from valuealign.visa.dataset import default_queries
 
     items = default_queries(("en", "zh"))
     rows = [
-        {"id": f"{q.id}.{q.language}", "query": q.query, "language": q.language}
+        {"id": q.id, "query": q.query, "language": q.language}
         for q in items
         if q.id.startswith("visa-") == eval_set
     ]

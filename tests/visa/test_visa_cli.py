@@ -304,6 +304,45 @@ def test_make_data(cli, tmp_path: Path) -> None:
     assert code == 2 and "--languages" in err
 
 
+def test_make_data_queries_may_share_an_id_across_languages(cli, tmp_path: Path) -> None:
+    # the default pool has one id per question in zh and en; a --queries file written the same
+    # way must work (it stopped with "duplicate id" before session 24)
+    queries = tmp_path / "q.jsonl"
+    rows_in = [
+        {"id": "q1", "query": "Should cities protect their old neighbourhoods?", "language": "en"},
+        {"id": "q1", "query": "城市应该保护老街区吗？", "language": "zh"},
+    ]
+    queries.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_in), "utf-8")
+    out = tmp_path / "rows.jsonl"
+    code, _, err = cli(
+        "visa", "make-data", "--answerer", "mock/visa-answerer", "--queries", str(queries),
+        "--personas", str(_persona_file(tmp_path)), "--n", "2", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert sorted((r["query"], r["language"]) for r in rows) == sorted(
+        (r["query"], r["language"]) for r in rows_in
+    )
+    # the same id twice in one language is still an error naming both lines
+    queries.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [rows_in[0], rows_in[0]]),
+        "utf-8",
+    )
+    out.unlink()
+    code, _, err = cli(
+        "visa", "make-data", "--answerer", "mock/visa-answerer", "--queries", str(queries),
+        "--n", "2", "--out", str(out),
+    )  # fmt: skip
+    assert code == 2 and "q.jsonl:2: duplicate id 'q1' in en (first at line 1)" in err
+    assert not out.exists()
+
+
+def _persona_file(tmp_path: Path) -> Path:
+    path = tmp_path / "personas.txt"
+    path.write_text("tradition=+1,security=+1\n", encoding="utf-8")
+    return path
+
+
 def test_make_data_rows_feed_the_trl_reward_functions(tmp_path: Path) -> None:
     import asyncio
 
