@@ -28,7 +28,7 @@ reports of both evaluations, the SFT and GRPO manifests (loss and reward history
 them are relative to this checkout.
 
     nice -n 10 env PYTHONPATH=src python benchmarks/visa_e2e.py \
-        [--n 24] [--eval-n 10] [--sft-samples 2] [--grpo-steps 4] [--generations 2]
+        [--n 24] [--eval-n 8] [--sft-samples 2] [--grpo-steps 4] [--generations 2]
     nice -n 10 env PYTHONPATH=src python benchmarks/visa_e2e.py --smoke   # n=2, a step each
 
 A stage whose output exists is skipped (rerun to resume; ``--fresh`` starts over).
@@ -187,7 +187,7 @@ def main() -> None:
     ap.add_argument("--results", default="benchmarks/results/visa-e2e")
     ap.add_argument("--model", default="qwen2.5-0.5b-instruct")
     ap.add_argument("--n", type=int, default=24, help="Training rows (make-data).")
-    ap.add_argument("--eval-n", type=int, default=10, help="Evaluation answers per language.")
+    ap.add_argument("--eval-n", type=int, default=8, help="Evaluation answers per language.")
     ap.add_argument("--sft-samples", type=int, default=2)
     ap.add_argument("--sft-epochs", type=float, default=1.0)
     ap.add_argument("--sft-min-reward", type=float, default=0.0, help="visa sft-data's bar.")
