@@ -152,7 +152,8 @@ def run_stage(name: str, args: list[str], log: Path, python: list[str] | None = 
 
 def _queries(n_per_lang: int | None, eval_set: bool) -> list[dict[str, str]]:
     """Training queries: the charter's example questions; evaluation queries: the shipped VISA
-    prompts (the first ``n_per_lang`` per language, by id). The two sets do not overlap."""
+    prompts (``n_per_lang`` per language, evenly spaced by id, so every subdomain is drawn).
+    The two sets do not overlap."""
     from valuealign.visa.dataset import default_queries
 
     items = default_queries(("en", "zh"))
@@ -164,9 +165,9 @@ def _queries(n_per_lang: int | None, eval_set: bool) -> list[dict[str, str]]:
     if n_per_lang is not None:
         out = []
         for lang in ("en", "zh"):
-            out += sorted((r for r in rows if r["language"] == lang), key=lambda r: r["id"])[
-                :n_per_lang
-            ]
+            pool = sorted((r for r in rows if r["language"] == lang), key=lambda r: r["id"])
+            step = max(1, len(pool) // max(1, n_per_lang))  # spread over the subdomains
+            out += pool[::step][:n_per_lang]
         rows = out
     return rows
 
