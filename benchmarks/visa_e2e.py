@@ -182,6 +182,94 @@ def _yaml(path: Path, cfg: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
+SYSTEMS = ("original", "baseline", "visa", "sft", "grpo")
+LABELS = {
+    "original": "original answer",
+    "baseline": "prompting baseline",
+    "visa": "VISA loop",
+    "sft": "SFT rewriter",
+    "grpo": "GRPO rewriter",
+}
+
+
+def _f(x: Any, nd: int = 2) -> str:
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def summary(results: Path) -> str:
+    """The README tables of a finished run, from the files in ``results``."""
+    out: list[str] = []
+    for sub, title in (("eval", "balanced"), ("eval-hp", "high-precision")):
+        path = results / sub / "scores.json"
+        if not path.is_file():
+            continue
+        sc = json.loads(path.read_text(encoding="utf-8"))
+        out.append(f"\nEvaluation detector {sc['detectors']['evaluation']} ({title}):\n")
+        out.append(
+            "| lang | system | n | value precision | hit rate | similarity | facts kept | "
+            "gated | reward | precision under keywords (steering) |"
+        )
+        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        parts = [("all", sc["scores"])] + [
+            (lang, v) for lang, v in (sc.get("scores_by_language") or {}).items()
+        ]
+        for lang, per_role in parts:
+            for system in SYSTEMS:
+                e = per_role.get("evaluation", {}).get(system) or {}
+                r = per_role.get("reward", {}).get(system) or {}
+                if not e.get("n"):
+                    continue
+                out.append(
+                    f"| {lang} | {LABELS[system]} | {e['n']} | {_f(e.get('value_precision'))} | "
+                    f"{_f(e.get('hit_rate'))} | {_f(e.get('similarity'))} | "
+                    f"{_f(e.get('fact_share'))} | {_f(e.get('gated_rate'))} | "
+                    f"{_f(e.get('reward'))} | {_f(r.get('value_precision'))} |"
+                )
+        out.append("\nPaired differences a - b, bootstrap 95% interval:\n")
+        out.append("| lang | a - b | n | value precision | similarity | reward |")
+        out.append("|---|---|---|---|---|---|")
+        by_lang = sc.get("comparisons_by_language") or {}
+        comps = [("all", sc["comparisons"]), *by_lang.items()]
+        for lang, rows in comps:
+            by_pair: dict[tuple[str, str], dict[str, Any]] = {}
+            for c in rows:
+                by_pair.setdefault((c["a"], c["b"]), {})[c["metric"]] = c
+            for (a, b), m in by_pair.items():
+
+                def cell(metric: str, m: dict[str, Any] = m) -> str:
+                    c = m.get(metric) or {}
+                    if not c.get("n"):
+                        return "-"
+                    lo, hi = c["ci95"]
+                    return f"{c['mean_diff']:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+
+                n = (m.get("value_precision") or {}).get("n", 0)
+                out.append(
+                    f"| {lang} | {LABELS[a]} - {LABELS[b]} | {n} | {cell('value_precision')} | "
+                    f"{cell('similarity')} | {cell('reward')} |"
+                )
+    st = results / "stages.json"
+    if st.is_file():
+        doc = json.loads(st.read_text(encoding="utf-8"))
+        out.append(
+            "\n| stage | wall s | CPU s (user+sys) | peak RSS MB | load (1 min) before / mean / after |"
+        )
+        out.append("|---|---|---|---|---|")
+        for x in doc["stages"]:
+            if x.get("skipped"):
+                continue
+            cpu = (x.get("user_s") or 0) + (x.get("system_s") or 0)
+            out.append(
+                f"| {x['stage']} | {_f(x.get('wall_s'), 0)} | {cpu:.0f} | "
+                f"{_f(x.get('peak_rss_mb'), 0)} | {_f((x.get('load_before') or [None])[0])} / "
+                f"{_f(x.get('load1_during_mean'))} / {_f((x.get('load_after') or [None])[0])} |"
+            )
+        out.append(
+            f"\ntotal stage wall time {doc.get('total_stage_wall_s')} s; counts {doc.get('counts')}"
+        )
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--work", default="runs/visa-e2e", help="Models and data (not committed).")
@@ -199,7 +287,11 @@ def main() -> None:
     ap.add_argument("--max-rounds", type=int, default=2, help="VISA loop rounds.")
     ap.add_argument("--smoke", action="store_true", help="n=2, one step each: finds bugs fast.")
     ap.add_argument("--fresh", action="store_true", help="Delete --work first.")
+    ap.add_argument("--summary", action="store_true", help="Print the tables of --results.")
     a = ap.parse_args()
+    if a.summary:
+        print(summary(ROOT / a.results))
+        return
     if a.smoke:
         a.n, a.eval_n, a.sft_samples, a.grpo_steps = 2, 1, 1, 1
         a.answer_tokens, a.rewrite_tokens = 48, 64
