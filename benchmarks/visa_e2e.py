@@ -251,6 +251,8 @@ def summary(results: Path) -> str:
     st = results / "stages.json"
     if st.is_file():
         doc = json.loads(st.read_text(encoding="utf-8"))
+        for extra in sorted(results.glob("stages-*.json")):  # stages run side by side (--only)
+            doc["stages"] += json.loads(extra.read_text(encoding="utf-8"))["stages"]
         out.append(
             "\n| stage | wall s | CPU s (user+sys) | peak RSS MB | load (1 min) before / mean / after |"
         )
@@ -288,6 +290,12 @@ def main() -> None:
     ap.add_argument("--smoke", action="store_true", help="n=2, one step each: finds bugs fast.")
     ap.add_argument("--fresh", action="store_true", help="Delete --work first.")
     ap.add_argument("--summary", action="store_true", help="Print the tables of --results.")
+    ap.add_argument(
+        "--only",
+        default=None,
+        help="Comma-separated stages to run (the others are neither run nor recorded); their "
+        "records go to stages-<names>.json. For running independent stages side by side.",
+    )
     a = ap.parse_args()
     if a.summary:
         print(summary(ROOT / a.results))
@@ -316,9 +324,14 @@ def main() -> None:
         "target": TARGET,
     }
 
+    only = set(a.only.split(",")) if a.only else None
+    record = results / (f"stages-{'+'.join(sorted(only))}.json" if only else "stages.json")
+
     def stage(
         name: str, args: list[str], done: Path | None, python: list[str] | None = None
     ) -> None:
+        if only is not None and name not in only:
+            return
         if done is not None and done.exists():
             print(f"[e2e] {name}: {_rel(str(done))} exists, skipped", flush=True)
             stages.append(
@@ -331,7 +344,7 @@ def main() -> None:
     def _save() -> None:
         total = sum(s.get("wall_s") or 0 for s in stages)
         doc = {**meta, "stages": stages, "total_stage_wall_s": round(total, 1)}
-        (results / "stages.json").write_text(
+        record.write_text(
             json.dumps(_scrub(doc), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )
 
@@ -442,12 +455,20 @@ def main() -> None:
         work / "detector-balanced" / "model.json",
         python=["-c", code],
     )
-    systems = [
-        "--answerer", ct2, "--rewriter", ct2,
-        "--sft-rewriter", f"hf/{w}/sft-rewriter", "--grpo-rewriter", f"hf/{w}/grpo-rewriter",
-        "--reward-detector", "keywords", "--max-rounds", str(a.max_rounds),
-        *rewrite_common,
+    base = [
+        "--answerer", ct2, "--rewriter", ct2, "--reward-detector", "keywords",
+        "--max-rounds", str(a.max_rounds), *rewrite_common,
     ]  # fmt: skip
+    trained = ["--sft-rewriter", f"hf/{w}/sft-rewriter", "--grpo-rewriter", f"hf/{w}/grpo-rewriter"]
+    systems = [*base, *trained]
+    # the VISA loop and the prompting baseline first (they need no trained model), then the
+    # same command with the trained rewriters: it resumes, generating only their rewrites
+    stage(
+        "eval-base",
+        ["eval-rewrite", "--input", f"{w}/eval-answers.jsonl", "--target", TARGET,
+         "--detector", f"classifier:{w}/detector-balanced", "--out", f"{w}/eval", *base],
+        None,
+    )  # fmt: skip
     stage(
         "eval-rewrite",
         ["eval-rewrite", "--input", f"{w}/eval-answers.jsonl", "--target", TARGET,
@@ -466,6 +487,8 @@ def main() -> None:
         None,
     )  # fmt: skip
 
+    if only is not None and "eval-rewrite-hp" not in only:
+        return
     # small outputs into --results
     for sub, names in (
         ("eval", ("scores.json", "rewrite-report.md")),
