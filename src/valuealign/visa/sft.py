@@ -141,8 +141,14 @@ async def abuild_sft_dataset(
 
     out: list[dict[str, Any]] = []
     counts = {"rows": len(rows), "kept": 0, "all_gated": 0, "no_gain": 0, "failed": 0}
-    for n, row in enumerate(rows, start=1):
-        got = await asyncio.gather(*[one(row, k) for k in range(samples)])
+    # every row's requests are in flight together (the semaphore caps them), so a local backend
+    # batches across rows; rows are then scored and kept in input order
+    pending = [
+        asyncio.ensure_future(asyncio.gather(*[one(row, k) for k in range(samples)]))
+        for row in rows
+    ]
+    for n, (row, fut) in enumerate(zip(rows, pending, strict=True), start=1):
+        got = await fut
         pairs = [g for g in got if g is not None]
         if not pairs:
             counts["failed"] += 1
