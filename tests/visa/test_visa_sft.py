@@ -263,10 +263,10 @@ def test_sft_data_sends_the_rows_requests_together(cli, tmp_path: Path) -> None:
             rows,
             FunctionBackend(slow, name="mock/slow"),
             reward=VisaReward(similarity="tfidf"),
-            samples=2,
+            samples=4,
             concurrency=8,
         )
     )
-    assert state["most"] == 8  # four rows x two samples, all at once
+    assert state["most"] == 8  # four rows x four samples, as many as --concurrency allows
     assert [r["id"] for r in built] == [r["id"] for r in rows]  # in input order
     assert counts["rows"] == 4
