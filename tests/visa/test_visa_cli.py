@@ -193,6 +193,27 @@ def test_rewrite_then_eval_rewrite(cli, tmp_path: Path) -> None:
     comps = {(c["a"], c["b"], c["metric"]): c for c in scores["comparisons"]}
     gain = comps[("visa", "original", "value_precision")]
     assert gain["n"] == 3 and gain["mean_diff"] > 0 and len(gain["ci95"]) == 2
+    # per language (two English inputs, one Chinese): the same metrics on each part, and the
+    # per-item file is the oracle for both the means and the paired differences
+    items = [
+        json.loads(x) for x in (tmp_path / "run" / "rewrite-eval.jsonl").read_text().splitlines()
+    ]
+    by_lang = scores["scores_by_language"]
+    assert set(by_lang) == {"en", "zh"}
+    for lang, n in (("en", 2), ("zh", 1)):
+        part = [it for it in items if it["language"] == lang]
+        ev_lang = by_lang[lang]["evaluation"]
+        assert ev_lang["visa"]["n"] == ev_lang["baseline"]["n"] == len(part) == n
+        want = sum(it["systems"]["visa"]["similarity"] for it in part) / n
+        assert ev_lang["visa"]["similarity"] == pytest.approx(want, abs=1e-4)
+        rows = {(c["a"], c["b"], c["metric"]): c for c in scores["comparisons_by_language"][lang]}
+        d = [
+            it["systems"]["visa"]["value_precision"] - it["systems"]["original"]["value_precision"]
+            for it in part
+        ]
+        row = rows[("visa", "original", "value_precision")]
+        assert row["n"] == n and row["mean_diff"] == pytest.approx(sum(d) / n, abs=1e-4)
+        assert row["ci95"][0] <= row["mean_diff"] <= row["ci95"][1]
     html = (tmp_path / "run" / "rewrite-report.html").read_text()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
     assert "<b>Why?</b>" not in html and "<script" not in html
@@ -200,6 +221,8 @@ def test_rewrite_then_eval_rewrite(cli, tmp_path: Path) -> None:
     md = (tmp_path / "run" / "rewrite-report.md").read_text()
     assert "| Value precision (gap closed) ↑ |" in md and "<script>" not in md
     assert "## Paired differences" in md
+    assert "## Language en: evaluation detector (lexicon)" in md and "## Language zh" in md
+    assert 'id="lang-zh"' in html
     assert len((tmp_path / "run" / "baseline.jsonl").read_text().splitlines()) == 3
 
     code, _, err = cli(
@@ -279,6 +302,45 @@ def test_make_data(cli, tmp_path: Path) -> None:
         "fr",
     )
     assert code == 2 and "--languages" in err
+
+
+def test_make_data_queries_may_share_an_id_across_languages(cli, tmp_path: Path) -> None:
+    # the default pool has one id per question in zh and en; a --queries file written the same
+    # way must work (it stopped with "duplicate id" before session 24)
+    queries = tmp_path / "q.jsonl"
+    rows_in = [
+        {"id": "q1", "query": "Should cities protect their old neighbourhoods?", "language": "en"},
+        {"id": "q1", "query": "城市应该保护老街区吗？", "language": "zh"},
+    ]
+    queries.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_in), "utf-8")
+    out = tmp_path / "rows.jsonl"
+    code, _, err = cli(
+        "visa", "make-data", "--answerer", "mock/visa-answerer", "--queries", str(queries),
+        "--personas", str(_persona_file(tmp_path)), "--n", "2", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, err
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert sorted((r["query"], r["language"]) for r in rows) == sorted(
+        (r["query"], r["language"]) for r in rows_in
+    )
+    # the same id twice in one language is still an error naming both lines
+    queries.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [rows_in[0], rows_in[0]]),
+        "utf-8",
+    )
+    out.unlink()
+    code, _, err = cli(
+        "visa", "make-data", "--answerer", "mock/visa-answerer", "--queries", str(queries),
+        "--n", "2", "--out", str(out),
+    )  # fmt: skip
+    assert code == 2 and "q.jsonl:2: duplicate id 'q1' in en (first at line 1)" in err
+    assert not out.exists()
+
+
+def _persona_file(tmp_path: Path) -> Path:
+    path = tmp_path / "personas.txt"
+    path.write_text("tradition=+1,security=+1\n", encoding="utf-8")
+    return path
 
 
 def test_make_data_rows_feed_the_trl_reward_functions(tmp_path: Path) -> None:

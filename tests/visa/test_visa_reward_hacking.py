@@ -1,6 +1,7 @@
 """Reward hacking against the default reward (keywords detector, ``meaning`` measure: Qwen
-vectors x conflict cues, + facts), in English and in Chinese: the cheap tricks must not beat an
-honest rewrite that moves toward the target and keeps the content."""
+vectors x conflict cues, + facts, the value-word stuffing check), in English and in Chinese: the
+cheap tricks must not beat an honest rewrite that moves toward the target and keeps the
+content."""
 
 from __future__ import annotations
 
@@ -98,16 +99,26 @@ def test_honest_rewrite_beats_every_trick(scores: dict) -> None:
         assert scores[trick].reward < honest, trick
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known hack: appending value keywords to an unchanged answer scores near-full value "
-    "precision under the keywords detector and keeps every fact and the meaning (measured "
-    "1.80 vs 1.01 in English, 1.78 vs 1.02 in Chinese); the learned classifier:multilingual "
-    "detector is no way out yet: retrained in session 23 it gives stuffing 0, but it abstains on "
-    "the honest rewrite too (value precision 0, reward 0 for both)",
-)
 def test_keyword_stuffing_does_not_beat_an_honest_rewrite(scores: dict) -> None:
-    assert scores["stuffed"].reward < scores["honest"].reward
+    # value words appended to an unchanged answer: every fact and nearly all the meaning kept,
+    # and under the keywords detector near-full value precision (before session 24 it scored
+    # 1.80 vs 1.01 for the honest rewrite in English, 1.78 vs 1.02 in Chinese). The detector
+    # now measures the rewrite without the stuffed run, so it earns no more than a copy
+    stuffed, honest = scores["stuffed"], scores["honest"]
+    assert stuffed.stuffing and not honest.stuffing
+    assert stuffed.reward < honest.reward
+    assert stuffed.value_precision == 0.0
+    assert stuffed.reward < scores["copy"].reward  # the run also costs a format penalty
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_stuffing_check_off_restores_the_hack(lang: str) -> None:
+    # the same texts with the check switched off: the hack pays again, so the check (not some
+    # other term) is what stops it
+    off = VisaReward(RewardWeights(stuffing_check=False))
+    stuffed = off.score(ORIGINAL[lang], TRICKS[lang]["stuffed"], TARGET, lang)
+    honest = off.score(ORIGINAL[lang], TRICKS[lang]["honest"], TARGET, lang)
+    assert not stuffed.stuffing and stuffed.reward > honest.reward
 
 
 def test_copy_earns_nothing_and_empty_or_fact_loss_is_gated(scores: dict) -> None:

@@ -108,6 +108,8 @@ def test_sft_data_with_nothing_above_a_copy_exits_2(cli, tmp_path: Path) -> None
     )  # fmt: skip
     assert code == 2 and "nothing to train on" in err
     assert "0 of 2 rows kept" in stdout and "2 with no rewrite above reward 0" in stdout
+    # nothing half-written: an empty file would pass a "done" check and then fail `train sft`
+    assert not out.exists()
 
 
 def test_sft_data_bad_input_line_exits_2_with_the_line(cli, tmp_path: Path) -> None:
@@ -236,3 +238,35 @@ def test_smollm_sft_rewriter_trains_on_gated_rewrites_and_is_evaluated(cli, tmp_
     assert code == 0, err
     scores = json.loads((run / "scores.json").read_text())
     assert scores["sft_available"] and scores["scores"]["evaluation"]["sft"]["n"] >= 1
+
+
+def test_sft_data_sends_the_rows_requests_together(cli, tmp_path: Path) -> None:
+    # a local backend batches the requests it has in flight: with one row at a time it only
+    # ever saw --samples of them (session 24's CPU run spent most of its sft-data time so)
+    import asyncio
+
+    from valuealign.visa import VisaReward
+    from valuealign.visa.sft import abuild_sft_dataset, load_rewriter_rows
+
+    rows = load_rewriter_rows(_make_data(cli, tmp_path, n=4))
+    state = {"now": 0, "most": 0}
+
+    async def slow(messages, config: GenerateConfig) -> str:
+        state["now"] += 1
+        state["most"] = max(state["most"], state["now"])
+        await asyncio.sleep(0.05)
+        state["now"] -= 1
+        return _candidates(messages, config)
+
+    built, counts = asyncio.run(
+        abuild_sft_dataset(
+            rows,
+            FunctionBackend(slow, name="mock/slow"),
+            reward=VisaReward(similarity="tfidf"),
+            samples=4,
+            concurrency=8,
+        )
+    )
+    assert state["most"] == 8  # four rows x four samples, as many as --concurrency allows
+    assert [r["id"] for r in built] == [r["id"] for r in rows]  # in input order
+    assert counts["rows"] == 4

@@ -87,21 +87,15 @@ def make_data(
     from valuealign.backends import get_backend
     from valuealign.errors import UserError
     from valuealign.records import check_output_file, check_total_failure
-    from valuealign.visa import QueryItem, build_rewriter_dataset, get_value_detector, load_inputs
+    from valuealign.visa import build_rewriter_dataset, get_value_detector
+    from valuealign.visa.dataset import load_queries
 
     langs = [x.strip() for x in languages.split(",") if x.strip()]
     bad = [x for x in langs if x not in LANGS]
     if not langs or bad:
         raise UserError(f"bad --languages {languages!r}", fix="use en, zh or en,zh")
     check_output_file(out, "--out")  # before any model is asked
-    query_items = None
-    if queries is not None:
-        from valuealign.lang import language_of
-
-        query_items = [
-            QueryItem(it.id, language_of(it.query, it.language, strict=False), it.query)
-            for it in load_inputs(queries)
-        ]
+    query_items = load_queries(queries) if queries is not None else None
     persona_list = _read_personas(personas) if personas is not None else None
     get_value_detector(detector)
     opts = dict(opts)

@@ -133,6 +133,32 @@ def to_markdown(scores: dict[str, Any], items: list[dict[str, Any]]) -> str:
             lines.append(
                 f"| {md(systems_cell)} | {md(c['metric'])} | {fmt(c['n'], 0)} | {md(_diff(c))} |"
             )
+    for lang, per_role in (scores.get("scores_by_language") or {}).items():
+        table = per_role.get("evaluation", {})
+        det = scores.get("detectors", {}).get("evaluation", "")
+        lines += ["", f"## Language {md(lang)}: evaluation detector ({md(det)})", ""]
+        lines.append("| Metric | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |")
+        lines.append("|---|" + "---|" * len(systems))
+        for key, label, kind in METRICS:
+            cells = [_cell(table.get(s, {}).get(key), kind) for s in systems]
+            lines.append(f"| {md(label)} | " + " | ".join(cells) + " |")
+        comps = [
+            c for c in (scores.get("comparisons_by_language") or {}).get(lang, []) if c.get("n")
+        ]
+        if comps:
+            lines += [
+                "",
+                "| Systems | Metric | n | Mean difference [95% CI] |",
+                "|---|---|---|---|",
+            ]
+            for c in comps:
+                systems_cell = (
+                    f"{SYSTEM_LABELS.get(c['a'], c['a'])} − {SYSTEM_LABELS.get(c['b'], c['b'])}"
+                )
+                lines.append(
+                    f"| {md(systems_cell)} | {md(c['metric'])} | {fmt(c['n'], 0)} "
+                    f"| {md(_diff(c))} |"
+                )
     lines += ["", f"## Examples (first {min(len(items), 20)})", ""]
     lines.append("| id | Query | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |")
     lines.append("|---|---|" + "---|" * len(systems))
@@ -149,8 +175,10 @@ def _diff(c: dict[str, Any]) -> str:
     return f"{fmt(c.get('mean_diff'))} [{fmt(ci[0])}, {fmt(ci[1])}]"
 
 
-def _comparisons(scores: dict[str, Any]) -> str:
-    comps = [c for c in scores.get("comparisons", []) if c.get("n")]
+def _comparisons(scores: dict[str, Any], comps: list[dict[str, Any]] | None = None) -> str:
+    if comps is None:
+        comps = scores.get("comparisons", [])
+    comps = [c for c in comps if c.get("n")]
     if not comps:
         return ""
     rows = [
@@ -175,8 +203,13 @@ def _short(text: Any, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def _score_table(scores: dict[str, Any], role: str, systems: list[str]) -> str:
-    data = scores.get("scores", {}).get(role, {})
+def _score_table(
+    scores: dict[str, Any], role: str, systems: list[str], language: str | None = None
+) -> str:
+    if language is None:
+        data = scores.get("scores", {}).get(role, {})
+    else:
+        data = (scores.get("scores_by_language") or {}).get(language, {}).get(role, {})
     rows = [
         [th(label)] + [td(_cell(data.get(s, {}).get(key), kind), num=True) for s in systems]
         for key, label, kind in METRICS
@@ -298,6 +331,17 @@ def to_html(scores: dict[str, Any], items: list[dict[str, Any]]) -> str:
                 note="For reference: a system that does much better here than under the "
                 "evaluation detector has learned the reward detector's words.",
             ),
+            *[
+                section(
+                    f"lang-{lang}",
+                    f"Language {lang}: evaluation detector ({det.get('evaluation', '')})",
+                    _score_table(scores, "evaluation", systems, lang),
+                    _comparisons(
+                        scores, (scores.get("comparisons_by_language") or {}).get(lang, [])
+                    ),
+                )
+                for lang in (scores.get("scores_by_language") or {})
+            ],
             section("items", "Inputs", _items(items, systems)),
         ],
     )

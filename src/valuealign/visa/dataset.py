@@ -43,6 +43,7 @@ __all__ = [
     "abuild_rewriter_dataset",
     "build_rewriter_dataset",
     "default_queries",
+    "load_queries",
 ]
 
 DEFAULT_PERSONAS: tuple[dict[str, str], ...] = (
@@ -118,6 +119,43 @@ def default_queries(
                 text = getattr(item.question, lang, None)
                 if text:
                     items.append(QueryItem(item.id, lang, text))
+    return items
+
+
+def load_queries(path: str | Path) -> list[QueryItem]:
+    """The queries of a ``--queries`` file: JSONL with ``id``, ``query`` and (optionally)
+    ``language`` per line. As in the default pool, one id may appear once per language (the same
+    question in zh and en); a repeated (id, language) or a bad line raises UserError naming it.
+    """
+    from valuealign.lang import language_of
+    from valuealign.records import parse_jsonl_lines, read_text_lines
+    from valuealign.visa.records import RewriteInput
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: file not found", fix="check the --queries path")
+    items: list[QueryItem] = []
+    first: dict[tuple[str, str], int] = {}
+    for lineno, row in parse_jsonl_lines(
+        read_text_lines(path),
+        str(path),
+        RewriteInput,
+        json_fix='each line must be one JSON object like {"id": "q1", "query": "...", '
+        '"language": "en"}',
+        schema_fix="each line needs a string 'id' and 'query'; 'language' ('zh' or 'en') is "
+        "optional",
+    ):
+        lang = language_of(row.query, row.language, strict=False)
+        key = (row.id, lang)
+        if key in first:
+            raise UserError(
+                f"{path}:{lineno}: duplicate id {row.id!r} in {lang} (first at line {first[key]})",
+                fix="give every query its own id (one id may be used once per language)",
+            )
+        first[key] = lineno
+        items.append(QueryItem(row.id, lang, row.query))
+    if not items:
+        raise UserError(f"{path}: no queries", fix="add at least one JSON line")
     return items
 
 

@@ -303,21 +303,28 @@ async def _score_systems(
     detectors: dict[str, str],
     value_target: ValueTarget,
     settings: EvalRewriteSettings,
-) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Every system's texts scored by every detector: the summaries per detector and system,
-    and per item the evaluation detector's breakdown of each system's text."""
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Every system's texts scored by every detector: the summaries per detector and system
+    (pooled, then per language: language -> detector role -> system), and per item the
+    evaluation detector's breakdown of each system's text."""
     weights = RewardWeights()
     per_detector: dict[str, dict[str, Any]] = {}
+    languages = sorted({r.language for r in ok})
+    by_language: dict[str, dict[str, Any]] = {lang: {} for lang in languages}
     items: dict[str, dict[str, Any]] = {
         r.id: {"id": r.id, "language": r.language, "query": r.query, "systems": {}} for r in ok
     }
     for role, spec in detectors.items():
         scorer = VisaReward(weights, measurer=Measurer(spec, settings.similarity))
         per_system: dict[str, Any] = {}
+        for lang in languages:
+            by_language[lang][role] = {}
         for system, column in texts.items():
             idx = [i for i, t in enumerate(column) if t is not None]
             if not idx:
                 per_system[system] = {"n": 0}
+                for lang in languages:
+                    by_language[lang][role][system] = {"n": 0}
                 continue
             bds = await asyncio.to_thread(
                 scorer.score_many,
@@ -327,11 +334,18 @@ async def _score_systems(
                 [ok[i].language for i in idx],
             )
             per_system[system] = summarise(scorer.target(value_target), bds, settings.tolerance)
+            for lang in languages:
+                part = [b for i, b in zip(idx, bds, strict=True) if ok[i].language == lang]
+                by_language[lang][role][system] = (
+                    summarise(scorer.target(value_target), part, settings.tolerance)
+                    if part
+                    else {"n": 0}
+                )
             if role == "evaluation":
                 for i, b in zip(idx, bds, strict=True):
                     items[ok[i].id]["systems"][system] = _finite({"text": column[i]} | b.to_dict())
         per_detector[role] = per_system
-    return per_detector, items
+    return per_detector, items, by_language
 
 
 async def arun_eval_rewrite(
@@ -389,7 +403,7 @@ async def arun_eval_rewrite(
                 system, ok, inputs.target, backend, out_dir, settings, inputs.reward_spec
             )
     detectors = {"evaluation": settings.detector, "reward": inputs.reward_spec}
-    per_detector, items = await _score_systems(
+    per_detector, items, by_language = await _score_systems(
         ok, _texts(ok, baselines, trained), detectors, inputs.target, settings
     )
     scores = {
@@ -416,9 +430,18 @@ async def arun_eval_rewrite(
         "grpo_rewriter": grpo_rewriter.name if grpo_rewriter is not None else None,
         "systems": list(SYSTEMS),
         "scores": per_detector,
+        "scores_by_language": by_language,
         "comparisons": [
             row for pair in _pairs(baselines, trained) for row in _compare(items, pair)
         ],
+        "comparisons_by_language": {
+            lang: [
+                row
+                for pair in _pairs(baselines, trained)
+                for row in _compare(items, pair, language=lang)
+            ]
+            for lang in by_language
+        },
         "visa_rounds": _mean([float(r.rounds) for r in ok]),
         "visa_met_rate": _mean([float(r.met) for r in ok]),
         "visa_changed_rate": _mean([float(r.changed) for r in ok]),
@@ -582,15 +605,20 @@ def _write(out_dir: Path, scores: dict[str, Any], items: dict[str, dict[str, Any
 COMPARED = ("value_precision", "distance_after", "similarity", "fact_share", "reward")
 
 
-def _compare(items: dict[str, dict[str, Any]], pair: tuple[str, str]) -> list[dict[str, Any]]:
-    """Paired differences ``a - b`` over the inputs both systems have, with a bootstrap 95% CI
-    (2000 resamples, fixed seed), under the evaluation detector."""
+def _compare(
+    items: dict[str, dict[str, Any]], pair: tuple[str, str], *, language: str | None = None
+) -> list[dict[str, Any]]:
+    """Paired differences ``a - b`` over the inputs both systems have (in ``language`` only,
+    when given), with a bootstrap 95% CI (2000 resamples, fixed seed), under the evaluation
+    detector."""
     a, b = pair
     rng = np.random.default_rng(0)
     out = []
     for metric in COMPARED:
         diffs = []
         for it in items.values():
+            if language is not None and it["language"] != language:
+                continue
             sa, sb = it["systems"].get(a), it["systems"].get(b)
             if sa and sb and sa.get(metric) is not None and sb.get(metric) is not None:
                 diffs.append(float(sa[metric]) - float(sb[metric]))

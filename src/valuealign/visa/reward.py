@@ -16,8 +16,14 @@ Terms (each reported in :class:`RewardBreakdown`):
   ``novel_penalty`` per entity the original did not have (at most ``novel_cap``). When
   positive it enters the reward scaled by the movement (see ``credit`` below).
 * ``format_penalty`` in [-1, 0]: a length ratio outside [min_length_ratio, max_length_ratio]
-  (word-like units) and every preamble, trailing note or echoed instruction ("Here is the
-  rewritten answer:") found in the raw output.
+  (word-like units), every preamble, trailing note or echoed instruction ("Here is the
+  rewritten answer:") found in the raw output, and every run of **value-word stuffing**.
+
+**Stuffing** (:mod:`valuealign.visa._stuffing`): a run of text the rewrite adds that is mostly
+value-lexicon words with hardly a function word ("... Oak Street. tradition customs heritage
+safety security") carries no statement. The detector measures the rewrite *without* such runs,
+so value precision is credited only where the change carries the value in a sentence, and each
+run costs ``stuffing_penalty`` in the format term (``stuffing_check=False`` turns both off).
 
 ``reward = value*value_precision + drift*drift + semantic*credit + format*format_penalty``
 where ``credit = semantic_integrity x clip(value_precision, 0, 1)`` when integrity is positive
@@ -57,6 +63,7 @@ import numpy as np
 
 from valuealign.lang import language_of
 from valuealign.visa._measure import Measurer, distance, gap_closed, vector_dict
+from valuealign.visa._stuffing import strip_stuffing
 from valuealign.visa._text import completion_text, find_artifacts
 from valuealign.visa._values import Taxonomy, ValueTarget, get_taxonomy, text_length
 
@@ -99,6 +106,11 @@ class RewardWeights:
     """Rewrites longer than this multiple of the original are penalised."""
     artifact_penalty: float = 0.5
     """Format penalty per preamble, trailing note or echoed instruction."""
+    stuffing_check: bool = True
+    """Measure the value vector without value-word stuffing (runs of added value words with
+    hardly a function word) and penalise each run; see :mod:`valuealign.visa._stuffing`."""
+    stuffing_penalty: float = 0.5
+    """Format penalty per run of value-word stuffing."""
     gate_similarity: float = 0.5
     """Below this similarity to the original, the gate closes."""
     gate_fact_share: float = 0.5
@@ -111,7 +123,15 @@ class RewardWeights:
     ranks them by how much content they kept. Must stay below the ungated floor."""
 
     def __post_init__(self) -> None:
-        for name in ("value", "drift", "semantic", "format", "novel_penalty", "novel_cap"):
+        for name in (
+            "value",
+            "drift",
+            "semantic",
+            "format",
+            "novel_penalty",
+            "novel_cap",
+            "stuffing_penalty",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"RewardWeights.{name} must be >= 0")
         if not 0.0 <= self.similarity_share <= 1.0:
@@ -155,6 +175,8 @@ class RewardBreakdown:
     novel_entities: list[str] = field(default_factory=list)
     missing_facts: list[str] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)
+    stuffing: list[str] = field(default_factory=list)
+    """Runs of value-word stuffing: not seen by the detector, penalised in the format term."""
     length_ratio: float = 1.0
     distance_before: float = 0.0
     distance_after: float = 0.0
@@ -260,19 +282,36 @@ class VisaReward:
                 else:
                     todo.append(i)
         if todo:
+            # the detector sees each rewrite without its value-word stuffing (see the module
+            # docstring); similarity, facts and length use the whole rewrite
+            stuffed: dict[int, list[str]] = {}
+            measured: dict[int, str] = {}
+            for i in todo:
+                o, r = keys[i][0], keys[i][1]
+                if self.weights.stuffing_check and r.strip():
+                    measured[i], stuffed[i] = strip_stuffing(o, r)
+                else:
+                    measured[i], stuffed[i] = r, []
             groups: dict[str, list[int]] = {}
             for i in todo:
                 groups.setdefault(tgts[i].taxonomy.id, []).append(i)
             before: dict[int, np.ndarray] = {}
             after: dict[int, np.ndarray] = {}
             for idx in groups.values():
-                texts = [keys[i][0] for i in idx] + [keys[i][1] for i in idx]
+                texts = [keys[i][0] for i in idx] + [measured[i] for i in idx]
                 vecs = self.measurer.vectors(texts, [langs[i] for i in idx] * 2, tgts[idx[0]])
                 for j, i in enumerate(idx):
                     before[i], after[i] = vecs[j], vecs[j + len(idx)]
             for i in todo:
                 b = self._score_one(
-                    keys[i][0], keys[i][1], tgts[i], langs[i], before[i], after[i], raws[i]
+                    keys[i][0],
+                    keys[i][1],
+                    tgts[i],
+                    langs[i],
+                    before[i],
+                    after[i],
+                    raws[i],
+                    stuffed[i],
                 )
                 out[i] = b
                 with self._lock:
@@ -290,6 +329,7 @@ class VisaReward:
         before: np.ndarray,
         after: np.ndarray,
         raw: str | None,
+        stuffing: list[str] | None = None,
     ) -> RewardBreakdown:
         w = self.weights
         space = self.measurer.space(target)
@@ -308,7 +348,13 @@ class VisaReward:
         semantic = w.similarity_share * sim + (1 - w.similarity_share) * facts.share - novel_cost
         ratio = text_length(rewrite) / text_length(original) if rewrite.strip() else 0.0
         artifacts = find_artifacts(raw if raw is not None else rewrite)
-        fmt = 0.0 - min(1.0, _length_penalty(ratio, w) + w.artifact_penalty * len(artifacts))
+        stuffing = list(stuffing or [])
+        fmt = 0.0 - min(
+            1.0,
+            _length_penalty(ratio, w)
+            + w.artifact_penalty * len(artifacts)
+            + w.stuffing_penalty * len(stuffing),
+        )
         reason = None
         if not rewrite.strip():
             reason = "empty rewrite"
@@ -340,6 +386,7 @@ class VisaReward:
             novel_entities=list(facts.novel),
             missing_facts=list(facts.missing),
             artifacts=artifacts,
+            stuffing=stuffing,
             length_ratio=round(ratio, 4),
             distance_before=round(distance(space, before), 4),
             distance_after=round(distance(space, after), 4),

@@ -141,8 +141,14 @@ async def abuild_sft_dataset(
 
     out: list[dict[str, Any]] = []
     counts = {"rows": len(rows), "kept": 0, "all_gated": 0, "no_gain": 0, "failed": 0}
-    for n, row in enumerate(rows, start=1):
-        got = await asyncio.gather(*[one(row, k) for k in range(samples)])
+    # every row's requests are in flight together (the semaphore caps them), so a local backend
+    # batches across rows; rows are then scored and kept in input order
+    pending = [
+        asyncio.ensure_future(asyncio.gather(*[one(row, k) for k in range(samples)]))
+        for row in rows
+    ]
+    for n, (row, fut) in enumerate(zip(rows, pending, strict=True), start=1):
+        got = await fut
         pairs = [g for g in got if g is not None]
         if not pairs:
             counts["failed"] += 1
@@ -190,11 +196,13 @@ def build_sft_dataset(
     input_path: str | Path, rewriter: ChatBackend, out: str | Path, **kwargs: Any
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Read ``input_path`` (visa make-data rows), build the SFT rows and write them to ``out``
-    as JSONL (atomically). Returns the rows and the counts."""
+    as JSONL (atomically; nothing is written when no row qualifies). Returns the rows and the
+    counts."""
     from valuealign.aio import ensure_no_running_loop
 
     ensure_no_running_loop("build_sft_dataset", "abuild_sft_dataset")
     rows = load_rewriter_rows(input_path)
     built, counts = asyncio.run(abuild_sft_dataset(rows, rewriter, **kwargs))
-    write_text_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in built))
+    if built:
+        write_text_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in built))
     return built, counts
