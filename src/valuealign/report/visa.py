@@ -106,6 +106,27 @@ def _header_facts(scores: dict[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
+def _md_metric_table(table: dict[str, Any], systems: list[str]) -> list[str]:
+    """One Markdown table: a row per metric, a column per system."""
+    lines = ["| Metric | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |"]
+    lines.append("|---|" + "---|" * len(systems))
+    for key, label, kind in METRICS:
+        cells = [_cell(table.get(s, {}).get(key), kind) for s in systems]
+        lines.append(f"| {md(label)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _md_comparison_table(comps: list[dict[str, Any]]) -> list[str]:
+    """The paired differences as a Markdown table."""
+    lines = ["| Systems | Metric | n | Mean difference [95% CI] |", "|---|---|---|---|"]
+    for c in comps:
+        systems_cell = f"{SYSTEM_LABELS.get(c['a'], c['a'])} − {SYSTEM_LABELS.get(c['b'], c['b'])}"
+        lines.append(
+            f"| {md(systems_cell)} | {md(c['metric'])} | {fmt(c['n'], 0)} | {md(_diff(c))} |"
+        )
+    return lines
+
+
 def to_markdown(scores: dict[str, Any], items: list[dict[str, Any]]) -> str:
     systems = _systems(scores)
     lines = ["# VISA rewrite evaluation", ""]
@@ -114,51 +135,22 @@ def to_markdown(scores: dict[str, Any], items: list[dict[str, Any]]) -> str:
         ("evaluation", "Scores under the evaluation detector"),
         ("reward", "Scores under the reward detector (for reference)"),
     ):
-        table = scores.get("scores", {}).get(role, {})
         det = scores.get("detectors", {}).get(role, "")
         lines += ["", f"## {title} ({md(det)})", ""]
-        lines.append("| Metric | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |")
-        lines.append("|---|" + "---|" * len(systems))
-        for key, label, kind in METRICS:
-            cells = [_cell(table.get(s, {}).get(key), kind) for s in systems]
-            lines.append(f"| {md(label)} | " + " | ".join(cells) + " |")
+        lines += _md_metric_table(scores.get("scores", {}).get(role, {}), systems)
     comps = [c for c in scores.get("comparisons", []) if c.get("n")]
     if comps:
         lines += ["", "## Paired differences (evaluation detector)", ""]
-        lines += ["| Systems | Metric | n | Mean difference [95% CI] |", "|---|---|---|---|"]
-        for c in comps:
-            systems_cell = (
-                f"{SYSTEM_LABELS.get(c['a'], c['a'])} − {SYSTEM_LABELS.get(c['b'], c['b'])}"
-            )
-            lines.append(
-                f"| {md(systems_cell)} | {md(c['metric'])} | {fmt(c['n'], 0)} | {md(_diff(c))} |"
-            )
+        lines += _md_comparison_table(comps)
     for lang, per_role in (scores.get("scores_by_language") or {}).items():
-        table = per_role.get("evaluation", {})
         det = scores.get("detectors", {}).get("evaluation", "")
         lines += ["", f"## Language {md(lang)}: evaluation detector ({md(det)})", ""]
-        lines.append("| Metric | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |")
-        lines.append("|---|" + "---|" * len(systems))
-        for key, label, kind in METRICS:
-            cells = [_cell(table.get(s, {}).get(key), kind) for s in systems]
-            lines.append(f"| {md(label)} | " + " | ".join(cells) + " |")
+        lines += _md_metric_table(per_role.get("evaluation", {}), systems)
         comps = [
             c for c in (scores.get("comparisons_by_language") or {}).get(lang, []) if c.get("n")
         ]
         if comps:
-            lines += [
-                "",
-                "| Systems | Metric | n | Mean difference [95% CI] |",
-                "|---|---|---|---|",
-            ]
-            for c in comps:
-                systems_cell = (
-                    f"{SYSTEM_LABELS.get(c['a'], c['a'])} − {SYSTEM_LABELS.get(c['b'], c['b'])}"
-                )
-                lines.append(
-                    f"| {md(systems_cell)} | {md(c['metric'])} | {fmt(c['n'], 0)} "
-                    f"| {md(_diff(c))} |"
-                )
+            lines += ["", *_md_comparison_table(comps)]
     lines += ["", f"## Examples (first {min(len(items), 20)})", ""]
     lines.append("| id | Query | " + " | ".join(SYSTEM_LABELS[s] for s in systems) + " |")
     lines.append("|---|---|" + "---|" * len(systems))
