@@ -382,6 +382,14 @@ def main() -> None:
         work / "sft.jsonl",
     )  # fmt: skip
     lora = {"enabled": True, "r": 8, "alpha": 16, "dropout": 0.05, "targets": "all-linear"}
+    common = {  # the same in both training configs
+        "lora": lora,
+        "seed": 42,
+        "precision": "auto",
+        "drift": False,  # the perplexity check costs minutes on 2 cores
+        "save_steps": 1000,
+        "logging_steps": 1,
+    }
     _yaml(
         work / "sft.yaml",
         {
@@ -397,13 +405,8 @@ def main() -> None:
             "warmup_ratio": 0.0,
             "epochs": a.sft_epochs,
             **({"max_steps": 1} if a.smoke else {}),
-            "lora": lora,
             "eval_fraction": 0.0,
-            "seed": 42,
-            "precision": "auto",
-            "drift": False,  # the perplexity check costs minutes on 2 cores
-            "save_steps": 1000,
-            "logging_steps": 1,
+            **common,
         },
     )
     stage(
@@ -429,13 +432,8 @@ def main() -> None:
             "learning_rate": 1.0e-5,
             "lr_scheduler": "constant",
             "max_steps": a.grpo_steps,
-            "lora": lora,
             "reward": {"detector": "keywords", "similarity": "meaning"},
-            "seed": 42,
-            "precision": "auto",
-            "drift": False,  # the perplexity check costs minutes on 2 cores
-            "save_steps": 1000,
-            "logging_steps": 1,
+            **common,
         },
     )
     stage(
