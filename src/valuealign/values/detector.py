@@ -71,6 +71,23 @@ def _compiled(value_id: str, language: str) -> re.Pattern[str]:
     )
 
 
+@cache
+def value_terms_pattern(language: str) -> re.Pattern[str]:
+    """Every lexicon term of one language (both directions, every value) as one regex, longest
+    term first, each term matched as the keyword detector matches it."""
+    terms = {
+        t
+        for spec in VALUE_SPECS.values()
+        if (lex := spec.lexicon.get(language)) is not None
+        for t in (*lex.promote, *lex.oppose)
+        if t.strip()
+    }
+    ordered = sorted(terms, key=len, reverse=True)
+    return re.compile(
+        "|".join(_term_pattern(t, language) for t in ordered) or r"(?!x)x", re.IGNORECASE
+    )
+
+
 class LexiconDetector:
     """Presence-based keyword detector over Schwartz's ten values (see the module docstring).
 

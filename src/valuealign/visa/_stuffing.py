@@ -11,7 +11,8 @@ words, CJK characters, digits, punctuation; :class:`difflib.SequenceMatcher`), a
 inserted or replaced tokens is judged on its own. A run is **stuffing** when
 
 * at least ``min_hits`` (3) terms of the bilingual value lexicon
-  (:mod:`valuealign.values.schwartz`, either direction, any value) occur in it,
+  (:mod:`valuealign.values.schwartz`, either direction, any value, matched as the keyword
+  detector matches them: :func:`~valuealign.visa._values.value_terms_pattern`) occur in it,
 * they cover at least ``min_coverage`` (60%) of its word-like units (Latin words + CJK characters
   / 1.5, as :func:`~valuealign.values.detector.text_length` counts), and
 * under ``max_function_share`` (15%) of its words are function words (articles, prepositions,
@@ -34,9 +35,9 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from functools import cache
 
 from valuealign.lang import CJK_RE
+from valuealign.visa._values import value_terms_pattern
 
 __all__ = ["StuffingRule", "strip_stuffing", "stuffed_spans"]
 
@@ -73,28 +74,6 @@ class StuffingRule:
     max_function_share: float = 0.15
 
 
-@cache
-def _lexicon_re(language: str) -> re.Pattern[str]:
-    """Every value term of one language (both directions, every value), longest first."""
-    from valuealign.values.schwartz import VALUE_SPECS
-
-    terms: set[str] = set()
-    for spec in VALUE_SPECS.values():
-        lex = spec.lexicon.get(language)
-        if lex is not None:
-            terms.update(t for t in (*lex.promote, *lex.oppose) if t.strip())
-
-    def pattern(term: str) -> str:
-        if language == "zh":
-            return re.escape(term)
-        body = r"\s+".join(re.escape(p) for p in term.split()).replace(r"\*", r"\w*")
-        tail = "" if term.endswith("*") else r"(?:s|es)?"
-        return r"\b" + body + tail + r"\b"
-
-    ordered = sorted(terms, key=len, reverse=True)
-    return re.compile("|".join(pattern(t) for t in ordered) or r"(?!x)x", re.IGNORECASE)
-
-
 def _words(text: str) -> list[str]:
     return _WORD_RE.findall(text)
 
@@ -115,7 +94,7 @@ def _is_stuffing(span: str, rule: StuffingRule) -> bool:
     hits = 0
     covered = 0.0
     for language in ("en", "zh"):
-        for m in _lexicon_re(language).finditer(span):
+        for m in value_terms_pattern(language).finditer(span):
             hits += 1
             covered += _units(m.group(0))
     if hits < rule.min_hits or covered / units < rule.min_coverage:

@@ -1,10 +1,11 @@
 """The one seam between VISA and :mod:`valuealign.values`: detectors, facts, targets.
 
-VISA needs four things from the values package: a detector that maps texts to value vectors
+VISA needs five things from the values package: a detector that maps texts to value vectors
 (:func:`~valuealign.values.get_detector`), the value target type
 (:class:`~valuealign.values.ValueTarget` over a :class:`~valuealign.values.Taxonomy`), a fact
 check (:func:`~valuealign.values.fact_keeping`) and the length measure the reward's length term
-uses (:func:`~valuealign.values.detector.text_length`). Everything in :mod:`valuealign.visa` reaches
+uses (:func:`~valuealign.values.detector.text_length`), and the lexicon's terms as one pattern
+for the stuffing check (:func:`~valuealign.values.detector.value_terms_pattern`). Everything in :mod:`valuealign.visa` reaches
 them through this module, so a change over there is absorbed here.
 """
 
@@ -25,7 +26,7 @@ from valuealign.values import (
     get_taxonomy,
     parse_target,
 )
-from valuealign.values.detector import text_length
+from valuealign.values.detector import text_length, value_terms_pattern
 
 __all__ = [
     "FactSummary",
@@ -39,6 +40,7 @@ __all__ = [
     "parse_target",
     "text_length",
     "to_space",
+    "value_terms_pattern",
 ]
 
 
