@@ -14,6 +14,11 @@ ignored), and how often the two passes gave opposite directions. A per-value kap
 when both passes left that value absent on every item (chance agreement 1). Annotator b's
 figures (same author) are recomputed beside them for comparison.
 
+Session 25 adds annotator d: a third engineering session, blind to every label file, labelled the
+100 ids of ``extra/more-blind-sample.txt`` (drawn by ``benchmarks/more_blind_sample.py``, seed 25)
+of the new training file ``extra/more.jsonl`` from the texts and the value definitions alone
+(``extra/annotator-d.jsonl``); reported beside c as ``annotator_d``.
+
     PYTHONPATH=src python benchmarks/value_agreement.py --draw      # the drawn ids and texts only
     PYTHONPATH=src python benchmarks/value_agreement.py [--out benchmarks/results/value_agreement.json]
 """
@@ -120,6 +125,22 @@ def agreement(path: Path, data) -> dict:
     return out
 
 
+def _annotator_d(folder: Path) -> dict:
+    """Annotator d's agreement with the author of ``extra/more.jsonl`` on its blind sample."""
+    d_path = folder / "annotator-d.jsonl"
+    lines = (folder / "more-blind-sample.txt").read_text(encoding="utf-8").splitlines()
+    sample = [x.strip() for x in lines if x.strip() and not x.startswith("#")]
+    rows = _rows(d_path)
+    assert sorted(r["id"] for r in rows) == sorted(sample), "annotator-d.jsonl is not the sample"
+    more = load_labelled([folder / "more.jsonl"])
+    return {
+        "annotator_d": agreement(d_path, more),
+        "annotator_d_note": "100 drawn items of extra/more.jsonl (seed 25), labelled blind from "
+        "the texts and value definitions by another engineer session of this project (not a "
+        "human) who had not seen any label file",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--draw", action="store_true", help="print the drawn ids and texts only")
@@ -142,6 +163,7 @@ def main() -> None:
         "annotator_c_note": "a different annotator from the first pass, labelling blind "
         "(another engineer session of this project, not a human); items drawn by seed",
         "annotator_b": agreement(folder / "second-annotator.jsonl", data)["all"],
+        **_annotator_d(folder),
         "annotator_b_note": "the same author as the first pass, relabelling blind",
     }
     text = json.dumps(result, ensure_ascii=False, indent=2)
