@@ -88,3 +88,38 @@ def test_saved_agreement_matches_scikit_learn() -> None:
         col_b = [int(r["values"].get("self-direction", 0)) for r in mine]
         expected_sd = cohen_kappa_score(col_a, col_b)
         assert abs(result[lang]["kappa_per_value"]["self-direction"] - expected_sd) < 1e-3, lang
+
+
+def test_annotator_d_labels_the_blind_sample_and_its_saved_kappa_matches_scikit_learn() -> None:
+    """Annotator d's file covers exactly the committed sample of more.jsonl, and the saved kappa
+    (benchmarks/value_agreement.py) is what scikit-learn computes from the two files."""
+    from pathlib import Path
+
+    from sklearn.metrics import cohen_kappa_score
+
+    from valuealign.values.labelled import load_labelled as load
+
+    folder = extra_labelled_path().parent
+    sample = [
+        x.strip()
+        for x in (folder / "more-blind-sample.txt").read_text(encoding="utf-8").splitlines()
+        if x.strip() and not x.startswith("#")
+    ]
+    rows = [
+        json.loads(line)
+        for line in (folder / "annotator-d.jsonl").read_text(encoding="utf-8").splitlines()
+        if line
+    ]
+    assert [r["id"] for r in rows] == sample and len(sample) == 100
+    assert all(r["annotator"] == "d" for r in rows)
+    more = load([folder / "more.jsonl"])
+    by_id = {it.id: it for it in more}
+    tax = more.taxonomy
+    saved = Path(__file__).resolve().parents[2] / "benchmarks/results/value_agreement.json"
+    result = json.loads(saved.read_text(encoding="utf-8"))["annotator_d"]
+    for lang in ("en", "zh", "all"):
+        mine = [r for r in rows if lang == "all" or by_id[r["id"]].language == lang]
+        first = [int(x) for r in mine for x in by_id[r["id"]].vector(tax)]
+        second = [int(r["values"].get(v, 0)) for r in mine for v in tax.values]
+        assert abs(result[lang]["cohen_kappa_cells"] - cohen_kappa_score(first, second)) < 1e-3
+    assert any(dict(by_id[r["id"]].labels) != r["values"] for r in rows)  # written blind
