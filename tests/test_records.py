@@ -93,3 +93,54 @@ def test_read_records_before_the_file_exists_after_a_kill_and_latest_per_id(tmp_
     assert path.read_text() == text
     latest = read_records(path, AnswerRecord, latest=True)
     assert [(r.id, r.answer) for r in latest] == [("a", "y"), ("b", "x")]
+
+
+def test_fast_json_path_reads_every_line_as_json_loads_then_model_validate_does() -> None:
+    """parse_jsonl_lines validates with pydantic's JSON parser first; the oracle is the stdlib
+    parser + python-mode validation, line by line, including lines the fast parser rejects (a
+    lone surrogate escape, which ``json.loads`` accepts) and the errors it must still name."""
+    from typing import Literal
+
+    from pydantic import BaseModel
+
+    from valuealign.records import parse_jsonl_lines
+
+    class Inner(BaseModel):
+        score: float
+        tags: tuple[str, ...] = ()
+
+    class Rec(BaseModel):
+        id: str
+        kind: Literal["a", "b"]
+        n: int | None = None
+        inner: Inner | None = None
+        extra: dict[str, float] = {}
+
+    lines = [
+        '{"id": "1", "kind": "a"}',
+        '{"id": "2", "kind": "b", "n": 3, "inner": {"score": 1, "tags": ["x", "y"]}}',
+        '{"id": "3", "kind": "a", "extra": {"p": NaN, "q": 2.5}, "n": null}',
+        '{"id": "4", "kind": "a", "id": "4b"}',
+        '{"id": "\\u4e2d\\u6587", "kind": "b"}',
+        '{"id": "5\\ud800", "kind": "a"}',
+        "",
+        '{"id": "6", "kind": "b", "inner": {"score": "0.5"}}',
+    ]
+    got = list(parse_jsonl_lines(lines, "f.jsonl", Rec))
+    expected = [
+        (i, Rec.model_validate(json.loads(line)))
+        for i, line in enumerate(lines, start=1)
+        if line.strip()
+    ]
+    assert [g[0] for g in got] == [e[0] for e in expected]
+    for (_, a), (_, b) in zip(got, expected, strict=True):
+        assert repr(a) == repr(b)  # NaN != NaN, so compare the reprs
+    assert got[5][1].id == "5\ud800"  # the stdlib path had the last word
+    for bad, says in [
+        ('{"id": "7", "kind": "c"}', "field 'kind'"),
+        ('{"id": "8", "kind": "a"', "not valid JSON"),
+        ('["id", "kind"]', "a JSON list, not an object"),
+    ]:
+        with pytest.raises(UserError, match=says) as info:
+            list(parse_jsonl_lines(["", bad], "f.jsonl", Rec))
+        assert "f.jsonl:2:" in str(info.value)
