@@ -131,6 +131,7 @@ def main() -> None:
         args.models = 18 if args.answers == "per-model" else 40
 
     import valuealign
+    import valuealign.backends.openai  # start-up, paid before the clock (session 25)
     from valuealign.evaluate import EvalSettings, run_eval
 
     server, base_url = start_server(args, "per-model" if args.answers == "per-model" else "canned")
@@ -186,6 +187,10 @@ def main() -> None:
         "steady_requests_per_s": round(steady, 1),
         "steady_fraction_of_ideal": round(steady / ideal, 3),
         "client_cpu_ms_per_request": round(1000 * cpu / requests, 3),
+        # where the whole run loses against the steady state (session 25): before the first
+        # reply (start-up, plus one delay) and after the last (reading back, scoring, writing)
+        "first_reply_after_s": round(min(eval_done) - t0, 3),
+        "after_last_reply_s": round(t1 - max(eval_done), 3),
         "bare_backend": {
             "requests": requests,
             "wall_s": round(bare_wall, 2),

@@ -146,8 +146,9 @@ def parse_jsonl_lines(
 ) -> Iterator[tuple[int, T]]:
     """Yield (line number, validated record); a bad line raises ``UserError`` naming it.
 
-    A line is first parsed and validated in one step by pydantic's JSON parser (3-4x faster than
-    ``json.loads`` + ``model_validate`` on the eval's judgement records); any line it rejects
+    A line is first parsed and validated in one step by pydantic's JSON parser (1.3x less CPU
+    than ``json.loads`` + ``model_validate`` on generation samples, 1.9x on eval judgements,
+    measured in session 25); any line it rejects
     goes through ``json.loads`` + ``model_validate``, which names the problem (or accepts the
     line: the slow path has the last word, so no line is read differently)."""
     validate_json = model.model_validate_json

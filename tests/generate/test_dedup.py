@@ -319,3 +319,25 @@ def test_index_signatures_are_the_hashers_and_the_report_is_unchanged() -> None:
     other = NearDuplicateIndex(seed=2)  # another hasher: not used
     other.add("x", texts[0])
     assert diversity_report(texts[:5], index=other) == diversity_report(texts[:5])
+
+
+def test_normalize_text_keeps_exactly_letters_numbers_and_marks_after_nfkc_casefold() -> None:
+    """The translate table gives what a per-character category test gives (the definition),
+    on random code points of every plane in use and on hand-picked hard cases."""
+    import unicodedata
+
+    from valuealign.generate.dedup import normalize_text
+
+    def by_definition(text: str) -> str:
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LNM")
+
+    rng = random.Random(7)
+    texts = [
+        "".join(chr(rng.randrange(0, 0x32000)) for _ in range(rng.randrange(0, 60)))
+        for _ in range(3000)
+    ]
+    texts += ["ＡＢＣ１２３，。？！「」 café e\u0301 ß İ ﬁ \u200b ²³ Ⅻ 々〇 𠀀 ٣ ﷺ", ""]
+    for text in texts:
+        assert normalize_text(text) == by_definition(text)
+    assert normalize_text("Hello, 世界！ＡＢＣ") == "hello世界abc"

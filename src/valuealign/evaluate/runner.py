@@ -334,8 +334,9 @@ async def arun_eval(
             for j in settings.judges
         }
         counts = await _run(out, settings, plan, models, judges, progress)
-        done = _Done.read(out, _planned_ids(settings, plan))
-        scores = _scores(done, settings, plan, judges, checks, contamination)
+        with fewer_gc_pauses():  # reading back 20,000 records on the run's heap
+            done = _Done.read(out, _planned_ids(settings, plan))
+            scores = _scores(done, settings, plan, judges, checks, contamination)
         counts["wall_seconds"] = run.seconds()
         counts["cache_hits"] = run.cache.hits
         counts |= _failures(done, judges, scores)

@@ -218,7 +218,8 @@ async def agenerate(
         }
         run.write("manifest.json", _manifest(settings, prep, raw, run.started_at, None, {}))
         counts, index = await _run(out, settings, prep, roles, progress)
-        stats = _read_back(out, prep, index)
+        with fewer_gc_pauses():  # reading back every record on the run's heap
+            stats = _read_back(out, prep, index)
         stats["wall_seconds_this_run"] = run.seconds()
         stats["cache_hits_this_run"] = run.cache.hits
         stats["this_run"] = counts
