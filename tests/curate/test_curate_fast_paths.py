@@ -82,6 +82,29 @@ def test_unit_codes_follow_the_units() -> None:
             assert code_of.setdefault(unit, code) == code, repr(text)
 
 
+def test_ascii_unit_codes_follow_the_pattern() -> None:
+    """ASCII text takes the vectorised codes: one code per match of ``_UNIT_ASCII`` (the
+    oracle), equal matches equal codes, and distinct units distinct codes on these texts;
+    texts longer than the power tables take the pattern and give the same codes again."""
+    rng = random.Random(10)
+    atoms = [*"abz09' \n.,-_'", "don't", "''", "a'", "'b", "x1'y", "12'34", "A'B", "Rock'n'Roll"]
+    texts = ["".join(rng.choices(atoms, k=rng.randint(0, 40))) for _ in range(20000)]
+    for text in texts:
+        want = quality._UNIT_ASCII.findall(text.lower())
+        got = quality.unit_codes(text).tolist()
+        assert len(got) == len(want), repr(text)
+        code_of: dict[str, int] = {}
+        for unit, code in zip(want, got, strict=True):
+            assert code_of.setdefault(unit, code) == code, repr(text)
+        assert len(set(code_of.values())) == len(code_of), repr(text)
+    long = " ".join(texts)
+    assert long.isascii() and len(long) > quality._MAX_VECTOR
+    assert len(quality.unit_codes(long)) == len(quality.units(long))
+    head = long[: quality._MAX_VECTOR]
+    vector = quality.unit_codes(head)
+    assert len(vector) == len(quality.units(head))
+
+
 def _texts_with_copies(seed: int, n: int = 2000) -> list[str]:
     """Mostly distinct units (words, numbers, Han characters), with a stretch copied in."""
     rng = random.Random(seed)
