@@ -7,10 +7,11 @@ from __future__ import annotations
 import random
 import re
 
+import numpy as np
 import pytest
 
 from valuealign.curate import quality
-from valuealign.curate.dedup import dedup_text
+from valuealign.curate.dedup import _shingle_hashes, _shingle_hashes_many, dedup_text
 from valuealign.curate.privacy import has_digits
 from valuealign.curate.steps import (
     _BLANK_RUNS,
@@ -221,3 +222,24 @@ def test_normalise_and_dedup_text_match_the_substitutions(seed: int) -> None:
     for text in _texts(seed):
         assert normalise_text(text) == _normalise_plain(text), repr(text)
         assert dedup_text(text) == ws.sub(" ", text.lower()).strip(), repr(text)
+
+
+def test_dedup_text_on_normalised_paragraphs_and_bulk_shingles() -> None:
+    """Normalised text (where ``dedup_text`` takes its shortcut) against the substitution, and
+    the joined-text shingles against one text at a time, short texts (up to and around the
+    n-gram length) included."""
+    ws = re.compile(r"\s+")
+    rng = random.Random(11)
+    words = ["Ab", "中文", "x", "A'b", "12", "，", "ΣΑΣ", "é", " ", "\n", "\n\n", "\n\n\n", "\t"]
+    texts = [normalise_text("".join(rng.choices(words, k=rng.randint(0, 30)))) for _ in range(3000)]
+    texts += ["", "a", "abcd", "abcde", "abcdef", " a\n\nb ", "a\n\n\nb", "a \nb"]
+    for text in texts:
+        assert dedup_text(text) == ws.sub(" ", text.lower()).strip(), repr(text)
+    norms = [dedup_text(t) for t in texts]
+    for i in range(0, len(norms), 97):
+        batch = norms[i : i + 97]
+        got = _shingle_hashes_many(batch, 5)
+        assert len(got) == len(batch)
+        for norm, hashes in zip(batch, got, strict=True):
+            assert np.array_equal(hashes, _shingle_hashes(norm, 5)), repr(norm)
+    assert all(len(h) == 1 for h in _shingle_hashes_many(["", "ab", "abcde"], 5))
