@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from valuealign.curate import quality
+from valuealign.curate import dedup, quality
 from valuealign.curate.dedup import _shingle_hashes, _shingle_hashes_many, dedup_text
 from valuealign.curate.privacy import has_digits
 from valuealign.curate.steps import (
@@ -224,7 +224,9 @@ def test_normalise_and_dedup_text_match_the_substitutions(seed: int) -> None:
         assert dedup_text(text) == ws.sub(" ", text.lower()).strip(), repr(text)
 
 
-def test_dedup_text_on_normalised_paragraphs_and_bulk_shingles() -> None:
+def test_dedup_text_on_normalised_paragraphs_and_bulk_shingles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Normalised text (where ``dedup_text`` takes its shortcut) against the substitution, and
     the joined-text shingles against one text at a time, short texts (up to and around the
     n-gram length) included."""
@@ -236,6 +238,7 @@ def test_dedup_text_on_normalised_paragraphs_and_bulk_shingles() -> None:
     for text in texts:
         assert dedup_text(text) == ws.sub(" ", text.lower()).strip(), repr(text)
     norms = [dedup_text(t) for t in texts]
+    monkeypatch.setattr(dedup, "_JOIN_CHARS", 200)  # several joined groups per batch
     for i in range(0, len(norms), 97):
         batch = norms[i : i + 97]
         got = _shingle_hashes_many(batch, 5)

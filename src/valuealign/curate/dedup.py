@@ -146,6 +146,22 @@ def _shingle_hashes_many(norms: list[str], ngram: int) -> list[np.ndarray]:
     hash depends only on its own characters, so a text's hashes are the joined text's at the
     positions whose n-gram lies inside it (texts no longer than ``ngram`` take the one-shingle
     rule, one by one)."""
+    out: list[np.ndarray] = []
+    group: list[str] = []
+    chars = 0
+    for norm in norms:
+        group.append(norm)
+        chars += len(norm)
+        if chars >= _JOIN_CHARS:
+            out += _shingle_group(group, ngram)
+            group, chars = [], 0
+    return out + _shingle_group(group, ngram) if group else out
+
+
+_JOIN_CHARS = 1 << 18  # characters joined per pass (the arrays stay in cache-sized pieces)
+
+
+def _shingle_group(norms: list[str], ngram: int) -> list[np.ndarray]:
     lens = [len(n) for n in norms]
     if max(lens) <= ngram:
         return [_shingle_hashes(n, ngram) for n in norms]
