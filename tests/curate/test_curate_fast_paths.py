@@ -246,3 +246,18 @@ def test_dedup_text_on_normalised_paragraphs_and_bulk_shingles(
         for norm, hashes in zip(batch, got, strict=True):
             assert np.array_equal(hashes, _shingle_hashes(norm, 5)), repr(norm)
     assert all(len(h) == 1 for h in _shingle_hashes_many(["", "ab", "abcde"], 5))
+
+
+def test_ascii_counts_match_the_split_and_the_patterns() -> None:
+    """Non-space characters, symbols and digits of ASCII text, against ``str.split`` and the
+    quality patterns, on random text over all 128 ASCII characters."""
+    rng = random.Random(12)
+    alphabet = [chr(c) for c in range(128)] + ["  ", "\n\n", "abc ", "123 "]
+    for _ in range(20000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 60)))
+        want = (
+            sum(map(len, text.split())),
+            len(quality._SYMBOL.findall(text)),
+            len(quality._DIGIT.findall(text)),
+        )
+        assert quality._ascii_counts(text) == want, repr(text)
