@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 
 import numpy as np
 import pytest
@@ -261,3 +262,22 @@ def test_ascii_counts_match_the_split_and_the_patterns() -> None:
             len(quality._DIGIT.findall(text)),
         )
         assert quality._ascii_counts(text) == want, repr(text)
+
+
+def test_nfkc_shortcut_matches_the_protected_split() -> None:
+    """``_nfkc`` returns already-normalised text as it is; against NFKC applied between the
+    protected punctuation runs (the definition), on random text with full-width punctuation,
+    compatibility characters and combining marks next to the protected runs."""
+    protected = re.compile("([\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2026]+)")
+
+    def plain(text: str) -> str:
+        parts = protected.split(text)
+        return "".join(
+            p if i % 2 else unicodedata.normalize("NFKC", p) for i, p in enumerate(parts)
+        )
+
+    rng = random.Random(13)
+    pieces = [*PIECES, "，", "（", "…", "ＡＢＣ", "ｶ", "\u0301", "e\u0301", "ﬁ", "①", "\u3000"]
+    for _ in range(20000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 16)))
+        assert _nfkc(text) == plain(text), repr(text)

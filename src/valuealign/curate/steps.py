@@ -146,6 +146,10 @@ _CJK_PUNCT = re.compile("([\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\
 
 
 def _nfkc(text: str) -> str:
+    # already NFKC (the quick check, no copy): it then holds none of the protected punctuation
+    # either (every character of _CJK_PUNCT has a compatibility mapping), so nothing changes
+    if unicodedata.is_normalized("NFKC", text):
+        return text
     if not _CJK_PUNCT.search(text):
         return unicodedata.normalize("NFKC", text)
     parts = _CJK_PUNCT.split(text)  # odd items are the protected punctuation runs
