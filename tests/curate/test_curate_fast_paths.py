@@ -4,6 +4,7 @@ and the dedup text, on random text built from the characters where they could di
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import unicodedata
@@ -13,11 +14,13 @@ import pytest
 
 from valuealign.curate import dedup, quality
 from valuealign.curate.dedup import _shingle_hashes, _shingle_hashes_many, dedup_text
+from valuealign.curate.pipeline import curated_line, curated_record
 from valuealign.curate.privacy import has_digits
 from valuealign.curate.steps import (
     _BLANK_RUNS,
     _CONTROL,
     _SPACES,
+    Document,
     _nfkc,
     clear_language,
     normalise_text,
@@ -281,3 +284,31 @@ def test_nfkc_shortcut_matches_the_protected_split() -> None:
     for _ in range(20000):
         text = "".join(rng.choices(pieces, k=rng.randint(0, 16)))
         assert _nfkc(text) == plain(text), repr(text)
+
+
+def test_curated_line_is_what_json_dumps_writes() -> None:
+    """The curated line (text by orjson, the rest by ``json.dumps``) against ``json.dumps`` of
+    the whole record, on documents with quotes, backslashes, control and non-BMP characters,
+    line separators, odd ids and every optional field; a lone surrogate fails as before."""
+    rng = random.Random(14)
+    chars = [*PIECES, '"', "\\", "\\u", "/", "\u2028", "\u2029", "\x7f", "😀", "\x01", "\t"]
+    for k in range(5000):
+        doc = Document(
+            id="".join(rng.choices(chars, k=rng.randint(0, 6))),
+            text="".join(rng.choices(chars, k=rng.randint(0, 40))),
+            file=rng.choice(["a.jsonl", 'q"uote.jsonl', "中文.jsonl"]),
+            line=rng.randint(1, 10**6),
+            language=rng.choice(["zh", "en", None]),
+            subdomains=rng.sample(["a", "b", "ç"], k=rng.randint(0, 3)),
+            relevance=rng.random() if k % 3 else 0.1 + 0.2,
+        )
+        doc.subdomain_hits = {s: rng.randint(1, 9) for s in doc.subdomains}
+        if k % 4 == 0:
+            doc.red_line_terms = ["x", "红线"]
+        want = (json.dumps(curated_record(doc), ensure_ascii=False) + "\n").encode("utf-8")
+        assert curated_line(doc) == want, repr(doc)
+    bad = Document(id="s", text="a\ud800b", file="f")
+    with pytest.raises(UnicodeEncodeError):
+        (json.dumps(curated_record(bad), ensure_ascii=False) + "\n").encode("utf-8")
+    with pytest.raises(UnicodeEncodeError):
+        curated_line(bad)
