@@ -157,6 +157,9 @@ def curated_record(doc: Document) -> dict[str, Any]:
     return rec
 
 
+_BUFFER = 1 << 20  # bytes: the curated lines are read and written in large blocks
+
+
 def curated_line(doc: Document) -> bytes:
     """``json.dumps(curated_record(doc), ensure_ascii=False) + "\n"`` as UTF-8, with the text
     (most of the bytes) written by orjson straight to UTF-8: orjson writes a string exactly as
@@ -239,7 +242,7 @@ def curate_shard(job: _Job) -> dict[str, Any]:
         pending.clear()
         sign_seconds += time.perf_counter() - t0
 
-    with (tmp / "docs.jsonl").open("wb") as out:
+    with (tmp / "docs.jsonl").open("wb", buffering=_BUFFER) as out:
         for doc in docs:
             if doc.dropped is not None:
                 audit[doc.dropped.step].write(_audit_record(doc, s.audit_chars))
@@ -394,8 +397,8 @@ def finish_shard(job: _Job) -> dict[str, Any]:
             texts.clear()
 
     with (
-        (work / "p1" / key / "docs.jsonl").open("rb") as src,  # lines written by curated_line
-        tmp_part.open("wb") as out,
+        (work / "p1" / key / "docs.jsonl").open("rb", buffering=_BUFFER) as src,
+        tmp_part.open("wb", buffering=_BUFFER) as out,
         tmp_audit.open("w", encoding="utf-8") as audit,
     ):
         for i, line in enumerate(src):

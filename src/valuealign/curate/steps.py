@@ -167,7 +167,7 @@ def normalise_text(text: str) -> str:
         any(c in text for c in _ASCII_ODD_SPACE) if text.isascii() else _ODD_SPACE.search(text)
     ):
         text = _SPACES.sub(" ", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
+    text = "\n".join(map(str.strip, text.split("\n")))
     if "\n\n\n" in text:
         text = _BLANK_RUNS.sub("\n\n", text)
     return text.strip()
