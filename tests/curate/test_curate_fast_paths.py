@@ -292,6 +292,7 @@ def test_curated_line_is_what_json_dumps_writes() -> None:
     line separators, odd ids and every optional field; a lone surrogate fails as before."""
     rng = random.Random(14)
     chars = [*PIECES, '"', "\\", "\\u", "/", "\u2028", "\u2029", "\x7f", "😀", "\x01", "\t"]
+    chars += ['"text": ""', '", "text": "', "text"]  # the text's key, inside other fields
     for k in range(5000):
         doc = Document(
             id="".join(rng.choices(chars, k=rng.randint(0, 6))),

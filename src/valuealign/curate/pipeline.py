@@ -161,23 +161,22 @@ _BUFFER = 1 << 20  # bytes: the curated lines are read and written in large bloc
 
 
 def curated_line(doc: Document) -> bytes:
-    """``json.dumps(curated_record(doc), ensure_ascii=False) + "\n"`` as UTF-8, with the text
+    """``json.dumps(curated_record(doc), ensure_ascii=False) + "\\n"`` as UTF-8, with the text
     (most of the bytes) written by orjson straight to UTF-8: orjson writes a string exactly as
     ``json.dumps(..., ensure_ascii=False)`` does, character by character (tested on every code
-    point); the fields around it go through ``json.dumps`` and are joined as it joins them. A
-    text orjson refuses (a lone surrogate) takes ``json.dumps`` whole."""
+    point). The record is dumped once with an empty text and the text put in its place: the
+    first ``"text": ""`` of that line is the text's (the fields before it are a number and
+    strings, and inside a dumped string every quote is escaped). A text orjson refuses (a lone
+    surrogate) takes ``json.dumps`` whole."""
     rec = curated_record(doc)
-    keys = list(rec)
-    i = keys.index("text")
     try:
         text = orjson.dumps(rec["text"])
     except TypeError:
         return (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
-    before = json.dumps({k: rec[k] for k in keys[:i]}, ensure_ascii=False)
-    after = json.dumps({k: rec[k] for k in keys[i + 1 :]}, ensure_ascii=False)
-    head = before[:-1] + (", " if i else "") + '"text": '
-    tail = ", " + after[1:] if i + 1 < len(keys) else "}"
-    return head.encode("utf-8") + text + tail.encode("utf-8") + b"\n"
+    rec["text"] = ""
+    line = json.dumps(rec, ensure_ascii=False)
+    at = line.index('"text": ""') + 8
+    return line[:at].encode("utf-8") + text + line[at + 2 :].encode("utf-8") + b"\n"
 
 
 def build_steps(
