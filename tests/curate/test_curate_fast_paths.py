@@ -313,3 +313,14 @@ def test_curated_line_is_what_json_dumps_writes() -> None:
         (json.dumps(curated_record(bad), ensure_ascii=False) + "\n").encode("utf-8")
     with pytest.raises(UnicodeEncodeError):
         curated_line(bad)
+
+
+def test_has_digits_on_every_digit_character() -> None:
+    """Each character ``str.isdigit`` accepts (and a spread of the others), alone, repeated and
+    in ASCII, BMP and astral company, against counting ``str.isdigit`` (the definition)."""
+    digits = [chr(c) for c in range(0x110000) if chr(c).isdigit()]
+    others = [chr(c) for c in range(0, 0x110000, 97) if not 0xD800 <= c < 0xE000]
+    for ch in digits + others:
+        for text in (ch, ch * 3, "ab" + ch + "cd", "中" + ch * 2, "😀" + ch * 2, ch + "7" * 5):
+            for n in (1, 3, 7):
+                assert has_digits(text, n) == (sum(map(str.isdigit, text)) >= n), repr(text)
