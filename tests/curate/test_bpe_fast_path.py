@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from valuealign.curate.bpe import (
@@ -14,7 +15,12 @@ from valuealign.curate.bpe import (
     _is_plain_byte_level,
     stable_characters,
 )
-from valuealign.curate.pack import DEFAULT_TOKENIZER, load_tokenizer, resolve_tokenizer_folder
+from valuealign.curate.pack import (
+    DEFAULT_TOKENIZER,
+    load_tokenizer,
+    resolve_tokenizer_folder,
+    tokenize_documents,
+)
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -171,3 +177,20 @@ def test_space_separated_chunks_give_the_same_ids(hf: tokenizers.Tokenizer) -> N
         for doc, ids in zip(docs, ref, strict=True):
             assert fast.encode_one(doc) == ids, repr(doc)
     assert fast.spaced  # the chunk path was taken
+
+
+def test_flat_token_array_matches_tokenizers(hf: tokenizers.Tokenizer) -> None:
+    """``tokenize_documents`` joins int32 bytes on the fast path; the array is the oracle's
+    ids with one EOS after each document, fast and slow documents interleaved, over several
+    batches, cold and warm."""
+    tok = load_tokenizer(DEFAULT_TOKENIZER)
+    assert tok.encode_flat is not None
+    texts = [*MIXED, "a smile 😀 here", "the end <|endoftext|> and more", *MIXED] * 3
+    expected: list[int] = []
+    for e in hf.encode_batch(texts, add_special_tokens=True):
+        expected += [*e.ids, tok.eos_id]
+    for _ in range(2):
+        got = tokenize_documents(tok, texts, batch=7)
+        assert got.dtype == np.int32 and got.flags.writeable
+        assert got.tolist() == expected
+    assert tokenize_documents(tok, []).size == 0

@@ -4,18 +4,23 @@ and the dedup text, on random text built from the characters where they could di
 
 from __future__ import annotations
 
+import json
 import random
 import re
+import unicodedata
 
+import numpy as np
 import pytest
 
-from valuealign.curate import quality
-from valuealign.curate.dedup import dedup_text
+from valuealign.curate import dedup, quality
+from valuealign.curate.dedup import _shingle_hashes, _shingle_hashes_many, dedup_text
+from valuealign.curate.pipeline import curated_line, curated_record
 from valuealign.curate.privacy import has_digits
 from valuealign.curate.steps import (
     _BLANK_RUNS,
     _CONTROL,
     _SPACES,
+    Document,
     _nfkc,
     clear_language,
     normalise_text,
@@ -80,6 +85,29 @@ def test_unit_codes_follow_the_units() -> None:
         code_of: dict[str, int] = {}
         for unit, code in zip(want, got.tolist(), strict=True):
             assert code_of.setdefault(unit, code) == code, repr(text)
+
+
+def test_ascii_unit_codes_follow_the_pattern() -> None:
+    """ASCII text takes the vectorised codes: one code per match of ``_UNIT_ASCII`` (the
+    oracle), equal matches equal codes, and distinct units distinct codes on these texts;
+    texts longer than the power tables take the pattern and give the same codes again."""
+    rng = random.Random(10)
+    atoms = [*"abz09' \n.,-_'", "don't", "''", "a'", "'b", "x1'y", "12'34", "A'B", "Rock'n'Roll"]
+    texts = ["".join(rng.choices(atoms, k=rng.randint(0, 40))) for _ in range(20000)]
+    for text in texts:
+        want = quality._UNIT_ASCII.findall(text.lower())
+        got = quality.unit_codes(text).tolist()
+        assert len(got) == len(want), repr(text)
+        code_of: dict[str, int] = {}
+        for unit, code in zip(want, got, strict=True):
+            assert code_of.setdefault(unit, code) == code, repr(text)
+        assert len(set(code_of.values())) == len(code_of), repr(text)
+    long = " ".join(texts)
+    assert long.isascii() and len(long) > quality._MAX_VECTOR
+    assert len(quality.unit_codes(long)) == len(quality.units(long))
+    head = long[: quality._MAX_VECTOR]
+    vector = quality.unit_codes(head)
+    assert len(vector) == len(quality.units(head))
 
 
 def _texts_with_copies(seed: int, n: int = 2000) -> list[str]:
@@ -198,3 +226,101 @@ def test_normalise_and_dedup_text_match_the_substitutions(seed: int) -> None:
     for text in _texts(seed):
         assert normalise_text(text) == _normalise_plain(text), repr(text)
         assert dedup_text(text) == ws.sub(" ", text.lower()).strip(), repr(text)
+
+
+def test_dedup_text_on_normalised_paragraphs_and_bulk_shingles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Normalised text (where ``dedup_text`` takes its shortcut) against the substitution, and
+    the joined-text shingles against one text at a time, short texts (up to and around the
+    n-gram length) included."""
+    ws = re.compile(r"\s+")
+    rng = random.Random(11)
+    words = ["Ab", "中文", "x", "A'b", "12", "，", "ΣΑΣ", "é", " ", "\n", "\n\n", "\n\n\n", "\t"]
+    texts = [normalise_text("".join(rng.choices(words, k=rng.randint(0, 30)))) for _ in range(3000)]
+    texts += ["", "a", "abcd", "abcde", "abcdef", " a\n\nb ", "a\n\n\nb", "a \nb"]
+    for text in texts:
+        assert dedup_text(text) == ws.sub(" ", text.lower()).strip(), repr(text)
+    norms = [dedup_text(t) for t in texts]
+    monkeypatch.setattr(dedup, "_JOIN_CHARS", 200)  # several joined groups per batch
+    for i in range(0, len(norms), 97):
+        batch = norms[i : i + 97]
+        got = _shingle_hashes_many(batch, 5)
+        assert len(got) == len(batch)
+        for norm, hashes in zip(batch, got, strict=True):
+            assert np.array_equal(hashes, _shingle_hashes(norm, 5)), repr(norm)
+    assert all(len(h) == 1 for h in _shingle_hashes_many(["", "ab", "abcde"], 5))
+
+
+def test_ascii_counts_match_the_split_and_the_patterns() -> None:
+    """Non-space characters, symbols and digits of ASCII text, against ``str.split`` and the
+    quality patterns, on random text over all 128 ASCII characters."""
+    rng = random.Random(12)
+    alphabet = [chr(c) for c in range(128)] + ["  ", "\n\n", "abc ", "123 "]
+    for _ in range(20000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 60)))
+        want = (
+            sum(map(len, text.split())),
+            len(quality._SYMBOL.findall(text)),
+            len(quality._DIGIT.findall(text)),
+        )
+        assert quality._ascii_counts(text) == want, repr(text)
+
+
+def test_nfkc_shortcut_matches_the_protected_split() -> None:
+    """``_nfkc`` returns already-normalised text as it is; against NFKC applied between the
+    protected punctuation runs (the definition), on random text with full-width punctuation,
+    compatibility characters and combining marks next to the protected runs."""
+    protected = re.compile("([\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\u2026]+)")
+
+    def plain(text: str) -> str:
+        parts = protected.split(text)
+        return "".join(
+            p if i % 2 else unicodedata.normalize("NFKC", p) for i, p in enumerate(parts)
+        )
+
+    rng = random.Random(13)
+    pieces = [*PIECES, "，", "（", "…", "ＡＢＣ", "ｶ", "\u0301", "e\u0301", "ﬁ", "①", "\u3000"]
+    for _ in range(20000):
+        text = "".join(rng.choices(pieces, k=rng.randint(0, 16)))
+        assert _nfkc(text) == plain(text), repr(text)
+
+
+def test_curated_line_is_what_json_dumps_writes() -> None:
+    """The curated line (text by orjson, the rest by ``json.dumps``) against ``json.dumps`` of
+    the whole record, on documents with quotes, backslashes, control and non-BMP characters,
+    line separators, odd ids and every optional field; a lone surrogate fails as before."""
+    rng = random.Random(14)
+    chars = [*PIECES, '"', "\\", "\\u", "/", "\u2028", "\u2029", "\x7f", "😀", "\x01", "\t"]
+    chars += ['"text": ""', '", "text": "', "text"]  # the text's key, inside other fields
+    for k in range(5000):
+        doc = Document(
+            id="".join(rng.choices(chars, k=rng.randint(0, 6))),
+            text="".join(rng.choices(chars, k=rng.randint(0, 40))),
+            file=rng.choice(["a.jsonl", 'q"uote.jsonl', "中文.jsonl"]),
+            line=rng.randint(1, 10**6),
+            language=rng.choice(["zh", "en", None]),
+            subdomains=rng.sample(["a", "b", "ç"], k=rng.randint(0, 3)),
+            relevance=rng.random() if k % 3 else 0.1 + 0.2,
+        )
+        doc.subdomain_hits = {s: rng.randint(1, 9) for s in doc.subdomains}
+        if k % 4 == 0:
+            doc.red_line_terms = ["x", "红线"]
+        want = (json.dumps(curated_record(doc), ensure_ascii=False) + "\n").encode("utf-8")
+        assert curated_line(doc) == want, repr(doc)
+    bad = Document(id="s", text="a\ud800b", file="f")
+    with pytest.raises(UnicodeEncodeError):
+        (json.dumps(curated_record(bad), ensure_ascii=False) + "\n").encode("utf-8")
+    with pytest.raises(UnicodeEncodeError):
+        curated_line(bad)
+
+
+def test_has_digits_on_every_digit_character() -> None:
+    """Each character ``str.isdigit`` accepts (and a spread of the others), alone, repeated and
+    in ASCII, BMP and astral company, against counting ``str.isdigit`` (the definition)."""
+    digits = [chr(c) for c in range(0x110000) if chr(c).isdigit()]
+    others = [chr(c) for c in range(0, 0x110000, 97) if not 0xD800 <= c < 0xE000]
+    for ch in digits + others:
+        for text in (ch, ch * 3, "ab" + ch + "cd", "中" + ch * 2, "😀" + ch * 2, ch + "7" * 5):
+            for n in (1, 3, 7):
+                assert has_digits(text, n) == (sum(map(str.isdigit, text)) >= n), repr(text)

@@ -30,8 +30,11 @@ import re
 import unicodedata
 from collections.abc import Callable
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 # tokenizers' ByteLevel pre-tokenizer: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+|
 # ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ (the GPT-2 pattern), with \s the White_Space property
@@ -152,13 +155,49 @@ def _is_plain_byte_level(config: dict[str, Any]) -> bool:
     return False
 
 
+class _PieceCache(dict):
+    """piece -> its ids as native int32 bytes; a miss asks the BPE model (``__missing__``, so a
+    hit is one C-level look-up through ``map``). Starts afresh when full."""
+
+    def __init__(self, encode: Callable[[str], bytes]) -> None:
+        super().__init__()
+        self.encode = encode
+
+    def __missing__(self, piece: str) -> bytes:
+        ids = self.encode(piece)
+        if len(self) >= _MAX_CACHE:
+            self.clear()
+        self[piece] = ids
+        return ids
+
+
+class _ChunkCache(dict):
+    """chunk -> the ids of ``" " + chunk`` as int32 bytes (chunks longer than ``_MAX_CHUNK``
+    are encoded but not kept: they rarely repeat)."""
+
+    def __init__(self, encode: Callable[[str], bytes]) -> None:
+        super().__init__()
+        self.encode = encode
+
+    def __missing__(self, chunk: str) -> bytes:
+        ids = self.encode(" " + chunk)
+        if len(chunk) <= _MAX_CHUNK:
+            if len(self) >= _MAX_CACHE:
+                self.clear()
+            self[chunk] = ids
+        return ids
+
+
 class ByteLevelBPE:
-    """Exact, cached encoding for a plain byte-level BPE ``tokenizers.Tokenizer``."""
+    """Exact, cached encoding for a plain byte-level BPE ``tokenizers.Tokenizer``.
+
+    Ids are kept and joined as native int32 bytes (``bytes.join`` and one ``np.frombuffer``
+    per batch instead of a Python list per piece and one array conversion per document)."""
 
     def __init__(self, tokenizer: Any, added: list[str]) -> None:
         self.model = tokenizer.model
-        self.cache: dict[str, list[int]] = {}
-        self.spaced: dict[str, list[int]] = {}  # chunk -> the ids of " " + chunk
+        self.cache = _PieceCache(self._piece)
+        self.spaced = _ChunkCache(self._encode_pieces)  # chunk -> the ids of " " + chunk
         self.split, self.unstable = _patterns()
         table = _bytes_to_unicode()
         self.byte_chars = {b: table[b] for b in range(256)}
@@ -190,29 +229,25 @@ class ByteLevelBPE:
                 return not any(a in text for a in self.added)
         return True
 
-    def _piece(self, piece: str) -> list[int]:
+    def _piece(self, piece: str) -> bytes:
         chars = "".join(map(self.byte_chars.__getitem__, piece.encode("utf-8")))
-        ids = [t.id for t in self.model.tokenize(chars)]
-        if len(self.cache) >= _MAX_CACHE:
-            self.cache.clear()
-        self.cache[piece] = ids
-        return ids
+        return _int32_bytes([t.id for t in self.model.tokenize(chars)])
 
     def encode_one(self, text: str) -> list[int]:
         """The ids of a text for which :meth:`usable` is true."""
+        return np.frombuffer(self.encode_bytes(text), dtype=np.int32).tolist()
+
+    def encode_bytes(self, text: str) -> bytes:
+        """:meth:`encode_one`'s ids as native int32 bytes."""
         if text.isascii() and " " in text and _single_spaces(text):
             return self._encode_spaced(text)
         return self._encode_pieces(text)
 
-    def _encode_pieces(self, text: str) -> list[int]:
-        got = self.cache.get
-        out: list[int] = []
-        for piece in (_SPLIT_ASCII if text.isascii() else self.split).findall(text):
-            ids = got(piece)
-            out += ids if ids is not None else self._piece(piece)
-        return out
+    def _encode_pieces(self, text: str) -> bytes:
+        pattern = _SPLIT_ASCII if text.isascii() else self.split
+        return b"".join(map(self.cache.__getitem__, pattern.findall(text)))
 
-    def _encode_spaced(self, text: str) -> list[int]:
+    def _encode_spaced(self, text: str) -> bytes:
         """ASCII text whose every space is single, between two characters that are not white
         space: every such space starts a piece of the pattern (no piece can run into it from
         the left, since none holds a space after its first character; and white space runs
@@ -221,38 +256,43 @@ class ByteLevelBPE:
         each chunk's ids can be cached whole: one look-up per word instead of a pattern match
         and a look-up per piece."""
         chunks = text.split(" ")
-        out = self._encode_pieces(chunks[0])
-        got = self.spaced.get
-        for chunk in chunks[1:]:
-            ids = got(chunk)
-            if ids is None:
-                ids = self._encode_pieces(" " + chunk)
-                if len(chunk) <= _MAX_CHUNK:
-                    if len(self.spaced) >= _MAX_CACHE:
-                        self.spaced.clear()
-                    self.spaced[chunk] = ids
-            out += ids
-        return out
+        head = self._encode_pieces(chunks[0])
+        return head + b"".join(map(self.spaced.__getitem__, islice(chunks, 1, None)))
 
     def fallback_to(
         self, encode: Callable[[list[str]], list[list[int]]]
     ) -> Callable[[list[str]], list[list[int]]]:
         """An ``encode_batch`` that takes this path where it is exact and ``encode`` elsewhere."""
+        flat = self.flat_fallback_to(encode)
 
         def encode_batch(texts: list[str]) -> list[list[int]]:
-            out: list[list[int]] = []
+            return [np.frombuffer(b, dtype=np.int32).tolist() for b in flat(texts)]
+
+        return encode_batch
+
+    def flat_fallback_to(
+        self, encode: Callable[[list[str]], list[list[int]]]
+    ) -> Callable[[list[str]], list[bytes]]:
+        """Like :meth:`fallback_to`, each document's ids as native int32 bytes."""
+
+        def encode_batch(texts: list[str]) -> list[bytes]:
+            out: list[bytes] = []
             slow: list[int] = []
             for i, text in enumerate(texts):
                 if self.usable(text):
-                    out.append(self.encode_one(text))
+                    out.append(self.encode_bytes(text))
                 else:
-                    out.append([])
+                    out.append(b"")
                     slow.append(i)
             self.fast_documents += len(texts) - len(slow)
             self.slow_documents += len(slow)
             if slow:
                 for i, ids in zip(slow, encode([texts[i] for i in slow]), strict=True):
-                    out[i] = ids
+                    out[i] = _int32_bytes(ids)
             return out
 
         return encode_batch
+
+
+def _int32_bytes(ids: list[int]) -> bytes:
+    return np.asarray(ids, dtype=np.int32).tobytes()

@@ -51,10 +51,33 @@ SCHEME = "poly64-rensa-rminhash"
 _POLY = np.uint64(0x100000001B3)  # multiplier of the n-gram polynomial (odd, 64-bit)
 
 
+_ODD_WS = re.compile(r"[^\S \n]")  # white space other than " " and "\n"
+_ASCII_ODD_WS = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"  # the same among ASCII characters
+
+
 def dedup_text(text: str) -> str:
     """Lowercased, white-space runs as one space, stripped: what ``_WS.sub(" ", ...).strip()``
-    gives, since ``str.split()`` and the pattern agree on what is white space."""
-    return " ".join(text.lower().split())
+    gives, since ``str.split()`` and the pattern agree on what is white space.
+
+    Normalised text (single spaces, stripped lines, at most one blank line) takes a shortcut:
+    where its only white space is " " and "\n", and turning each "\n\n" and then each "\n"
+    into a space leaves no two spaces together and none at either end, every white-space run
+    was one of " ", "\n", "\n\n" and is now one space, which is what the split and join give
+    (checked; anything else takes the split and join)."""
+    low = text.lower()
+    flat = low.replace("\n\n", "\n").replace("\n", " ")
+    if (
+        "  " not in flat
+        and not flat.startswith(" ")
+        and not flat.endswith(" ")
+        and (
+            not any(c in low for c in _ASCII_ODD_WS)
+            if low.isascii()
+            else _ODD_WS.search(low) is None
+        )
+    ):
+        return flat
+    return " ".join(low.split())
 
 
 def content_hash(text: str) -> bytes:
@@ -115,7 +138,43 @@ def sign_documents(
     digests = [_digest(n) for n in norms]
     if not norms:
         return digests, np.zeros((0, num_perm), dtype=np.uint32)
-    return digests, _signatures([_shingle_hashes(n, ngram) for n in norms], num_perm)
+    return digests, _signatures(_shingle_hashes_many(norms, ngram), num_perm)
+
+
+def _shingle_hashes_many(norms: list[str], ngram: int) -> list[np.ndarray]:
+    """:func:`_shingle_hashes` of each text, from one pass over all of them joined: an n-gram
+    hash depends only on its own characters, so a text's hashes are the joined text's at the
+    positions whose n-gram lies inside it (texts no longer than ``ngram`` take the one-shingle
+    rule, one by one)."""
+    out: list[np.ndarray] = []
+    group: list[str] = []
+    chars = 0
+    for norm in norms:
+        group.append(norm)
+        chars += len(norm)
+        if chars >= _JOIN_CHARS:
+            out += _shingle_group(group, ngram)
+            group, chars = [], 0
+    return out + _shingle_group(group, ngram) if group else out
+
+
+_JOIN_CHARS = 1 << 18  # characters joined per pass (the arrays stay in cache-sized pieces)
+
+
+def _shingle_group(norms: list[str], ngram: int) -> list[np.ndarray]:
+    lens = [len(n) for n in norms]
+    if max(lens) <= ngram:
+        return [_shingle_hashes(n, ngram) for n in norms]
+    joined = _shingle_hashes("".join(norms), ngram)  # position p: the n-gram starting at p
+    out: list[np.ndarray] = []
+    start = 0
+    for norm, size in zip(norms, lens, strict=True):
+        if size <= ngram:
+            out.append(_shingle_hashes(norm, ngram))
+        else:
+            out.append(joined[start : start + size - ngram + 1])
+        start += size
+    return out
 
 
 def _bands(num_perm: int) -> tuple[int, int]:
@@ -268,7 +327,8 @@ class GlobalDedup:
         candidates: set[int] = set()
         self._index.lookup(keys, array, candidates)
         for key in sorted(candidates):  # the earliest kept document that is similar enough
-            score = float(np.mean(self._sigs[key] == signature))
+            # the share of equal values (what np.mean of the comparison gives, without its overhead)
+            score = np.count_nonzero(self._sigs[key] == signature) / self.num_perm
             if score >= self.threshold:
                 return "near-duplicate", f"estimated Jaccard {score:.2f}", self._refs[key]
         key = len(self._refs)

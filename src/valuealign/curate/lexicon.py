@@ -231,6 +231,7 @@ class LexiconStep(Step):
     ) -> None:
         super().__init__()
         self.matcher = LexiconMatcher(spec)
+        self.rank = {s: i for i, s in enumerate(self.matcher.order)}  # subdomain order, for ties
         self.select = select
         self.min_relevance = min_relevance
         self.red_lines = red_lines
@@ -246,7 +247,7 @@ class LexiconStep(Step):
                 return "red-line", f"red-line term {term!r} ({sub})"
             doc.red_line_terms = terms
         n_units = doc.n_units if doc.n_units >= 0 else len(units(doc.text))
-        order = {s: i for i, s in enumerate(self.matcher.order)}
+        order = self.rank
         doc.subdomains = sorted(m.hits, key=lambda s: (-m.hits[s], order.get(s, 0)))
         doc.subdomain_hits = {s: m.hits[s] for s in doc.subdomains}
         doc.relevance = relevance(m.distinct_terms, n_units)

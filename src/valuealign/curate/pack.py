@@ -45,6 +45,8 @@ class PackTokenizer:
     eos_id: int
     eos_token: str
     encode_batch: Callable[[list[str]], list[list[int]]]
+    # the same ids, each document's as native int32 bytes (the byte-level fast path)
+    encode_flat: Callable[[list[str]], list[bytes]] | None = None
 
 
 _CACHE: dict[str, PackTokenizer] = {}
@@ -91,9 +93,11 @@ def load_tokenizer(spec: str = DEFAULT_TOKENIZER) -> PackTokenizer:
                 return [e.ids for e in batch(texts, add_special_tokens=True)]
 
             byte_level = ByteLevelBPE.for_tokenizer(fast, tok_file)
+            flat = None
             if byte_level is not None:
+                flat = byte_level.flat_fallback_to(encode)
                 encode = byte_level.fallback_to(encode)
-            _CACHE[spec] = PackTokenizer(spec, int(eos_id), eos, encode)
+            _CACHE[spec] = PackTokenizer(spec, int(eos_id), eos, encode, flat)
             return _CACHE[spec]
     if importlib.util.find_spec("transformers") is None:
         raise MissingExtra("transformers", "train", f"the tokenizer {spec}")
@@ -112,6 +116,8 @@ def load_tokenizer(spec: str = DEFAULT_TOKENIZER) -> PackTokenizer:
 
 def tokenize_documents(tok: PackTokenizer, texts: Sequence[str], batch: int = 256) -> np.ndarray:
     """All documents' tokens, each followed by one EOS, as one flat int32 array."""
+    if tok.encode_flat is not None:
+        return _tokenize_flat(tok, tok.encode_flat, texts, batch)
     parts: list[np.ndarray] = []
     eos = np.array([tok.eos_id], dtype=np.int32)
     for i in range(0, len(texts), batch):
@@ -121,6 +127,24 @@ def tokenize_documents(tok: PackTokenizer, texts: Sequence[str], batch: int = 25
             parts.append(np.asarray(ids, dtype=np.int32))
             parts.append(eos)
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+
+
+def _tokenize_flat(
+    tok: PackTokenizer,
+    encode: Callable[[list[str]], list[bytes]],
+    texts: Sequence[str],
+    batch: int,
+) -> np.ndarray:
+    """:func:`tokenize_documents` on int32 bytes: one join and one array for all documents."""
+    eos = np.array([tok.eos_id], dtype=np.int32).tobytes()
+    parts: list[bytes] = []
+    for i in range(0, len(texts), batch):
+        for ids in encode(list(texts[i : i + batch])):
+            if ids.endswith(eos) and len(ids) % 4 == 0:  # a trailing EOS, as above
+                ids = ids[:-4]
+            parts.append(ids)
+            parts.append(eos)
+    return np.frombuffer(b"".join(parts), dtype=np.int32).copy()
 
 
 Remainder = Literal["pad", "drop", "half"]

@@ -85,15 +85,37 @@ def _digits(s: str) -> str:
     return "".join(ch for ch in s if ch.isdigit())
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_BMP_DIGIT: re.Pattern | None = None
+
+
+def _bmp_digit() -> re.Pattern:
+    """One BMP character for which ``str.isdigit`` holds, as a class of ranges (``re`` compiles
+    a class of BMP ranges into a bitmap: one look-up per character)."""
+    global _BMP_DIGIT
+    if _BMP_DIGIT is None:
+        runs: list[list[int]] = []
+        for c in range(1 << 16):
+            if chr(c).isdigit():
+                if runs and runs[-1][1] == c - 1:
+                    runs[-1][1] = c
+                else:
+                    runs.append([c, c])
+        body = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in runs)
+        _BMP_DIGIT = re.compile(f"[{body}]")
+    return _BMP_DIGIT
+
+
 def has_digits(text: str, n: int) -> bool:
-    """At least ``n`` characters for which ``str.isdigit`` holds (ASCII digits counted first;
-    the rest only for non-ASCII text with too few of them)."""
-    count = 0
-    for d in "0123456789":
-        count += text.count(d)
-        if count >= n:
-            return True
-    return not text.isascii() and sum(map(str.isdigit, text)) >= n
+    """At least ``n`` characters for which ``str.isdigit`` holds: for ASCII text, the ASCII
+    digits (deleted from its bytes, the length difference); for text within the BMP, one
+    pattern scan; otherwise ``str.isdigit`` on each character."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw) - len(raw.translate(None, b"0123456789")) >= n
+    if _ASTRAL.search(text) is None:
+        return len(_bmp_digit().findall(text)) >= n
+    return sum(map(str.isdigit, text)) >= n
 
 
 def mask_pii(text: str) -> tuple[str, dict[str, int]]:

@@ -180,6 +180,61 @@ _POLY = np.uint64(0x100000001B3)
 _CJK_ARRAY = np.frombuffer(bytes(_CJK_TABLE), dtype=np.uint8).astype(bool)
 
 
+# ASCII unit codes with numpy (lowercased text): a class per byte, 1 letter, 2 digit, 3
+# apostrophe, 0 anything else; powers of the (odd) multiplier and of its inverse mod 2**64
+_ASCII_CLASS = np.zeros(128, dtype=np.int8)
+_ASCII_CLASS[ord("a") : ord("z") + 1] = 1
+_ASCII_CLASS[ord("0") : ord("9") + 1] = 2
+_ASCII_CLASS[ord("'")] = 3
+_MAX_VECTOR = 1 << 16  # longer texts take the pattern (the power tables stay small)
+_POLY_INV = np.uint64(pow(int(_POLY), -1, 1 << 64))
+
+
+def _powers(base: np.uint64, n: int) -> np.ndarray:
+    """``base**i`` mod 2**64 for ``i < n``."""
+    out = np.ones(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        out[1:] = np.cumprod(np.full(n - 1, base, dtype=np.uint64), dtype=np.uint64)
+    return out
+
+
+_POW = _powers(_POLY, _MAX_VECTOR)
+_POW_INV = _powers(_POLY_INV, _MAX_VECTOR)
+
+
+def _ascii_unit_codes(low: str) -> np.ndarray:
+    """:func:`unit_codes` for lowercased ASCII text of at most ``_MAX_VECTOR`` characters,
+    without a string per unit: the units of ``_UNIT_ASCII`` are the maximal runs of letters
+    (an apostrophe with a letter on both sides counts as a letter: ``[a-z]+(?:'[a-z]+)*``)
+    and of digits; a unit's code is the polynomial ``sum(c[j] * P**(end - 1 - j))`` over its
+    bytes, taken for all units at once from one prefix sum of ``c[j] * P**-j`` (mod 2**64).
+    Equal units get equal codes (the polynomial depends only on the bytes)."""
+    b = np.frombuffer(low.encode("ascii"), dtype=np.uint8)
+    n = b.size
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    cls = _ASCII_CLASS[b]
+    apos = cls == 3
+    if apos.any():
+        inner = np.zeros(n, dtype=bool)
+        inner[1:-1] = apos[1:-1] & (cls[:-2] == 1) & (cls[2:] == 1)
+        cls = np.where(inner, np.int8(1), np.where(apos, np.int8(0), cls))
+    unit = cls != 0
+    first = unit.copy()
+    first[1:] &= cls[1:] != cls[:-1]
+    last = unit.copy()
+    last[:-1] &= cls[:-1] != cls[1:]
+    starts = np.flatnonzero(first)
+    if not starts.size:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.flatnonzero(last)  # the index of each unit's last byte
+    with np.errstate(over="ignore"):
+        prefix = np.cumsum(b.astype(np.uint64) * _POW_INV[:n], dtype=np.uint64)
+        before = np.where(starts > 0, prefix[starts - 1], np.uint64(0))
+        codes = (prefix[ends] - before) * _POW[ends]
+    return codes.view(np.int64)
+
+
 def unit_codes(text: str) -> np.ndarray:
     """One int64 per unit of :func:`units` (the same count, in order), equal for equal units:
     a CJK character's code point, a word's or number's ``hash``. Equal units always get equal
@@ -188,6 +243,8 @@ def unit_codes(text: str) -> np.ndarray:
     character (the cost of :func:`units` on Chinese text)."""
     low = text.lower()
     if low.isascii():
+        if len(low) <= _MAX_VECTOR:
+            return _ascii_unit_codes(low)
         toks = _UNIT_ASCII.findall(low)
         return np.fromiter(map(hash, toks), dtype=np.int64, count=len(toks))
     toks = _UNIT_RUNS.findall(low)
@@ -233,6 +290,25 @@ def _repeated_share_bound(codes: np.ndarray, n: int) -> float:
     return int(covered.sum()) / m
 
 
+# per ASCII character: 1 white space (``str.isspace``, what ``str.split()`` splits on), 2 a
+# character ``_SYMBOL`` matches, 3 a digit ``_DIGIT`` matches, 0 anything else
+_ASCII_KIND = np.array(
+    [
+        1 if chr(c).isspace() else 2 if _SYMBOL.match(chr(c)) else 3 if _DIGIT.match(chr(c)) else 0
+        for c in range(128)
+    ],
+    dtype=np.uint8,
+)
+
+
+def _ascii_counts(text: str) -> tuple[int, int, int]:
+    """(non-space characters, ``_SYMBOL`` matches, ``_DIGIT`` matches) of ASCII text, from
+    one table look-up per byte instead of a split and two pattern scans."""
+    kinds = _ASCII_KIND[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+    _, space, symbols, digits = np.bincount(kinds, minlength=4).tolist()
+    return len(text) - space, symbols, digits
+
+
 def check_quality(
     text: str, language: str, config: QualityConfig, codes: np.ndarray | None = None
 ) -> tuple[str, str] | None:
@@ -245,14 +321,16 @@ def check_quality(
         return "too-short", f"{n} units < {low}"
     if n > config.max_units:
         return "too-long", f"{n} units > {config.max_units}"
-    nonspace = sum(map(len, text.split()))  # str.split() and \s agree on what is white space
+    if text.isascii():
+        nonspace, n_symbols, n_digits = _ascii_counts(text)
+    else:
+        nonspace = sum(map(len, text.split()))  # str.split() and \s agree on white space
+        n_symbols = len(_SYMBOL.findall(text)) if nonspace else 0
+        n_digits = len(_DIGIT.findall(text)) if nonspace else 0
     if nonspace:
-        symbols = len(_SYMBOL.findall(text)) / nonspace
+        symbols = n_symbols / nonspace
         if symbols > config.max_symbol_ratio:
             return "symbol-ratio", f"{symbols:.2f} > {config.max_symbol_ratio}"
-        n_digits = (
-            sum(map(text.count, "0123456789")) if text.isascii() else len(_DIGIT.findall(text))
-        )
         digits = n_digits / nonspace
         if digits > config.max_digit_ratio:
             return "digit-ratio", f"{digits:.2f} > {config.max_digit_ratio}"

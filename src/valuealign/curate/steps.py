@@ -146,6 +146,10 @@ _CJK_PUNCT = re.compile("([\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\
 
 
 def _nfkc(text: str) -> str:
+    # already NFKC (the quick check, no copy): it then holds none of the protected punctuation
+    # either (every character of _CJK_PUNCT has a compatibility mapping), so nothing changes
+    if unicodedata.is_normalized("NFKC", text):
+        return text
     if not _CJK_PUNCT.search(text):
         return unicodedata.normalize("NFKC", text)
     parts = _CJK_PUNCT.split(text)  # odd items are the protected punctuation runs
@@ -163,7 +167,7 @@ def normalise_text(text: str) -> str:
         any(c in text for c in _ASCII_ODD_SPACE) if text.isascii() else _ODD_SPACE.search(text)
     ):
         text = _SPACES.sub(" ", text)
-    text = "\n".join(line.strip() for line in text.split("\n"))
+    text = "\n".join(map(str.strip, text.split("\n")))
     if "\n\n\n" in text:
         text = _BLANK_RUNS.sub("\n\n", text)
     return text.strip()
