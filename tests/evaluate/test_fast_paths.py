@@ -4,13 +4,15 @@ judge's reply, and the cache's request key and stored reply."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 import unicodedata
 from dataclasses import asdict
 
 from valuealign.backends import GenerateConfig
-from valuealign.backends._types import Completion, TokenLogprob
+from valuealign.backends._types import Completion, TokenLogprob, request_key
 from valuealign.evaluate import injection
 from valuealign.judging import ZERO_WIDTH, _drop_blocks, strip_untrusted
 
@@ -90,12 +92,54 @@ def test_key_dict_and_to_json_are_asdict() -> None:
         Completion("hi"),
         Completion("hi", "stop", 3, 4, model="m", cached=True),
         Completion("x", logprobs=[TokenLogprob("x", -0.5)], extra={"a": [1, {"b": 2}]}),
+        # an openai/ reply: the answering server in extra (the per-request shortcut)
+        Completion("y", "stop", 5, 6, model="m", extra={"server": "http://127.0.0.1:1/v1"}),
+        Completion("z", extra={"s": "a", "i": 1, "f": 0.5, "b": True, "n": None}),
+        Completion("w", extra={"nested": {"k": (1, 2)}, "s": "a"}),
+        Completion("v", extra={("t", 1): "tuple key"}),
     ]
     for completion in completions:
         expected = asdict(completion)
         expected.pop("cached")
         got = completion.to_json()
         assert got == expected and list(got) == list(expected)
+        assert got["extra"] is not completion.extra  # a copy, as asdict's
+
+
+def test_request_key_is_the_sha256_of_the_sorted_json() -> None:
+    """The cache key's bytes are what they were (json.dumps, sorted, not ASCII-escaped), so
+    caches written before keep hitting; one key pinned."""
+    rng = random.Random(5)
+    for _ in range(200):
+        messages = [
+            {
+                "role": rng.choice(["system", "user", "assistant"]),
+                "content": "".join(
+                    rng.choices([*ALPHABET, '"', "\\", "\n", "é"], k=rng.randint(0, 40))
+                ),
+            }
+            for _ in range(rng.randint(1, 4))
+        ]
+        config = GenerateConfig(
+            max_tokens=rng.randint(1, 999),
+            temperature=rng.random(),
+            stop=("\n",) * rng.randint(0, 2),
+        )
+        payload = json.dumps(
+            {
+                "backend": "openai/m",
+                "messages": messages,
+                "config": config.key_dict(),
+                "template": "t",
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        expected = hashlib.sha256(payload.encode()).hexdigest()
+        assert request_key("openai/m", messages, config, "t") == expected
+    assert request_key(
+        "openai/m", [{"role": "user", "content": "你好"}], GenerateConfig(seed=1)
+    ) == ("fa5bdabc394f19025bc0f6a40f0b08a18c644cc81b797497942cc0d4b956778f")
 
 
 def test_prompt_lines_normalised_in_one_pass() -> None:

@@ -341,3 +341,60 @@ def test_normalize_text_keeps_exactly_letters_numbers_and_marks_after_nfkc_casef
     for text in texts:
         assert normalize_text(text) == by_definition(text)
     assert normalize_text("Hello, 世界！ＡＢＣ") == "hello世界abc"
+
+
+# --- the n-gram memo and the index's signature reuse (per-request speed) --------------------
+
+
+def _oracle_signature(h: MinHasher, text: str) -> list[int]:
+    """Modular MinHash in Python integers, from the definition (no memo, no numpy)."""
+    p = (1 << 61) - 1
+    xs = [
+        int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "little") % p
+        for g in char_ngrams(text, h.ngram)
+    ]
+    if not xs:
+        return [(1 << 64) - 1] * h.num_perm
+    return [min((int(a) * x + int(b)) % p for x in xs) for a, b in zip(h.a, h.b, strict=True)]
+
+
+def test_signature_memo_gives_the_definitions_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One hasher signs a stream of random zh/en texts (repeats, empty, short, and ones long
+    enough to bypass the memo), with a small memo that has to start over many times."""
+    import valuealign.generate.dedup as dedup
+
+    monkeypatch.setattr(dedup, "_GRAM_MEMO", 64)
+    rng = random.Random(7)
+    alphabet = "abcdefg 历史政策边界条约，。！ABC12"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(150)]
+    texts += ["".join(rng.choice(alphabet) for _ in range(200)) for _ in range(3)]  # > 64 // 4
+    texts += texts[:40]
+    for num_perm, ngram in [(16, 3), (5, 2)]:
+        h = MinHasher(num_perm=num_perm, ngram=ngram, seed=3)
+        for text in texts:
+            assert h.signature(text).tolist() == _oracle_signature(h, text), repr(text)
+        assert len(h._rows) <= 64
+
+
+def test_index_reuses_a_looked_up_signature_with_the_same_results() -> None:
+    """find then check_and_add (as generate does) gives what a fresh index without the memo
+    gives; a signature read from the memo equals the hasher's."""
+    rng = random.Random(3)
+    words = EN.split()
+    texts = [" ".join(rng.sample(words, 12)) for _ in range(300)]
+    texts += [t.upper() + "!" for t in texts[:50]] + [t[:-4] for t in texts[50:120]]
+    rng.shuffle(texts)
+    memo, plain = NearDuplicateIndex(threshold=0.7), NearDuplicateIndex(threshold=0.7)
+    oracle = MinHasher()
+    for k, text in enumerate(texts):
+        early = memo.find(text)
+        plain._pending.clear()  # no memo: every look-up hashes the text again
+        assert early == plain.find(text)
+        plain._pending.clear()
+        if k % 4 == 0:  # rejected after the early check (e.g. below the threshold)
+            continue
+        assert memo.check_and_add(str(k), text) == plain.check_and_add(str(k), text)
+        assert np.array_equal(memo.signature(text), oracle.signature(text))
+    assert len(memo) == len(plain) and memo._keys == plain._keys
+    assert np.array_equal(memo._sigs[: len(memo)], plain._sigs[: len(plain)])
+    assert not any(d in memo._pos for d in memo._pending)  # kept texts leave the memo

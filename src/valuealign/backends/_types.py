@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -73,6 +74,10 @@ class GenerateConfig:
         }
 
 
+# values asdict would copy into an equal immutable value (deepcopy returns them as they are)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 @dataclass
 class TokenLogprob:
     token: str
@@ -91,18 +96,24 @@ class Completion:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        if self.logprobs is not None or self.extra:
+        """``asdict(self)`` without ``cached``: the same dict, built field by field for the
+        common reply (no logprobs; ``extra`` of plain scalars, e.g. the answering server), as
+        ``asdict``'s deep copy of every value costs more than the rest of a cached request."""
+        extra = self.extra
+        if self.logprobs is not None or not all(
+            type(k) is str and type(v) in _SCALARS for k, v in extra.items()
+        ):
             d = asdict(self)
             d.pop("cached")
             return d
-        return {  # asdict(self) without cached, for the common plain reply
+        return {
             "text": self.text,
             "finish_reason": self.finish_reason,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "logprobs": None,
             "model": self.model,
-            "extra": {},
+            "extra": dict(extra),  # a copy, as asdict's; str keys and immutable scalar values
         }
 
     @classmethod
@@ -170,17 +181,20 @@ def request_key(
     backend: str, messages: list[Message], config: GenerateConfig, template_version: str = ""
 ) -> str:
     """Stable hash of everything that determines a reply."""
-    payload = json.dumps(
+    payload = _KEY_ENCODER.encode(  # json.dumps(..., sort_keys=True, ensure_ascii=False)
         {
             "backend": backend,
             "messages": messages,
             "config": config.key_dict(),
             "template": template_version,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
+        }
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# what json.dumps(sort_keys=True, ensure_ascii=False) builds on every call, built once: the same
+# bytes (existing caches keep hitting), without constructing an encoder per request
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
 def user(content: str, system: str | None = None) -> list[Message]:
@@ -200,8 +214,11 @@ async def aclose_all(*backends: object) -> None:
             await close()
 
 
+@lru_cache(maxsize=256)
 def public_url(url: str) -> str:
-    """A base URL as provenance may show it: no user, password, query or fragment."""
+    """A base URL as provenance may show it: no user, password, query or fragment.
+
+    Cached: every reply of an ``openai/`` backend records one of its few base URLs."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:  # IPv6 literal

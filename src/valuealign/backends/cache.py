@@ -25,6 +25,9 @@ from valuealign.backends._types import (
     request_key,
 )
 
+# json.dumps(..., ensure_ascii=False) without building an encoder per stored reply
+_VALUE_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
 
 class RequestCache:
     def __init__(self, path: str | Path) -> None:
@@ -62,7 +65,7 @@ class RequestCache:
     def put(self, key: str, backend: str, completion: Completion) -> None:
         self._conn().execute(
             "INSERT OR REPLACE INTO completions (key, backend, value) VALUES (?, ?, ?)",
-            (key, backend, json.dumps(completion.to_json(), ensure_ascii=False)),
+            (key, backend, _VALUE_ENCODER.encode(completion.to_json())),
         )
 
     def __len__(self) -> int:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -64,6 +64,8 @@ _SHIFT32 = np.uint64(32)
 _SHIFT29 = np.uint64(29)
 _SHIFT3 = np.uint64(3)
 _EMPTY = np.uint64((1 << 64) - 1)  # signature value of a text with no shingles; no hash reaches it
+_GRAM_MEMO = 1 << 13  # n-grams a MinHasher remembers the permuted hashes of (8 MB at 128)
+_SIG_MEMO = 4096  # signatures of looked-up, not yet kept texts an index remembers (4 MB at 128)
 
 # Scripts written without spaces between words: one token per character for distinct-n.
 _CJK_RANGES = (
@@ -124,10 +126,10 @@ def _mod_p(v: np.ndarray) -> np.ndarray:
     return v
 
 
-def _min_permuted(
+def _permuted(
     a_hi: np.ndarray, a_lo: np.ndarray, b: np.ndarray, x_hi: np.ndarray, x_lo: np.ndarray
 ) -> np.ndarray:
-    """Column minima of (a*x + b) mod 2**61-1, exactly, in uint64 arithmetic.
+    """(a*x + b) mod 2**61-1, exactly, in uint64 arithmetic: shape (k, num_perm).
 
     a, b (shape (1, num_perm)) and x (shape (k, 1)) are below 2**61; a and x come as 32-bit
     halves. a*x = hh*2**64 + mid*2**32 + ll, and with 2**61 = 1 (mod p): 2**64 = 8 and
@@ -154,7 +156,21 @@ def _min_permuted(
     r &= _P
     r += buf  # < 2**61 + 4
     np.subtract(r, _P, out=r, where=r >= _P)
-    return r.min(axis=0)
+    return r
+
+
+def _min_permuted(
+    a_hi: np.ndarray, a_lo: np.ndarray, b: np.ndarray, x_hi: np.ndarray, x_lo: np.ndarray
+) -> np.ndarray:
+    """Column minima of :func:`_permuted`."""
+    return _permuted(a_hi, a_lo, b, x_hi, x_lo).min(axis=0)
+
+
+def _hash_grams(grams: Iterable[str]) -> np.ndarray:
+    """Each n-gram's 8-byte blake2b (UTF-8, little-endian), reduced mod 2**61-1, uint64."""
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(g.encode("utf-8"), digest_size=8).digest() for g in grams])
+    return _mod_p(np.frombuffer(digests, dtype="<u8").astype(np.uint64))
 
 
 class MinHasher:
@@ -182,26 +198,55 @@ class MinHasher:
         self._b = self.b[None, :]
         # Shingles per block: keeps each (block, num_perm) temporary near 128 KiB, in cache.
         self._chunk = max(1, 16384 // num_perm)
+        # n-gram -> row of _table, which holds its num_perm permuted hashes: n-grams recur
+        # across texts (zh and en alike), and a signature is then the column minima of its
+        # n-grams' rows (one gather) instead of ~20 uint64 passes and a blake2b call per n-gram.
+        # Bounded: at _GRAM_MEMO rows the memo starts over.
+        self._rows: dict[str, int] = {}
+        self._table = np.empty((0, num_perm), dtype=np.uint64)
 
     def shingle_hashes(self, text: str) -> np.ndarray:
         """Stable hashes (reduced mod 2**61-1) of the text's character n-grams, uint64.
 
         Each n-gram's hash is the 8-byte blake2b of its UTF-8 bytes read as a little-endian int.
         """
-        blake2b = hashlib.blake2b
-        digests = b"".join(
-            [
-                blake2b(g.encode("utf-8"), digest_size=8).digest()
-                for g in char_ngrams(text, self.ngram)
-            ]
-        )
-        return _mod_p(np.frombuffer(digests, dtype="<u8").astype(np.uint64))
+        return _hash_grams(char_ngrams(text, self.ngram))
 
     def signature(self, text: str) -> np.ndarray:
         """uint64 array of ``num_perm`` minima; all 2**64-1 for a text with no letters/digits."""
-        x = self.shingle_hashes(text)
-        if x.size == 0:
+        grams = char_ngrams(text, self.ngram)
+        if not grams:
             return np.full(self.num_perm, _EMPTY, dtype=np.uint64)
+        if len(grams) > _GRAM_MEMO // 4:  # a long document: straight through, memo untouched
+            return self._signature_of(_hash_grams(grams))
+        rows = self._rows
+        new = [g for g in grams if g not in rows]
+        if new:
+            start = len(rows)
+            if start + len(new) > _GRAM_MEMO:
+                rows.clear()
+                start = 0
+                new = list(grams)
+            end = start + len(new)
+            if end > self._table.shape[0]:
+                grown = np.empty((min(_GRAM_MEMO, max(2 * end, 256)), self.num_perm), np.uint64)
+                grown[:start] = self._table[:start]
+                self._table = grown
+            x = _hash_grams(new)
+            x_hi = (x >> _SHIFT32)[:, None]
+            x_lo = (x & _MASK32)[:, None]
+            parts = (self._a_hi, self._a_lo, self._b)
+            for lo in range(0, x.size, self._chunk):
+                hi = lo + self._chunk
+                self._table[start + lo : start + min(hi, x.size)] = _permuted(
+                    *parts, x_hi[lo:hi], x_lo[lo:hi]
+                )
+            rows.update(zip(new, range(start, end), strict=True))
+        idx = np.fromiter(map(rows.__getitem__, grams), dtype=np.intp, count=len(grams))
+        return self._table[idx].min(axis=0)
+
+    def _signature_of(self, x: np.ndarray) -> np.ndarray:
+        """Column minima of the permuted hashes ``x`` (non-empty), block by block."""
         x_hi = (x >> _SHIFT32)[:, None]
         x_lo = (x & _MASK32)[:, None]
         step = self._chunk
@@ -255,6 +300,10 @@ class NearDuplicateIndex:
         self._buckets: list[dict[bytes, list[int]]] = [{} for _ in range(bands)]
         self._keys: list[str] = []
         self._pos: dict[bytes, int] = {}  # normalised text's digest -> first row of _sigs
+        # digest -> signature of a text looked up and not (yet) kept: generate looks a query up
+        # when the Attacker writes it and again, to keep it, after the Critic; the signature
+        # depends on the normalised text only, so the second look-up does not hash it again
+        self._pending: dict[bytes, np.ndarray] = {}
         self._sigs = np.empty((64, num_perm), dtype=np.uint64)
 
     def __len__(self) -> int:
@@ -266,10 +315,15 @@ class NearDuplicateIndex:
 
     def _lookup(self, text: str) -> tuple[bytes, np.ndarray, tuple[str, str, float] | None]:
         digest = hashlib.sha256(normalize_text(text).encode("utf-8")).digest()
-        sig = self.hasher.signature(text)
         key = self._exact.get(digest)
         if key is not None:
-            return digest, sig, ("exact", key, 1.0)
+            return digest, self._sigs[self._pos[digest]].copy(), ("exact", key, 1.0)
+        sig = self._pending.get(digest)
+        if sig is None:
+            sig = self.hasher.signature(text)
+            if len(self._pending) >= _SIG_MEMO:  # bounded (rejected queries stay): start over
+                self._pending.clear()
+            self._pending[digest] = sig
         candidates: set[int] = set()
         for band, bucket_key in zip(self._buckets, self._band_keys(sig), strict=True):
             hits = band.get(bucket_key)
@@ -295,6 +349,7 @@ class NearDuplicateIndex:
         self._keys.append(key)
         self._exact.setdefault(digest, key)
         self._pos.setdefault(digest, pos)
+        self._pending.pop(digest, None)
         for band, bucket_key in zip(self._buckets, self._band_keys(sig), strict=True):
             band.setdefault(bucket_key, []).append(pos)
 
