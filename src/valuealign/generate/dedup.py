@@ -310,8 +310,11 @@ class NearDuplicateIndex:
         return len(self._keys)
 
     def _band_keys(self, sig: np.ndarray) -> list[bytes]:
-        r = self.rows
-        return [sig[i * r : (i + 1) * r].tobytes() for i in range(self.bands)]
+        # the bytes of each band's rows: slices of one tobytes() (the same bytes as each band's
+        # own tobytes(), at a fraction of the cost)
+        raw = sig.tobytes()
+        width = len(raw) // self.bands
+        return [raw[i : i + width] for i in range(0, len(raw), width)]
 
     def _lookup(self, text: str) -> tuple[bytes, np.ndarray, tuple[str, str, float] | None]:
         digest = hashlib.sha256(normalize_text(text).encode("utf-8")).digest()
