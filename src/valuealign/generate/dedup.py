@@ -174,7 +174,11 @@ def _hash_grams(grams: Iterable[str]) -> np.ndarray:
 
 
 class MinHasher:
-    """MinHash signatures over character n-grams with permutations ``(a*x + b) mod 2**61-1``."""
+    """MinHash signatures over character n-grams with permutations ``(a*x + b) mod 2**61-1``.
+
+    It remembers the permuted hashes of the n-grams it has seen (at most ``_GRAM_MEMO``), so one
+    instance is not to be shared between threads (generate uses it from its one event loop).
+    """
 
     def __init__(self, num_perm: int = 128, ngram: int = 3, seed: int = 1) -> None:
         if num_perm < 1:
