@@ -343,7 +343,7 @@ def test_normalize_text_keeps_exactly_letters_numbers_and_marks_after_nfkc_casef
     assert normalize_text("Hello, 世界！ＡＢＣ") == "hello世界abc"
 
 
-# --- the n-gram memo and the index's signature reuse (per-request speed) --------------------
+# --- the index's signature reuse (per-request speed) --------------------
 
 
 def _oracle_signature(h: MinHasher, text: str) -> list[int]:
@@ -358,22 +358,17 @@ def _oracle_signature(h: MinHasher, text: str) -> list[int]:
     return [min((int(a) * x + int(b)) % p for x in xs) for a, b in zip(h.a, h.b, strict=True)]
 
 
-def test_signature_memo_gives_the_definitions_signatures(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One hasher signs a stream of random zh/en texts (repeats, empty, short, and ones long
-    enough to bypass the memo), with a small memo that has to start over many times."""
-    import valuealign.generate.dedup as dedup
-
-    monkeypatch.setattr(dedup, "_GRAM_MEMO", 64)
+def test_signatures_are_the_definitions_signatures() -> None:
+    """One hasher signs a stream of random zh/en texts (repeats, empty, short and long ones)."""
     rng = random.Random(7)
     alphabet = "abcdefg 历史政策边界条约，。！ABC12"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(150)]
-    texts += ["".join(rng.choice(alphabet) for _ in range(200)) for _ in range(3)]  # > 64 // 4
+    texts += ["".join(rng.choice(alphabet) for _ in range(200)) for _ in range(3)]
     texts += texts[:40]
     for num_perm, ngram in [(16, 3), (5, 2)]:
         h = MinHasher(num_perm=num_perm, ngram=ngram, seed=3)
         for text in texts:
             assert h.signature(text).tolist() == _oracle_signature(h, text), repr(text)
-        assert len(h._rows) <= 64
 
 
 def test_index_reuses_a_looked_up_signature_with_the_same_results() -> None:

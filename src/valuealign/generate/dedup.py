@@ -64,7 +64,6 @@ _SHIFT32 = np.uint64(32)
 _SHIFT29 = np.uint64(29)
 _SHIFT3 = np.uint64(3)
 _EMPTY = np.uint64((1 << 64) - 1)  # signature value of a text with no shingles; no hash reaches it
-_GRAM_MEMO = 1 << 13  # n-grams a MinHasher remembers the permuted hashes of (8 MB at 128)
 _SIG_MEMO = 4096  # signatures of looked-up, not yet kept texts an index remembers (4 MB at 128)
 
 # Scripts written without spaces between words: one token per character for distinct-n.
@@ -174,11 +173,7 @@ def _hash_grams(grams: Iterable[str]) -> np.ndarray:
 
 
 class MinHasher:
-    """MinHash signatures over character n-grams with permutations ``(a*x + b) mod 2**61-1``.
-
-    It remembers the permuted hashes of the n-grams it has seen (at most ``_GRAM_MEMO``), so one
-    instance is not to be shared between threads (generate uses it from its one event loop).
-    """
+    """MinHash signatures over character n-grams with permutations ``(a*x + b) mod 2**61-1``."""
 
     def __init__(self, num_perm: int = 128, ngram: int = 3, seed: int = 1) -> None:
         if num_perm < 1:
@@ -202,12 +197,6 @@ class MinHasher:
         self._b = self.b[None, :]
         # Shingles per block: keeps each (block, num_perm) temporary near 128 KiB, in cache.
         self._chunk = max(1, 16384 // num_perm)
-        # n-gram -> row of _table, which holds its num_perm permuted hashes: n-grams recur
-        # across texts (zh and en alike), and a signature is then the column minima of its
-        # n-grams' rows (one gather) instead of ~20 uint64 passes and a blake2b call per n-gram.
-        # Bounded: at _GRAM_MEMO rows the memo starts over.
-        self._rows: dict[str, int] = {}
-        self._table = np.empty((0, num_perm), dtype=np.uint64)
 
     def shingle_hashes(self, text: str) -> np.ndarray:
         """Stable hashes (reduced mod 2**61-1) of the text's character n-grams, uint64.
@@ -218,36 +207,10 @@ class MinHasher:
 
     def signature(self, text: str) -> np.ndarray:
         """uint64 array of ``num_perm`` minima; all 2**64-1 for a text with no letters/digits."""
-        grams = char_ngrams(text, self.ngram)
-        if not grams:
+        x = self.shingle_hashes(text)
+        if x.size == 0:
             return np.full(self.num_perm, _EMPTY, dtype=np.uint64)
-        if len(grams) > _GRAM_MEMO // 4:  # a long document: straight through, memo untouched
-            return self._signature_of(_hash_grams(grams))
-        rows = self._rows
-        new = [g for g in grams if g not in rows]
-        if new:
-            start = len(rows)
-            if start + len(new) > _GRAM_MEMO:
-                rows.clear()
-                start = 0
-                new = list(grams)
-            end = start + len(new)
-            if end > self._table.shape[0]:
-                grown = np.empty((min(_GRAM_MEMO, max(2 * end, 256)), self.num_perm), np.uint64)
-                grown[:start] = self._table[:start]
-                self._table = grown
-            x = _hash_grams(new)
-            x_hi = (x >> _SHIFT32)[:, None]
-            x_lo = (x & _MASK32)[:, None]
-            parts = (self._a_hi, self._a_lo, self._b)
-            for lo in range(0, x.size, self._chunk):
-                hi = lo + self._chunk
-                self._table[start + lo : start + min(hi, x.size)] = _permuted(
-                    *parts, x_hi[lo:hi], x_lo[lo:hi]
-                )
-            rows.update(zip(new, range(start, end), strict=True))
-        idx = np.fromiter(map(rows.__getitem__, grams), dtype=np.intp, count=len(grams))
-        return self._table[idx].min(axis=0)
+        return self._signature_of(x)
 
     def _signature_of(self, x: np.ndarray) -> np.ndarray:
         """Column minima of the permuted hashes ``x`` (non-empty), block by block."""
