@@ -55,7 +55,12 @@ from valuealign.values.classifier import (
     prompted_settings,
     train_classifier,
 )
-from valuealign.values.labelled import LabelledSet, extra_labelled_path, training_set
+from valuealign.values.labelled import (
+    TRAIN_PREFIXES,
+    LabelledSet,
+    extra_labelled_path,
+    training_set,
+)
 from valuealign.values.llm_detector import LLM_DETECTOR_TEMPLATE_VERSION
 from valuealign.values.metrics import Counts, score_detections
 
@@ -215,7 +220,9 @@ def calibration_rows(train: LabelledSet, per_language: int) -> list[int]:
     rows = []
     for lang in ("en", "zh"):
         mine = [
-            i for i, it in enumerate(train) if it.language == lang and not it.id.startswith("x-")
+            i
+            for i, it in enumerate(train)
+            if it.language == lang and not it.id.startswith(TRAIN_PREFIXES)
         ]
         mine.sort(key=lambda i: hashlib.sha256(f"calib:{train.items[i].id}".encode()).hexdigest())
         rows += mine[:per_language]
@@ -410,7 +417,10 @@ def main() -> None:
             "n": len(test),
             "by_language": {lg: int((langs == lg).sum()) for lg in ("en", "zh")},
         },
-        "train": {"n": len(train), "extra_items": sum(it.id.startswith("x-") for it in train)},
+        "train": {
+            "n": len(train),
+            "extra_items": sum(it.id.startswith(TRAIN_PREFIXES) for it in train),
+        },
         "embedding": {"model": EMBED_MODEL, "pooling": "mean", "layers": layers},
         "detectors": {},
     }

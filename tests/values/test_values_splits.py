@@ -54,7 +54,7 @@ def _counts(data, language: str) -> dict[str, Counter]:
 def test_no_text_is_in_both_train_and_held_out() -> None:
     train = training_set()
     test = load_labelled().split("test")
-    assert len(test) >= 360 and len(train) >= 1000  # 119 + 244 held out; 333 + 60 + 404 + 228
+    assert len(test) >= 360 and len(train) >= 1000  # 119 + 244 held out; 333 + 60 + 404 + 228 + 640
     assert not set(train.ids) & set(test.ids)
     train_texts = {_norm(t) for t in train.texts}
     shared = [t for t in test.texts if _norm(t) in train_texts]
@@ -86,7 +86,7 @@ def test_every_held_out_extension_item_is_in_the_test_split_and_no_extra_item_is
     assert set(held.ids) <= test_ids
     for path in extra_labelled_paths():
         extra = load_labelled(path)
-        assert all(it.id.startswith("x-") and it.split == "train" for it in extra)
+        assert all(it.id.startswith(("x-", "m-")) and it.split == "train" for it in extra)
         assert not set(extra.ids) & test_ids
     # the old hashed test part is still all there: held-out = old held-out + the extension
     hashed = [p for p in shipped_labelled_paths() if p.name in ("en.jsonl", "zh.jsonl")]
@@ -116,5 +116,5 @@ def test_written_sets_have_the_minimum_counts(name: str, per_language: int, mini
 def test_ids_are_unique_across_every_shipped_file_and_follow_the_styles() -> None:
     every = load_labelled([*shipped_labelled_paths(), *extra_labelled_paths()])  # raises on dups
     for it in every:
-        assert re.fullmatch(r"(?:(?:x|h)-)?(?:en|zh)-\d{3}", it.id), it.id
-        assert it.id.removeprefix("x-").removeprefix("h-").startswith(it.language)
+        assert re.fullmatch(r"(?:(?:x|h|m)-)?(?:en|zh)-\d{3}", it.id), it.id
+        assert re.sub(r"^(?:x|h|m)-", "", it.id).startswith(it.language)

@@ -13,7 +13,7 @@ and line: invalid JSON, a missing or mistyped field, an unknown value, a label o
 
 **Split.** :func:`split_of` assigns every item to "train" or "test" by its id alone. An id
 starting with ``h-`` (the held-out extension, ``labelled/heldout.jsonl``) is always "test"; one
-starting with ``x-`` (the training-only sets under ``extra/``) is always "train"; any other id
+starting with ``x-`` or ``m-`` (the training-only sets under ``extra/``) is always "train"; any other id
 goes by a hash (SHA-256 of the id, first 8 bytes as an integer, modulo 100; below
 :data:`TEST_PERCENT` is "test"). The split is deterministic, independent of file order and of
 other items, and stable when items are added, so the trained classifier never sees the items
@@ -49,6 +49,7 @@ __all__ = [
     "SHIPPED_FILES",
     "TEST_PERCENT",
     "TRAIN_PREFIX",
+    "TRAIN_PREFIXES",
     "LabelledItem",
     "LabelledSet",
     "extra_labelled_path",
@@ -65,24 +66,28 @@ TEST_PERCENT = 25
 SHIPPED_FILES = ("en.jsonl", "zh.jsonl", "heldout.jsonl")
 """Files of ``data/values/labelled/``: the two hashed-split sets and the held-out extension."""
 
-EXTRA_FILES = ("extra.jsonl", "balanced.jsonl", "implicit.jsonl")
-"""Training-only files of ``data/values/extra/`` (ids ``x-...``), added by :func:`training_set`."""
+EXTRA_FILES = ("extra.jsonl", "balanced.jsonl", "implicit.jsonl", "more.jsonl")
+"""Training-only files of ``data/values/extra/`` (ids ``x-...``, and ``m-...`` in ``more.jsonl``),
+added by :func:`training_set`."""
 
 HELDOUT_PREFIX = "h-"
 """Ids with this prefix are always in the "test" split (the held-out extension)."""
 
 TRAIN_PREFIX = "x-"
-"""Ids with this prefix are always in the "train" split (the training-only extra sets)."""
+"""Ids with this prefix are always in the "train" split (the first training-only extra sets)."""
+
+TRAIN_PREFIXES = (TRAIN_PREFIX, "m-")
+"""Every id prefix that is always "train": ``x-`` and ``m-`` (``extra/more.jsonl``)."""
 
 Split = Literal["train", "test", "all"]
 
 
 def split_of(item_id: str) -> Literal["train", "test"]:
-    """ "test" for ``h-`` ids, "train" for ``x-`` ids; otherwise "test" for about
+    """ "test" for ``h-`` ids, "train" for ``x-`` and ``m-`` ids; otherwise "test" for about
     :data:`TEST_PERCENT` % of ids (by SHA-256 of the id), else "train"."""
     if item_id.startswith(HELDOUT_PREFIX):
         return "test"
-    if item_id.startswith(TRAIN_PREFIX):
+    if item_id.startswith(TRAIN_PREFIXES):
         return "train"
     digest = hashlib.sha256(item_id.encode("utf-8")).digest()
     return "test" if int.from_bytes(digest[:8], "big") % 100 < TEST_PERCENT else "train"
@@ -194,7 +199,9 @@ def extra_labelled_paths() -> list[Path]:
     ``extra.jsonl`` (60 texts, mostly oppose-direction), ``balanced.jsonl`` (404 texts, 202 per
     language, every value with at least 8 promote and 8 oppose examples per language, a fifth
     without any value) and ``implicit.jsonl`` (228 texts, 114 per language, values mostly
-    without their keywords, keywords in neutral texts). All are written for this project; see
+    without their keywords, keywords in neutral texts) and ``more.jsonl`` (ids ``m-...``,
+    640 texts, 320 per language, values mostly implicit, every value at least 12 promote and 12
+    oppose examples per language). All are written for this project; see
     ``data/values/NOTICE.md``.
     """
     root = resources.files("valuealign") / "data" / "values" / "extra"
