@@ -200,7 +200,7 @@ def extra_labelled_paths() -> list[Path]:
     language, every value with at least 8 promote and 8 oppose examples per language, a fifth
     without any value) and ``implicit.jsonl`` (228 texts, 114 per language, values mostly
     without their keywords, keywords in neutral texts) and ``more.jsonl`` (ids ``m-...``,
-    640 texts, 320 per language, values mostly implicit, every value at least 12 promote and 12
+    641 texts, 321 en and 320 zh, values mostly implicit, every value at least 12 promote and 12
     oppose examples per language). All are written for this project; see
     ``data/values/NOTICE.md``.
     """
