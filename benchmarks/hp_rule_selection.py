@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import time
 from pathlib import Path
 
@@ -47,20 +46,11 @@ from valuealign.values.classifier import (
     multilingual_settings,
     prompted_settings,
     train_classifier,
+    wilson_lower,
 )
 from valuealign.values.labelled import LabelledSet, training_set
 
 MIN_LABELS = 20
-
-
-def wilson_lower(k: int, n: int, z: float = 1.96) -> float:
-    """Wilson score interval's lower bound for k successes in n trials."""
-    if n == 0:
-        return 0.0
-    p = k / n
-    centre = p + z * z / (2 * n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - half) / (1 + z * z / n)
 
 
 def gold_of(labels: np.ndarray) -> np.ndarray:
@@ -114,7 +104,9 @@ def labels(q: np.ndarray, langs: np.ndarray, t: dict[str, float]) -> np.ndarray:
 
 
 def subset(data: LabelledSet, rows: np.ndarray) -> LabelledSet:
-    return LabelledSet(tuple(it for it, r in zip(data.items, rows, strict=True) if r), data.taxonomy)
+    return LabelledSet(
+        tuple(it for it, r in zip(data.items, rows, strict=True) if r), data.taxonomy
+    )
 
 
 def splits(data: LabelledSet, kinds: list[str]) -> list[tuple[str, np.ndarray]]:
@@ -127,7 +119,9 @@ def splits(data: LabelledSet, kinds: list[str]) -> list[tuple[str, np.ndarray]]:
             out += [("half-A", h == 0), ("half-B", h == 1)]
         elif kind == "source":
             src = np.array([it.source.rsplit(":", 1)[0].rsplit("/", 1)[-1] for it in data])
-            for name in ("implicit.jsonl", "balanced.jsonl"):
+            for name in ("implicit.jsonl", "balanced.jsonl", "more.jsonl"):
+                if not (src == name).any():
+                    continue
                 out.append((f"without-{name}", src != name))
         else:
             raise SystemExit(f"unknown split {kind!r}: half or source")

@@ -96,6 +96,7 @@ __all__ = [
     "multilingual_settings",
     "prompted_settings",
     "train_classifier",
+    "wilson_lower",
 ]
 
 FORMAT_VERSION = "value-classifier-v1"
@@ -172,6 +173,11 @@ class ClassifierSettings:
     (a 2-parameter logistic fit, so 0.8 means "right 8 times in 10 out of fold"), then one
     threshold for all heads, the lowest at which the out-of-fold micro precision reaches
     ``precision_target`` in every language with at least 3 texts predicted (see "Platt")."""
+    precision_bound: str = "point"
+    """With ``calibration="platt"``: what must reach ``precision_target`` at the global
+    threshold, the out-of-fold micro precision itself ("point") or the lower end of its Wilson
+    95% interval ("wilson"; labels counted as independent trials), which asks for more where
+    few labels are given and leaves a margin for texts unlike the training data."""
 
     def check(self) -> None:
         if not 0.0 < self.precision_target <= 1.0:
@@ -185,6 +191,10 @@ class ClassifierSettings:
             raise UserError(f"folds must be >= 2, not {self.folds}", fix="use e.g. 5")
         if self.C <= 0 or self.keyword_weight < 0 or self.ngram_max < 1 or self.max_features < 1:
             raise UserError("bad classifier settings", fix="C > 0, keyword_weight >= 0, ...")
+        if self.precision_bound not in ("point", "wilson"):
+            raise UserError(
+                f"unknown precision bound {self.precision_bound!r}", fix="use 'point' or 'wilson'"
+            )
         if self.calibration not in ("head", "platt"):
             raise UserError(
                 f"unknown calibration {self.calibration!r}", fix="use 'head' or 'platt'"
@@ -479,7 +489,12 @@ class ClassifierDetector:
         if self.platt is not None:
             assert self.oof_languages is not None
             thresholds, heads = _global_heads(
-                self.oof, self.oof_targets, self.oof_languages, self.taxonomy, precision_target
+                self.oof,
+                self.oof_targets,
+                self.oof_languages,
+                self.taxonomy,
+                precision_target,
+                self.settings.precision_bound,
             )
         else:
             thresholds, heads = _heads(
@@ -724,6 +739,17 @@ out-of-fold labels given there: with 3, one wrong label among the few confident 
 broke the run and the threshold landed at 0.97 (recall 1-2%)."""
 
 
+def wilson_lower(right: int, given: int, z: float = 1.96) -> float:
+    """Lower end of the Wilson score interval for ``right`` successes in ``given`` trials
+    (95% for z = 1.96); 0 when nothing was given."""
+    if given <= 0:
+        return 0.0
+    p = right / given
+    centre = p + z * z / (2 * given)
+    half = z * math.sqrt(p * (1 - p) / given + z * z / (4 * given * given))
+    return (centre - half) / (1 + z * z / given)
+
+
 def _labels_at(q: np.ndarray, t: float) -> np.ndarray:
     """Labels in {-1, 0, 1} (n, K) from Platt-scaled head probabilities (n, 2K) at threshold t."""
     q_plus, q_minus = q[:, 0::2], q[:, 1::2]
@@ -738,12 +764,14 @@ def _global_heads(
     languages: np.ndarray,
     taxonomy: Taxonomy,
     precision_target: float,
+    bound: str = "point",
 ) -> tuple[list[float], list[HeadReport]]:
     """One threshold for all Platt-scaled heads (see "Platt" in the module docstring): the
-    lowest grid point from which the out-of-fold micro precision stays >= ``precision_target``
-    at every higher grid point, in every language (a language with fewer than
-    :data:`PLATT_MIN_PREDICTED` labels given at a point does not count there, and a point where
-    no language counts is not chosen); the top of the grid when none qualifies."""
+    lowest grid point from which the out-of-fold micro precision (``bound="wilson"``: the lower
+    end of its Wilson 95% interval) stays >= ``precision_target`` at every higher grid point,
+    in every language (a language with fewer than :data:`PLATT_MIN_PREDICTED` labels given at a
+    point does not count there, and a point where no language counts is not chosen); the top of
+    the grid when none qualifies."""
     gold = targets[:, 0::2].astype(np.int64) - targets[:, 1::2].astype(np.int64)
     chosen = float(PLATT_GRID[-1])
     rule = "no threshold reaches the target: the top of the grid"
@@ -755,12 +783,15 @@ def _global_heads(
             fired = pred[rows] != 0
             if int(fired.sum()) >= PLATT_MIN_PREDICTED:
                 counted = True
-                precision = float((pred[rows][fired] == gold[rows][fired]).mean())
+                right = int((pred[rows][fired] == gold[rows][fired]).sum())
+                given = int(fired.sum())
+                precision = wilson_lower(right, given) if bound == "wilson" else right / given
                 failed = failed or precision < precision_target
         if failed:
             break
         if counted:
-            chosen, rule = float(t), f"global Platt threshold, precision>={precision_target:g}"
+            what = "precision" if bound == "point" else "Wilson lower bound of precision"
+            chosen, rule = float(t), f"global Platt threshold, {what}>={precision_target:g}"
     pred = _labels_at(q, chosen)
     heads = []
     for h in range(q.shape[1]):
@@ -857,6 +888,7 @@ def train_classifier(
             np.asarray(langs),
             data.taxonomy,
             settings.precision_target,
+            settings.precision_bound,
         )
     else:
         thresholds, heads = _heads(
@@ -926,7 +958,7 @@ def _settings_key(settings: ClassifierSettings) -> dict[str, Any]:
     hold their defaults, so models cached before they existed keep their keys."""
     out = dict(settings.__dict__)
     defaults = ClassifierSettings()
-    for name in ("embedding_prompt", "embedding_pooling"):
+    for name in ("embedding_prompt", "embedding_pooling", "precision_bound"):
         if out[name] == getattr(defaults, name):
             del out[name]
     return out
