@@ -188,13 +188,13 @@ def test_prompted_detector_on_the_held_out_split():
 
     det = get_detector("classifier:prompted", cache=False)
     test = load_labelled().split("test")
-    balanced = det.at_precision(0.5)
+    balanced = det.at_best_f1()
     for lang in ("en", "zh"):
         rows = [i for i, it in enumerate(test) if it.language == lang]
         texts = [test.texts[i] for i in rows]
         rep = score_detections(test.labels[rows], balanced.detect_many(texts, lang), test.taxonomy)
-        # session 24 measured 0.52 en / 0.53 zh; classifier:multilingual gets 0.48 / 0.49
-        assert rep.macro_f1 >= 0.48, (lang, rep.macro_f1)
+        # session 25 (1,666 training texts) measured 0.57 en / 0.58 zh; session 24 0.52 / 0.53
+        assert rep.macro_f1 >= 0.53, (lang, rep.macro_f1)
         hp = score_detections(test.labels[rows], det.detect_many(texts, lang), test.taxonomy)
-        # measured 0.71 at 77 / 89 labels: below the 0.8 target, so this is only a floor
-        assert hp.micro.predicted >= 20 and hp.micro.precision >= 0.6, (lang, hp.micro)
+        # measured 0.86 / 0.86 at 42 / 50 labels (recall 0.19 / 0.21); a floor below that
+        assert hp.micro.predicted >= 30 and hp.micro.precision >= 0.75, (lang, hp.micro)
