@@ -1057,6 +1057,11 @@ def load_classifier(
     on the train split plus the extra set
     (:func:`~valuealign.values.labelled.training_set`). Its heads abstain below the threshold
     that reached ``precision_target`` out of fold (the high-precision operating point).
+    ``path="prompted"`` (spec ``classifier:prompted``) does the same with the vectors of each
+    text read inside a question about values (:func:`prompted_settings`); its threshold must
+    reach ``precision_target`` + 0.1 out of fold (:data:`PROMPTED_PRECISION_MARGIN`), and a
+    model fresh from training gives its balanced point with
+    :meth:`ClassifierDetector.at_best_f1`.
 
     The default model is kept per process and, with ``cache=True``, on disk under
     ``$VALUEALIGN_CACHE/value-classifier/<hash>/`` (an unwritable cache is skipped).
