@@ -35,6 +35,7 @@ import argparse
 import hashlib
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -195,10 +196,19 @@ def main() -> None:
     parser.add_argument("--split", action="append", default=None, choices=["half", "source"])
     parser.add_argument("--agree", action="store_true", help="also classifier:multilingual")
     parser.add_argument("--cache", default=".hp-rule-cache")
+    parser.add_argument("--embedding", default=None, help="another model's prompted vectors")
+    parser.add_argument("--layers", default=None, help="their layers, e.g. 18+24")
     parser.add_argument("--out", default="benchmarks/results/hp_rule_selection.json")
     args = parser.parse_args()
     data = training_set()
     detectors = {"prompted": prompted_settings(0.8)}
+    if args.embedding:
+        layers = tuple(int(x) for x in (args.layers or "15+21").split("+"))
+        detectors = {
+            "prompted": replace(
+                prompted_settings(0.8), embedding=args.embedding, embedding_layers=layers
+            )
+        }
     if args.agree:
         detectors["multilingual"] = multilingual_settings(0.8)
     tally: dict[str, list[int]] = {}

@@ -52,6 +52,7 @@ from valuealign.values.classifier import (
     ClassifierDetector,
     ClassifierSettings,
     multilingual_settings,
+    prompted_large_settings,
     prompted_settings,
     train_classifier,
 )
@@ -66,6 +67,7 @@ from valuealign.values.metrics import Counts, score_detections
 
 EMBED_MODEL = "qwen2.5-0.5b-instruct"
 PROMPTED_TAG = "prompted-s25"
+PROMPTED_LARGE_TAG = "prompted-1.5b-s25"
 """Rows of this session's ``classifier:prompted`` (session 24's rows are ``prompted``)."""
 BOOTSTRAP = 500
 
@@ -385,6 +387,14 @@ def main() -> None:
         "--only-llm", action="store_true", help="skip every detector but the --llm ones"
     )
     parser.add_argument(
+        "--large", action="store_true", help="also classifier:prompted-1.5b (the 1.5B's vectors)"
+    )
+    parser.add_argument(
+        "--large-only",
+        action="store_true",
+        help="with --only-prompted: classifier:prompted-1.5b alone",
+    )
+    parser.add_argument(
         "--only-prompted",
         action="store_true",
         help="score classifier:prompted only (trained on today's training set) and keep every "
@@ -423,12 +433,15 @@ def main() -> None:
         session22 = replace(multilingual_settings(0.8), C=1.0, calibration="head")
         variants.append(("L12+Llast std, session-22 settings", session22))
         variants.append(("multilingual", multilingual_settings(0.8)))
-    if not args.no_prompted:
+    if not args.no_prompted and not args.large_only:
         variants.append((PROMPTED_TAG, prompted_settings(0.8)))
+    if args.large or args.large_only:
+        variants.append((PROMPTED_LARGE_TAG, prompted_large_settings(0.8)))
     for tag, settings in variants:
         started = time.perf_counter()
         hp = train_classifier(train, settings)
-        balanced = hp.at_best_f1() if tag == PROMPTED_TAG else hp.at_precision(0.5)
+        best_f1 = tag in (PROMPTED_TAG, PROMPTED_LARGE_TAG)
+        balanced = hp.at_best_f1() if best_f1 else hp.at_precision(0.5)
         learned = {"balanced": balanced, "high-precision": hp}
         for point, model in learned.items():
             scores[f"learned-qwen-{tag} ({point})"] = model.detect_many(test.texts, test.languages)

@@ -97,6 +97,7 @@ __all__ = [
     "HeadReport",
     "load_classifier",
     "multilingual_settings",
+    "prompted_large_settings",
     "prompted_settings",
     "train_classifier",
     "wilson_lower",
@@ -111,6 +112,19 @@ MULTILINGUAL = "multilingual"
 PROMPTED = "prompted"
 """``classifier:prompted``: the same heads on Qwen vectors of each text read inside a question
 about values (:func:`valuealign.values.embed.embed_prompted`)."""
+PROMPTED_LARGE = "prompted-1.5b"
+"""``classifier:prompted-1.5b``: ``classifier:prompted`` on Qwen2.5 1.5B's prompted vectors
+(:data:`PROMPTED_LARGE_LAYERS`), about twice to three times the 0.5B's cost per text."""
+PROMPTED_LARGE_EMBEDDING = "qwen2.5-1.5b-instruct"
+PROMPTED_LARGE_LAYERS = (18, 24)
+"""Layers 18 and 24 of the 1.5B's 28 (the prompted pass stores 6, 9, ..., 24), text-mean and
+last token. Session 25, training data only: the vectors-only screen on 400 training texts
+(``benchmarks/prompted_15b_screen.py``) gave the weaker language's out-of-fold macro-F1 0.547
+at 18 + 24, 0.546 at 15 + 21, 0.535 at 12 + 18 + 24, against 0.394 for the 0.5B's chosen
+vectors on the same texts; the full detector on the 1,666 training texts, out of fold: 0.763
+en / 0.762 zh at the balanced point (0.5B: 0.619 / 0.646); trained without one training file
+and scored on it (``benchmarks/hp_rule_selection.py --split source``): 0.737 / 0.713 (0.5B:
+0.572 / 0.586), precision 0.85-0.93 at the 0.9-out-of-fold threshold (recall 0.51 / 0.52)."""
 PROMPTED_LAYERS = (15, 21)
 PROMPTED_POOLING = "mean+last"
 """Layers 15 and 21, each as the mean over the text's own tokens and the prompt's last token
@@ -1025,6 +1039,16 @@ def prompted_settings(precision_target: float = 0.8) -> ClassifierSettings:
     )
 
 
+def prompted_large_settings(precision_target: float = 0.8) -> ClassifierSettings:
+    """The settings of ``classifier:prompted-1.5b`` (see :data:`PROMPTED_LARGE_LAYERS`): those
+    of ``classifier:prompted`` (C, margin, calibration) on the 1.5B's vectors."""
+    return replace(
+        prompted_settings(precision_target),
+        embedding=PROMPTED_LARGE_EMBEDDING,
+        embedding_layers=PROMPTED_LARGE_LAYERS,
+    )
+
+
 def _settings_key(settings: ClassifierSettings) -> dict[str, Any]:
     """The settings as they enter a cache key; fields added later are left out while they
     hold their defaults, so models cached before they existed keep their keys."""
@@ -1068,11 +1092,12 @@ def load_classifier(
     """
     spec = "" if path is None else str(path).strip()
     multilingual = spec == MULTILINGUAL
-    prompted = spec == PROMPTED
+    large = spec == PROMPTED_LARGE
+    prompted = spec == PROMPTED or large
     if spec and not (multilingual or prompted):
         return ClassifierDetector.load(Path(spec).expanduser())
     if prompted:
-        settings = prompted_settings(precision_target)
+        settings = (prompted_large_settings if large else prompted_settings)(precision_target)
         data = training_set(extra=True)
     elif multilingual:
         settings = multilingual_settings(precision_target)
@@ -1097,16 +1122,21 @@ def load_classifier(
             if model is None:
                 if prompted and progress is None:
                     _loud(
-                        f"training classifier:{PROMPTED} on first use: {len(data)} texts through "
-                        "Qwen2.5 0.5B (about 0.3-1 s a text on 2 CPU cores where not cached), "
-                        f"then 5-fold heads; the result is cached under {folder}"
+                        f"training classifier:{spec} on first use: {len(data)} texts through "
+                        + (
+                            "Qwen2.5 1.5B (about 0.6-2 s a text on 2 CPU cores where not cached), "
+                            if large
+                            else "Qwen2.5 0.5B (about 0.3-1 s a text on 2 CPU cores where not "
+                            "cached), "
+                        )
+                        + f"then 5-fold heads; the result is cached under {folder}"
                     )
                     progress = _loud
                 model = train_classifier(data, settings, progress=progress)
                 if cache:
                     _save_quietly(model, folder)
             model.name = (
-                f"classifier:{PROMPTED}"
+                f"classifier:{spec}"
                 if prompted
                 else f"classifier:{MULTILINGUAL}"
                 if multilingual
