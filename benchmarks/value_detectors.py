@@ -52,6 +52,7 @@ from valuealign.values.classifier import (
     ClassifierDetector,
     ClassifierSettings,
     multilingual_settings,
+    prompted_large_settings,
     prompted_settings,
     train_classifier,
 )
@@ -65,6 +66,9 @@ from valuealign.values.llm_detector import LLM_DETECTOR_TEMPLATE_VERSION
 from valuealign.values.metrics import Counts, score_detections
 
 EMBED_MODEL = "qwen2.5-0.5b-instruct"
+PROMPTED_TAG = "prompted-s25"
+PROMPTED_LARGE_TAG = "prompted-1.5b-s25"
+"""Rows of this session's ``classifier:prompted`` (session 24's rows are ``prompted``)."""
 BOOTSTRAP = 500
 
 
@@ -320,6 +324,21 @@ def confidence_threshold(gold: np.ndarray, scores: np.ndarray, target: float = 0
     return {"threshold": top, "rule": "no level reaches the target: highest level", "table": table}
 
 
+def merged(old: dict, new: dict) -> dict:
+    """The earlier run's results with this run's rows added (same names replaced); the rows
+    kept from before are listed in ``rows_from_earlier_runs``, the training set of this run
+    under ``train_latest``."""
+    out = dict(old)
+    kept = [name for name in old.get("detectors", {}) if name not in new["detectors"]]
+    for key in ("detectors", "detectors_by_part", "learned_heads"):
+        out[key] = {**old.get(key, {}), **new.get(key, {})}
+    out["rows_from_earlier_runs"] = sorted(set(old.get("rows_from_earlier_runs", [])) | set(kept))
+    out["train_latest"] = new["train"]
+    out["label_counts_latest"] = new["label_counts"]
+    out["seconds_latest"] = new["seconds"]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="benchmarks/results/value_detectors.json")
@@ -367,11 +386,28 @@ def main() -> None:
     parser.add_argument(
         "--only-llm", action="store_true", help="skip every detector but the --llm ones"
     )
+    parser.add_argument(
+        "--large", action="store_true", help="also classifier:prompted-1.5b (the 1.5B's vectors)"
+    )
+    parser.add_argument(
+        "--large-only",
+        action="store_true",
+        help="with --only-prompted: classifier:prompted-1.5b alone",
+    )
+    parser.add_argument(
+        "--only-prompted",
+        action="store_true",
+        help="score classifier:prompted only (trained on today's training set) and keep every "
+        "other row of the existing --out file as it was",
+    )
     args = parser.parse_args()
     forms = args.llm_form or ["pair"]
     if args.only_llm:
         args.skip += ["keywords", "lexicon", "classifier"]
         args.layer, args.no_multilingual, args.no_prompted = [], True, True
+    if args.only_prompted:
+        args.skip += ["keywords", "lexicon", "classifier"]
+        args.layer, args.no_multilingual, args.llm = [], True, []
     layers = [] if args.layer is None else args.layer
 
     data = load_labelled()
@@ -397,12 +433,16 @@ def main() -> None:
         session22 = replace(multilingual_settings(0.8), C=1.0, calibration="head")
         variants.append(("L12+Llast std, session-22 settings", session22))
         variants.append(("multilingual", multilingual_settings(0.8)))
-    if not args.no_prompted:
-        variants.append(("prompted", prompted_settings(0.8)))
+    if not args.no_prompted and not args.large_only:
+        variants.append((PROMPTED_TAG, prompted_settings(0.8)))
+    if args.large or args.large_only:
+        variants.append((PROMPTED_LARGE_TAG, prompted_large_settings(0.8)))
     for tag, settings in variants:
         started = time.perf_counter()
         hp = train_classifier(train, settings)
-        learned = {"balanced": hp.at_precision(0.5), "high-precision": hp}
+        best_f1 = tag in (PROMPTED_TAG, PROMPTED_LARGE_TAG)
+        balanced = hp.at_best_f1() if best_f1 else hp.at_precision(0.5)
+        learned = {"balanced": balanced, "high-precision": hp}
         for point, model in learned.items():
             scores[f"learned-qwen-{tag} ({point})"] = model.detect_many(test.texts, test.languages)
         heads[tag] = {
@@ -488,6 +528,8 @@ def main() -> None:
                 )
     print(result["second_annotator"])
     out = Path(args.out)
+    if args.only_prompted and out.is_file():
+        result = merged(json.loads(out.read_text(encoding="utf-8")), result)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print("wrote", out)

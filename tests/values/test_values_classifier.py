@@ -273,3 +273,82 @@ def test_default_classifier_on_real_text(shipped_model):
     assert out[0].argmax() == VALUES.index("tradition")
     probs = det.probabilities([TRADITION_EN])
     assert probs.shape == (1, 10, 2) and np.all((probs >= 0) & (probs <= 1))
+
+
+def test_wilson_lower_bound_matches_scipy():
+    """Oracle: scipy's binomial test, Wilson interval (no continuity correction)."""
+    from scipy.stats import binomtest
+
+    from valuealign.values.classifier import wilson_lower
+
+    for right, given in ((8, 10), (16, 16), (170, 200), (90, 100), (1, 3), (0, 5)):
+        low = binomtest(right, given).proportion_ci(0.95, method="wilson").low
+        assert wilson_lower(right, given) == pytest.approx(low, abs=2e-4)
+    assert wilson_lower(0, 0) == 0.0
+
+
+def test_global_threshold_with_the_wilson_bound_asks_for_more():
+    """Out-of-fold labels built by hand: 100 labels at q 0.95 (90 right) and 100 at q 0.6
+    (80 right). The point precision at t <= 0.6 is 170 / 200 = 0.85 >= 0.8, so the point rule
+    takes the lowest grid point; the Wilson lower bound there is 0.79 < 0.8 (0.83 for 90 / 100
+    above 0.6), so the Wilson rule stops just above 0.6."""
+    from valuealign.values.classifier import _global_heads
+
+    n = 300
+    q = np.full((n, 20), 0.01)
+    targets = np.zeros((n, 20))
+    q[:100, 0], q[100:200, 0] = 0.95, 0.6
+    targets[:90, 0] = 1
+    targets[100:180, 0] = 1
+    langs = np.array(["en"] * n)
+    point, _ = _global_heads(q, targets, langs, SCHWARTZ10, 0.8, "point")
+    wilson, heads = _global_heads(q, targets, langs, SCHWARTZ10, 0.8, "wilson")
+    assert point[0] == pytest.approx(0.2)
+    assert wilson[0] == pytest.approx(0.61)
+    assert heads[0].precision == pytest.approx(0.9) and heads[0].recall == pytest.approx(90 / 170)
+    assert "Wilson" in heads[0].rule
+    with pytest.raises(UserError, match="precision bound"):
+        ClassifierSettings(precision_bound="bootstrap").check()
+
+
+def test_precision_margin_raises_the_out_of_fold_target(tmp_path):
+    """A margin m asks the out of fold probabilities for target + m: training with (0.7, 0.1)
+    gives the thresholds of training with (0.8, 0), and at_precision adds the margin too."""
+    data = load_labelled(_write(tmp_path / "tiny.jsonl", _synthetic_rows(12)))
+    base = ClassifierSettings(use_embeddings=False, folds=3, calibration="platt")
+    plain = train_classifier(data, ClassifierSettings(**{**base.__dict__, "precision_target": 0.8}))
+    margin = train_classifier(
+        data,
+        ClassifierSettings(**{**base.__dict__, "precision_target": 0.7, "precision_margin": 0.1}),
+    )
+    np.testing.assert_allclose(margin.thresholds, plain.thresholds)
+    np.testing.assert_allclose(
+        margin.at_precision(0.5).thresholds, plain.at_precision(0.6).thresholds
+    )
+    assert margin.at_precision(0.5).settings.precision_target == 0.5
+    with pytest.raises(UserError, match="margin"):
+        ClassifierSettings(precision_margin=1.0).check()
+
+
+def test_best_f1_point_on_hand_built_out_of_fold_probabilities(tmp_path):
+    """Out-of-fold probabilities set by hand on one head: every true label at q 0.7, as many
+    wrong ones at 0.4, the rest at 0.05. Every threshold in (0.4, 0.7] labels exactly the true
+    ones (F1 1), so the best-F1 point is the lowest grid point above 0.4."""
+    data = load_labelled(_write(tmp_path / "tiny.jsonl", _synthetic_rows(12)))
+    model = train_classifier(
+        data, ClassifierSettings(use_embeddings=False, folds=3, calibration="platt")
+    )
+    n = 80
+    q = np.full((n, 20), 0.05)
+    targets = np.zeros((n, 20))
+    langs = np.array(["en", "zh"] * (n // 2))
+    q[:20, 0], targets[:20, 0] = 0.7, 1  # tradition, promote: 10 per language
+    q[20:40, 0] = 0.4
+    model.oof, model.oof_targets, model.oof_languages = q, targets, langs
+    best = model.at_best_f1()
+    assert best.thresholds[0] == pytest.approx(0.41)
+    assert np.all(best.thresholds == best.thresholds[0])
+    assert best.heads[0].precision == 1.0 and best.heads[0].recall == 1.0
+    assert "macro-F1" in best.heads[0].rule
+    with pytest.raises(UserError, match="Platt"):
+        train_classifier(data, ClassifierSettings(use_embeddings=False, folds=3)).at_best_f1()

@@ -13,6 +13,7 @@ from valuealign.values import embed as embed_module
 from valuealign.values.classifier import (
     _settings_key,
     multilingual_settings,
+    prompted_large_settings,
     prompted_settings,
 )
 from valuealign.values.embed import (
@@ -112,6 +113,15 @@ def test_prompted_settings_and_arguments_are_checked():
     s = prompted_settings()
     s.check()
     assert s.embedding_prompt and set(s.embedding_layers) <= set(PROMPT_LAYERS)
+    large = prompted_large_settings()
+    large.check()
+    assert large.embedding == "qwen2.5-1.5b-instruct" and large.embedding_prompt
+    # only the vectors differ from classifier:prompted; the two never share a cache key
+    assert {k for k in s.__dict__ if s.__dict__[k] != large.__dict__[k]} == {
+        "embedding",
+        "embedding_layers",
+    }
+    assert _settings_key(s) != _settings_key(large)
 
 
 def test_older_settings_keep_their_cache_keys():
@@ -120,7 +130,7 @@ def test_older_settings_keep_their_cache_keys():
     old_fields = {
         k: v
         for k, v in multilingual_settings().__dict__.items()
-        if k not in ("embedding_prompt", "embedding_pooling")
+        if k not in ("embedding_prompt", "embedding_pooling", "precision_margin", "precision_bound")
     }
     assert _settings_key(multilingual_settings()) == old_fields
     assert _settings_key(prompted_settings())["embedding_prompt"] is True
@@ -188,13 +198,37 @@ def test_prompted_detector_on_the_held_out_split():
 
     det = get_detector("classifier:prompted", cache=False)
     test = load_labelled().split("test")
-    balanced = det.at_precision(0.5)
+    balanced = det.at_best_f1()
     for lang in ("en", "zh"):
         rows = [i for i, it in enumerate(test) if it.language == lang]
         texts = [test.texts[i] for i in rows]
         rep = score_detections(test.labels[rows], balanced.detect_many(texts, lang), test.taxonomy)
-        # session 24 measured 0.52 en / 0.53 zh; classifier:multilingual gets 0.48 / 0.49
-        assert rep.macro_f1 >= 0.48, (lang, rep.macro_f1)
+        # session 25 (1,666 training texts) measured 0.57 en / 0.58 zh; session 24 0.52 / 0.53
+        assert rep.macro_f1 >= 0.53, (lang, rep.macro_f1)
         hp = score_detections(test.labels[rows], det.detect_many(texts, lang), test.taxonomy)
-        # measured 0.71 at 77 / 89 labels: below the 0.8 target, so this is only a floor
-        assert hp.micro.predicted >= 20 and hp.micro.precision >= 0.6, (lang, hp.micro)
+        # measured 0.86 / 0.86 at 42 / 50 labels (recall 0.19 / 0.21); a floor below that
+        assert hp.micro.predicted >= 30 and hp.micro.precision >= 0.75, (lang, hp.micro)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(len(shipped_labelled_paths()) < 2, reason="no shipped labelled set")
+@pytest.mark.skipif(
+    not embedding_available("qwen2.5-1.5b-instruct"), reason="the embedded Qwen 1.5B is missing"
+)
+def test_prompted_large_detector_on_the_held_out_split():
+    """classifier:prompted-1.5b trained afresh (the 1.5B's vectors: about 20 minutes for the
+    training texts on 2 cores where not cached), scored on the held-out split per language."""
+    from valuealign.values.metrics import score_detections
+
+    det = get_detector("classifier:prompted-1.5b", cache=False)
+    assert det.name == "classifier:prompted-1.5b"
+    test = load_labelled().split("test")
+    balanced = det.at_best_f1()
+    for lang in ("en", "zh"):
+        rows = [i for i, it in enumerate(test) if it.language == lang]
+        texts = [test.texts[i] for i in rows]
+        rep = score_detections(test.labels[rows], balanced.detect_many(texts, lang), test.taxonomy)
+        # a floor above classifier:prompted's (0.5B) measured 0.57 / 0.58
+        assert rep.macro_f1 >= 0.6, (lang, rep.macro_f1)
+        hp = score_detections(test.labels[rows], det.detect_many(texts, lang), test.taxonomy)
+        assert hp.micro.predicted >= 40 and hp.micro.precision >= 0.75, (lang, hp.micro)

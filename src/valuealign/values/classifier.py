@@ -43,7 +43,10 @@ points with at least 20 labels given there); one parameter chosen on ~20 times m
 a head's threshold. Checked on the training data alone (rules fitted on a random half of the
 out-of-fold rows, scored on the other half, 10 draws): per-head thresholds reached precision
 0.58-0.63, the global Platt threshold 0.78-0.83.
-:attr:`ClassifierDetector.oof` then holds the q's.
+:attr:`ClassifierDetector.oof` then holds the q's. With ``precision_bound="wilson"`` what must
+stay at or above the target is the lower end of the Wilson 95% interval of that precision
+(:func:`wilson_lower`), not the precision itself: the threshold then asks for more where few
+labels are given.
 
 **Output.** For each value, the promote head fires when p+ >= t+, the oppose head when
 p- >= t-; the entry is +p+ or -p- (the head further above its threshold wins when both fire),
@@ -94,8 +97,10 @@ __all__ = [
     "HeadReport",
     "load_classifier",
     "multilingual_settings",
+    "prompted_large_settings",
     "prompted_settings",
     "train_classifier",
+    "wilson_lower",
 ]
 
 FORMAT_VERSION = "value-classifier-v1"
@@ -107,6 +112,19 @@ MULTILINGUAL = "multilingual"
 PROMPTED = "prompted"
 """``classifier:prompted``: the same heads on Qwen vectors of each text read inside a question
 about values (:func:`valuealign.values.embed.embed_prompted`)."""
+PROMPTED_LARGE = "prompted-1.5b"
+"""``classifier:prompted-1.5b``: ``classifier:prompted`` on Qwen2.5 1.5B's prompted vectors
+(:data:`PROMPTED_LARGE_LAYERS`), about twice to three times the 0.5B's cost per text."""
+PROMPTED_LARGE_EMBEDDING = "qwen2.5-1.5b-instruct"
+PROMPTED_LARGE_LAYERS = (18, 24)
+"""Layers 18 and 24 of the 1.5B's 28 (the prompted pass stores 6, 9, ..., 24), text-mean and
+last token. Session 25, training data only: the vectors-only screen on 400 training texts
+(``benchmarks/prompted_15b_screen.py``) gave the weaker language's out-of-fold macro-F1 0.547
+at 18 + 24, 0.546 at 15 + 21, 0.535 at 12 + 18 + 24, against 0.394 for the 0.5B's chosen
+vectors on the same texts; the full detector on the 1,666 training texts, out of fold: 0.763
+en / 0.762 zh at the balanced point (0.5B: 0.619 / 0.646); trained without one training file
+and scored on it (``benchmarks/hp_rule_selection.py --split source``): 0.737 / 0.713 (0.5B:
+0.572 / 0.586), precision 0.85-0.93 at the 0.9-out-of-fold threshold (recall 0.51 / 0.52)."""
 PROMPTED_LAYERS = (15, 21)
 PROMPTED_POOLING = "mean+last"
 """Layers 15 and 21, each as the mean over the text's own tokens and the prompt's last token
@@ -114,6 +132,18 @@ PROMPTED_POOLING = "mean+last"
 training data alone (``benchmarks/prompted_selection.py``, vectors only, 5 folds): weaker
 language's out-of-fold macro-F1 0.571, against 0.501 for the plain vectors at 12 + 24, 0.562
 for the prompted text-mean at 12 + 24, 0.485 for the last token alone (session 24)."""
+PROMPTED_C = 10.0
+"""Inverse L2 strength of ``classifier:prompted``'s heads. Session 25, trained on session 24's
+1,025 training texts plus the first 481 of ``extra/more.jsonl`` and scored out of fold on the
+1,025 (5 folds; ``benchmarks/prompted_settings_s25.py``): C 1 / 3 / 10 gave balanced
+macro-F1 0.624 / 0.631 / 0.637 en and 0.592 / 0.605 / 0.613 zh (session 24 chose C 3)."""
+PROMPTED_PRECISION_MARGIN = 0.1
+"""``classifier:prompted``'s high-precision threshold reaches precision 0.9 out of fold for a
+0.8 target. Session 24's threshold for 0.8 out of fold gave 0.71 on the held-out split.
+Session 25 checked the rules on the training data alone (``benchmarks/hp_rule_selection.py``:
+the detector trained without one training file, scored on that file; three files): at 0.8
+out of fold the left-out file got 0.75-0.79 in every case, with the Wilson lower bound >= 0.8
+0.78-0.83, at 0.9 out of fold 0.81-0.96 in every file and language (recall 0.14-0.17)."""
 MULTILINGUAL_EMBEDDING = "qwen2.5-0.5b-instruct"
 MULTILINGUAL_LAYERS = (12, -1)
 """Qwen2.5 0.5B's middle (12 of 24) and last layer, mean-pooled, concatenated, standardised.
@@ -172,6 +202,15 @@ class ClassifierSettings:
     (a 2-parameter logistic fit, so 0.8 means "right 8 times in 10 out of fold"), then one
     threshold for all heads, the lowest at which the out-of-fold micro precision reaches
     ``precision_target`` in every language with at least 3 texts predicted (see "Platt")."""
+    precision_margin: float = 0.0
+    """Out of fold, the threshold must reach ``precision_target`` plus this margin (capped at
+    1): room for texts unlike the training data, where the precision falls (see
+    ``classifier:prompted``, :data:`PROMPTED_PRECISION_MARGIN`)."""
+    precision_bound: str = "point"
+    """With ``calibration="platt"``: what must reach ``precision_target`` at the global
+    threshold, the out-of-fold micro precision itself ("point") or the lower end of its Wilson
+    95% interval ("wilson"; labels counted as independent trials), which asks for more where
+    few labels are given and leaves a margin for texts unlike the training data."""
 
     def check(self) -> None:
         if not 0.0 < self.precision_target <= 1.0:
@@ -185,6 +224,14 @@ class ClassifierSettings:
             raise UserError(f"folds must be >= 2, not {self.folds}", fix="use e.g. 5")
         if self.C <= 0 or self.keyword_weight < 0 or self.ngram_max < 1 or self.max_features < 1:
             raise UserError("bad classifier settings", fix="C > 0, keyword_weight >= 0, ...")
+        if not 0.0 <= self.precision_margin < 1.0:
+            raise UserError(
+                f"precision margin {self.precision_margin} is outside [0, 1)", fix="use e.g. 0.1"
+            )
+        if self.precision_bound not in ("point", "wilson"):
+            raise UserError(
+                f"unknown precision bound {self.precision_bound!r}", fix="use 'point' or 'wilson'"
+            )
         if self.calibration not in ("head", "platt"):
             raise UserError(
                 f"unknown calibration {self.calibration!r}", fix="use 'head' or 'platt'"
@@ -476,22 +523,63 @@ class ClassifierDetector:
                 "this classifier carries no out-of-fold probabilities",
                 fix="train it in this process with train_classifier",
             )
+        wanted = min(1.0, precision_target + self.settings.precision_margin)
         if self.platt is not None:
             assert self.oof_languages is not None
             thresholds, heads = _global_heads(
-                self.oof, self.oof_targets, self.oof_languages, self.taxonomy, precision_target
+                self.oof,
+                self.oof_targets,
+                self.oof_languages,
+                self.taxonomy,
+                wanted,
+                self.settings.precision_bound,
             )
         else:
             thresholds, heads = _heads(
                 self.oof,
                 list(self.oof_targets.T),
                 self.taxonomy,
-                precision_target,
+                wanted,
                 self.settings.min_precision,
             )
         settings = ClassifierSettings(
             **{**self.settings.__dict__, "precision_target": precision_target}
         )
+        return self._with_thresholds(settings, thresholds, heads)
+
+    def at_best_f1(self) -> ClassifierDetector:
+        """The balanced operating point of a Platt-calibrated model: the one global threshold
+        (of :data:`PLATT_GRID`) with the best out-of-fold macro-F1 in the weaker language
+        (ties: the lowest). Only for a model fresh from :func:`train_classifier`."""
+        if self.oof is None or self.oof_targets is None or self.platt is None:
+            raise UserError(
+                "at_best_f1 needs a Platt-calibrated classifier with out-of-fold probabilities",
+                fix="train it in this process with calibration='platt'",
+            )
+        assert self.oof_languages is not None
+        from valuealign.values.metrics import score_detections
+
+        gold = self.oof_targets[:, 0::2].astype(np.int64) - self.oof_targets[:, 1::2].astype(
+            np.int64
+        )
+        langs = self.oof_languages
+        best, chosen = -1.0, float(PLATT_GRID[0])
+        for t in PLATT_GRID:
+            pred = _labels_at(self.oof, float(t)).astype(np.float64)
+            weaker = min(
+                score_detections(gold[langs == lg], pred[langs == lg], self.taxonomy).macro_f1
+                for lg in np.unique(langs)
+            )
+            if weaker > best + 1e-12:
+                best, chosen = weaker, float(t)
+        rule = f"global Platt threshold, best out-of-fold macro-F1 ({best:.3f}, weaker language)"
+        heads = _head_reports(self.oof, gold, self.taxonomy, chosen, rule)
+        thresholds = [chosen] * self.oof.shape[1]
+        return self._with_thresholds(self.settings, thresholds, heads)
+
+    def _with_thresholds(
+        self, settings: ClassifierSettings, thresholds: Sequence[float], heads: list[HeadReport]
+    ) -> ClassifierDetector:
         return ClassifierDetector(
             taxonomy=self.taxonomy,
             settings=settings,
@@ -724,6 +812,17 @@ out-of-fold labels given there: with 3, one wrong label among the few confident 
 broke the run and the threshold landed at 0.97 (recall 1-2%)."""
 
 
+def wilson_lower(right: int, given: int, z: float = 1.96) -> float:
+    """Lower end of the Wilson score interval for ``right`` successes in ``given`` trials
+    (95% for z = 1.96); 0 when nothing was given."""
+    if given <= 0:
+        return 0.0
+    p = right / given
+    centre = p + z * z / (2 * given)
+    half = z * math.sqrt(p * (1 - p) / given + z * z / (4 * given * given))
+    return (centre - half) / (1 + z * z / given)
+
+
 def _labels_at(q: np.ndarray, t: float) -> np.ndarray:
     """Labels in {-1, 0, 1} (n, K) from Platt-scaled head probabilities (n, 2K) at threshold t."""
     q_plus, q_minus = q[:, 0::2], q[:, 1::2]
@@ -738,12 +837,14 @@ def _global_heads(
     languages: np.ndarray,
     taxonomy: Taxonomy,
     precision_target: float,
+    bound: str = "point",
 ) -> tuple[list[float], list[HeadReport]]:
     """One threshold for all Platt-scaled heads (see "Platt" in the module docstring): the
-    lowest grid point from which the out-of-fold micro precision stays >= ``precision_target``
-    at every higher grid point, in every language (a language with fewer than
-    :data:`PLATT_MIN_PREDICTED` labels given at a point does not count there, and a point where
-    no language counts is not chosen); the top of the grid when none qualifies."""
+    lowest grid point from which the out-of-fold micro precision (``bound="wilson"``: the lower
+    end of its Wilson 95% interval) stays >= ``precision_target`` at every higher grid point,
+    in every language (a language with fewer than :data:`PLATT_MIN_PREDICTED` labels given at a
+    point does not count there, and a point where no language counts is not chosen); the top of
+    the grid when none qualifies."""
     gold = targets[:, 0::2].astype(np.int64) - targets[:, 1::2].astype(np.int64)
     chosen = float(PLATT_GRID[-1])
     rule = "no threshold reaches the target: the top of the grid"
@@ -755,12 +856,22 @@ def _global_heads(
             fired = pred[rows] != 0
             if int(fired.sum()) >= PLATT_MIN_PREDICTED:
                 counted = True
-                precision = float((pred[rows][fired] == gold[rows][fired]).mean())
+                right = int((pred[rows][fired] == gold[rows][fired]).sum())
+                given = int(fired.sum())
+                precision = wilson_lower(right, given) if bound == "wilson" else right / given
                 failed = failed or precision < precision_target
         if failed:
             break
         if counted:
-            chosen, rule = float(t), f"global Platt threshold, precision>={precision_target:g}"
+            what = "precision" if bound == "point" else "Wilson lower bound of precision"
+            chosen, rule = float(t), f"global Platt threshold, {what}>={precision_target:g}"
+    return [chosen] * q.shape[1], _head_reports(q, gold, taxonomy, chosen, rule)
+
+
+def _head_reports(
+    q: np.ndarray, gold: np.ndarray, taxonomy: Taxonomy, chosen: float, rule: str
+) -> list[HeadReport]:
+    """Each head's out-of-fold precision and recall at the global threshold ``chosen``."""
     pred = _labels_at(q, chosen)
     heads = []
     for h in range(q.shape[1]):
@@ -778,7 +889,7 @@ def _global_heads(
                 recall=tp / int(pos.sum()) if pos.any() else None,
             )
         )
-    return [chosen] * q.shape[1], heads
+    return heads
 
 
 def train_classifier(
@@ -856,11 +967,16 @@ def train_classifier(
             np.stack(targets, axis=1),
             np.asarray(langs),
             data.taxonomy,
-            settings.precision_target,
+            min(1.0, settings.precision_target + settings.precision_margin),
+            settings.precision_bound,
         )
     else:
         thresholds, heads = _heads(
-            oof, targets, data.taxonomy, settings.precision_target, settings.min_precision
+            oof,
+            targets,
+            data.taxonomy,
+            min(1.0, settings.precision_target + settings.precision_margin),
+            settings.min_precision,
         )
     training = {
         "items": len(texts),
@@ -918,6 +1034,18 @@ def prompted_settings(precision_target: float = 0.8) -> ClassifierSettings:
         embedding_prompt=True,
         embedding_layers=PROMPTED_LAYERS,
         embedding_pooling=PROMPTED_POOLING,
+        C=PROMPTED_C,
+        precision_margin=PROMPTED_PRECISION_MARGIN,
+    )
+
+
+def prompted_large_settings(precision_target: float = 0.8) -> ClassifierSettings:
+    """The settings of ``classifier:prompted-1.5b`` (see :data:`PROMPTED_LARGE_LAYERS`): those
+    of ``classifier:prompted`` (C, margin, calibration) on the 1.5B's vectors."""
+    return replace(
+        prompted_settings(precision_target),
+        embedding=PROMPTED_LARGE_EMBEDDING,
+        embedding_layers=PROMPTED_LARGE_LAYERS,
     )
 
 
@@ -926,7 +1054,7 @@ def _settings_key(settings: ClassifierSettings) -> dict[str, Any]:
     hold their defaults, so models cached before they existed keep their keys."""
     out = dict(settings.__dict__)
     defaults = ClassifierSettings()
-    for name in ("embedding_prompt", "embedding_pooling"):
+    for name in ("embedding_prompt", "embedding_pooling", "precision_margin", "precision_bound"):
         if out[name] == getattr(defaults, name):
             del out[name]
     return out
@@ -953,17 +1081,23 @@ def load_classifier(
     on the train split plus the extra set
     (:func:`~valuealign.values.labelled.training_set`). Its heads abstain below the threshold
     that reached ``precision_target`` out of fold (the high-precision operating point).
+    ``path="prompted"`` (spec ``classifier:prompted``) does the same with the vectors of each
+    text read inside a question about values (:func:`prompted_settings`); its threshold must
+    reach ``precision_target`` + 0.1 out of fold (:data:`PROMPTED_PRECISION_MARGIN`), and a
+    model fresh from training gives its balanced point with
+    :meth:`ClassifierDetector.at_best_f1`.
 
     The default model is kept per process and, with ``cache=True``, on disk under
     ``$VALUEALIGN_CACHE/value-classifier/<hash>/`` (an unwritable cache is skipped).
     """
     spec = "" if path is None else str(path).strip()
     multilingual = spec == MULTILINGUAL
-    prompted = spec == PROMPTED
+    large = spec == PROMPTED_LARGE
+    prompted = spec == PROMPTED or large
     if spec and not (multilingual or prompted):
         return ClassifierDetector.load(Path(spec).expanduser())
     if prompted:
-        settings = prompted_settings(precision_target)
+        settings = (prompted_large_settings if large else prompted_settings)(precision_target)
         data = training_set(extra=True)
     elif multilingual:
         settings = multilingual_settings(precision_target)
@@ -988,16 +1122,21 @@ def load_classifier(
             if model is None:
                 if prompted and progress is None:
                     _loud(
-                        f"training classifier:{PROMPTED} on first use: {len(data)} texts through "
-                        "Qwen2.5 0.5B (about 0.3-1 s a text on 2 CPU cores where not cached), "
-                        f"then 5-fold heads; the result is cached under {folder}"
+                        f"training classifier:{spec} on first use: {len(data)} texts through "
+                        + (
+                            "Qwen2.5 1.5B (about 0.6-2 s a text on 2 CPU cores where not cached), "
+                            if large
+                            else "Qwen2.5 0.5B (about 0.3-1 s a text on 2 CPU cores where not "
+                            "cached), "
+                        )
+                        + f"then 5-fold heads; the result is cached under {folder}"
                     )
                     progress = _loud
                 model = train_classifier(data, settings, progress=progress)
                 if cache:
                     _save_quietly(model, folder)
             model.name = (
-                f"classifier:{PROMPTED}"
+                f"classifier:{spec}"
                 if prompted
                 else f"classifier:{MULTILINGUAL}"
                 if multilingual

@@ -15,6 +15,7 @@ spec                        detector
 ``classifier[:DIR]``        :class:`~valuealign.values.classifier.ClassifierDetector`
 ``classifier:multilingual`` the same on Qwen hidden states (layers 12 + 24), train + extra set
 ``classifier:prompted``     the same on Qwen states of the text read inside a value question
+``classifier:prompted-1.5b`` the same on the Qwen 1.5B's states (better, 2-3x the cost)
 ==========================  ==================================================================
 
 ``adetect`` is the core (async, because the LLM detector awaits a backend); ``detect_many`` is
