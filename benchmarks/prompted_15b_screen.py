@@ -17,10 +17,9 @@ import argparse
 import hashlib
 import json
 import time
-from pathlib import Path
 
 import numpy as np
-from prompted_selection import best_threshold, out_of_fold
+from prompted_selection import best_threshold, out_of_fold, write_results
 
 from valuealign.values.embed import embed_prompted
 from valuealign.values.labelled import LabelledSet, training_set
@@ -61,10 +60,7 @@ def main() -> None:
             row.update(best_threshold(out_of_fold(X, sub, C), sub))
             result["candidates"].append(row)
             print(json.dumps(row), flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    print("wrote", out)
+    write_results(args.out, result)
 
 
 if __name__ == "__main__":

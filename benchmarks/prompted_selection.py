@@ -136,7 +136,12 @@ def main() -> None:
             result["candidates"].append(row)
             print(json.dumps(row), flush=True)
     result["chosen"] = max(result["candidates"], key=lambda r: r["weaker_macro_f1"])
-    out = Path(args.out)
+    write_results(args.out, result)
+
+
+def write_results(path: str | Path, result: dict) -> None:
+    """Write a selection script's JSON results (creating the folder) and say where."""
+    out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print("wrote", out)

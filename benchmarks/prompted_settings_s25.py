@@ -19,9 +19,9 @@ import argparse
 import json
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
+from prompted_selection import write_results
 
 from valuealign.values.classifier import (
     PLATT_GRID,
@@ -120,10 +120,7 @@ def main() -> None:
         del targets
         result["configs"].append(row)
         print(json.dumps(row), flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    print("wrote", out)
+    write_results(args.out, result)
 
 
 if __name__ == "__main__":
