@@ -251,8 +251,18 @@ def summary(results: Path) -> str:
     st = results / "stages.json"
     if st.is_file():
         doc = json.loads(st.read_text(encoding="utf-8"))
-        for extra in sorted(results.glob("stages-*.json")):  # stages run side by side (--only)
-            doc["stages"] += json.loads(extra.read_text(encoding="utf-8"))["stages"]
+        # stages run side by side (--only) have their own files; a stage recorded there is where
+        # its work was done, so it replaces a same-named one of stages.json (skipped there, or a
+        # resumed run that found everything done) instead of being listed twice
+        by_name = {x["stage"]: x for x in doc["stages"]}
+        for extra in sorted(results.glob("stages-*.json")):
+            for x in json.loads(extra.read_text(encoding="utf-8"))["stages"]:
+                if not x.get("skipped") or x["stage"] not in by_name:
+                    by_name[x["stage"]] = x
+        doc["stages"] = list(by_name.values())
+        doc["total_stage_wall_s"] = round(
+            sum(x.get("wall_s") or 0 for x in doc["stages"] if not x.get("skipped")), 1
+        )
         out.append(
             "\n| stage | wall s | CPU s (user+sys) | peak RSS MB | load (1 min) before / mean / after |"
         )
