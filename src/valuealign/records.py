@@ -148,9 +148,9 @@ def parse_jsonl_lines(
 
     A line is first parsed and validated in one step by pydantic's JSON parser (1.3x less CPU
     than ``json.loads`` + ``model_validate`` on generation samples, 1.9x on eval judgements,
-    measured in session 25); any line it rejects
-    goes through ``json.loads`` + ``model_validate``, which names the problem (or accepts the
-    line: the slow path has the last word, so no line is read differently)."""
+    measured in session 25); any line it rejects goes through ``json.loads`` +
+    ``model_validate``, which names the problem (or accepts the line: the slow path has the
+    last word, so no line is read differently)."""
     validate_json = model.model_validate_json
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():

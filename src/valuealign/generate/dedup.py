@@ -40,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -125,10 +125,10 @@ def _mod_p(v: np.ndarray) -> np.ndarray:
     return v
 
 
-def _permuted(
+def _min_permuted(
     a_hi: np.ndarray, a_lo: np.ndarray, b: np.ndarray, x_hi: np.ndarray, x_lo: np.ndarray
 ) -> np.ndarray:
-    """(a*x + b) mod 2**61-1, exactly, in uint64 arithmetic: shape (k, num_perm).
+    """Column minima of (a*x + b) mod 2**61-1, exactly, in uint64 arithmetic.
 
     a, b (shape (1, num_perm)) and x (shape (k, 1)) are below 2**61; a and x come as 32-bit
     halves. a*x = hh*2**64 + mid*2**32 + ll, and with 2**61 = 1 (mod p): 2**64 = 8 and
@@ -155,21 +155,7 @@ def _permuted(
     r &= _P
     r += buf  # < 2**61 + 4
     np.subtract(r, _P, out=r, where=r >= _P)
-    return r
-
-
-def _min_permuted(
-    a_hi: np.ndarray, a_lo: np.ndarray, b: np.ndarray, x_hi: np.ndarray, x_lo: np.ndarray
-) -> np.ndarray:
-    """Column minima of :func:`_permuted`."""
-    return _permuted(a_hi, a_lo, b, x_hi, x_lo).min(axis=0)
-
-
-def _hash_grams(grams: Iterable[str]) -> np.ndarray:
-    """Each n-gram's 8-byte blake2b (UTF-8, little-endian), reduced mod 2**61-1, uint64."""
-    blake2b = hashlib.blake2b
-    digests = b"".join([blake2b(g.encode("utf-8"), digest_size=8).digest() for g in grams])
-    return _mod_p(np.frombuffer(digests, dtype="<u8").astype(np.uint64))
+    return r.min(axis=0)
 
 
 class MinHasher:
@@ -203,17 +189,20 @@ class MinHasher:
 
         Each n-gram's hash is the 8-byte blake2b of its UTF-8 bytes read as a little-endian int.
         """
-        return _hash_grams(char_ngrams(text, self.ngram))
+        blake2b = hashlib.blake2b
+        digests = b"".join(
+            [
+                blake2b(g.encode("utf-8"), digest_size=8).digest()
+                for g in char_ngrams(text, self.ngram)
+            ]
+        )
+        return _mod_p(np.frombuffer(digests, dtype="<u8").astype(np.uint64))
 
     def signature(self, text: str) -> np.ndarray:
         """uint64 array of ``num_perm`` minima; all 2**64-1 for a text with no letters/digits."""
         x = self.shingle_hashes(text)
         if x.size == 0:
             return np.full(self.num_perm, _EMPTY, dtype=np.uint64)
-        return self._signature_of(x)
-
-    def _signature_of(self, x: np.ndarray) -> np.ndarray:
-        """Column minima of the permuted hashes ``x`` (non-empty), block by block."""
         x_hi = (x >> _SHIFT32)[:, None]
         x_lo = (x & _MASK32)[:, None]
         step = self._chunk
@@ -224,6 +213,11 @@ class MinHasher:
                 sig, _min_permuted(*parts, x_hi[lo : lo + step], x_lo[lo : lo + step]), out=sig
             )
         return sig
+
+
+def _digest(text: str) -> bytes:
+    """The key of a text's exact duplicates: sha256 of its :func:`normalize_text`."""
+    return hashlib.sha256(normalize_text(text).encode("utf-8")).digest()
 
 
 def estimate_jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -263,10 +257,10 @@ class NearDuplicateIndex:
         self.bands = bands
         self.rows = num_perm // bands
         self.hasher = MinHasher(num_perm=num_perm, ngram=ngram, seed=seed)
-        self._exact: dict[bytes, str] = {}
         self._buckets: list[dict[bytes, list[int]]] = [{} for _ in range(bands)]
         self._keys: list[str] = []
-        self._pos: dict[bytes, int] = {}  # normalised text's digest -> first row of _sigs
+        # normalised text's digest -> row of _sigs (and _keys) of the first such text kept
+        self._pos: dict[bytes, int] = {}
         # digest -> signature of a text looked up and not (yet) kept: generate looks a query up
         # when the Attacker writes it and again, to keep it, after the Critic; the signature
         # depends on the normalised text only, so the second look-up does not hash it again
@@ -284,10 +278,10 @@ class NearDuplicateIndex:
         return [raw[i : i + width] for i in range(0, len(raw), width)]
 
     def _lookup(self, text: str) -> tuple[bytes, np.ndarray, tuple[str, str, float] | None]:
-        digest = hashlib.sha256(normalize_text(text).encode("utf-8")).digest()
-        key = self._exact.get(digest)
-        if key is not None:
-            return digest, self._sigs[self._pos[digest]].copy(), ("exact", key, 1.0)
+        digest = _digest(text)
+        pos = self._pos.get(digest)
+        if pos is not None:
+            return digest, self._sigs[pos].copy(), ("exact", self._keys[pos], 1.0)
         sig = self._pending.get(digest)
         if sig is None:
             sig = self.hasher.signature(text)
@@ -317,7 +311,6 @@ class NearDuplicateIndex:
             self._sigs = grown
         self._sigs[pos] = sig
         self._keys.append(key)
-        self._exact.setdefault(digest, key)
         self._pos.setdefault(digest, pos)
         self._pending.pop(digest, None)
         for band, bucket_key in zip(self._buckets, self._band_keys(sig), strict=True):
@@ -327,7 +320,7 @@ class NearDuplicateIndex:
         """``self.hasher.signature(text)``, read from the index when a text with the same
         :func:`normalize_text` is kept (the signature depends on nothing else), without hashing
         it again."""
-        digest = hashlib.sha256(normalize_text(text).encode("utf-8")).digest()
+        digest = _digest(text)
         pos = self._pos.get(digest)
         return self._sigs[pos].copy() if pos is not None else self.hasher.signature(text)
 
@@ -342,7 +335,7 @@ class NearDuplicateIndex:
 
     def add(self, key: str, text: str) -> None:
         """Keep ``text`` under ``key`` (no duplicate check; see :meth:`check_and_add`)."""
-        digest = hashlib.sha256(normalize_text(text).encode("utf-8")).digest()
+        digest = _digest(text)
         self._insert(key, digest, self.hasher.signature(text))
 
     def check_and_add(self, key: str, text: str) -> tuple[str, str, float] | None:
@@ -434,15 +427,8 @@ def diversity_report(
 
     hasher = MinHasher(num_perm=num_perm)
     signature = hasher.signature
-    if index is not None and (
-        index.hasher.a.tobytes(),
-        index.hasher.b.tobytes(),
-        index.hasher.ngram,
-    ) == (
-        hasher.a.tobytes(),
-        hasher.b.tobytes(),
-        hasher.ngram,
-    ):
+    same = ("num_perm", "ngram", "seed")  # a hasher's permutations follow from these
+    if index is not None and all(getattr(index.hasher, k) == getattr(hasher, k) for k in same):
         signature = index.signature
     sigs = np.stack([signature(t) for t in texts])
     total_pairs = n * (n - 1) // 2
