@@ -155,36 +155,22 @@ def _is_plain_byte_level(config: dict[str, Any]) -> bool:
     return False
 
 
-class _PieceCache(dict):
-    """piece -> its ids as native int32 bytes; a miss asks the BPE model (``__missing__``, so a
-    hit is one C-level look-up through ``map``). Starts afresh when full."""
+class _IdsCache(dict):
+    """text -> its ids as native int32 bytes; a miss asks ``encode`` (``__missing__``, so a hit
+    is one C-level look-up through ``map``). Texts longer than ``longest`` are encoded but not
+    kept (they rarely repeat); the cache starts afresh when full."""
 
-    def __init__(self, encode: Callable[[str], bytes]) -> None:
+    def __init__(self, encode: Callable[[str], bytes], longest: int | None = None) -> None:
         super().__init__()
         self.encode = encode
+        self.longest = longest
 
-    def __missing__(self, piece: str) -> bytes:
-        ids = self.encode(piece)
-        if len(self) >= _MAX_CACHE:
-            self.clear()
-        self[piece] = ids
-        return ids
-
-
-class _ChunkCache(dict):
-    """chunk -> the ids of ``" " + chunk`` as int32 bytes (chunks longer than ``_MAX_CHUNK``
-    are encoded but not kept: they rarely repeat)."""
-
-    def __init__(self, encode: Callable[[str], bytes]) -> None:
-        super().__init__()
-        self.encode = encode
-
-    def __missing__(self, chunk: str) -> bytes:
-        ids = self.encode(" " + chunk)
-        if len(chunk) <= _MAX_CHUNK:
+    def __missing__(self, key: str) -> bytes:
+        ids = self.encode(key)
+        if self.longest is None or len(key) <= self.longest:
             if len(self) >= _MAX_CACHE:
                 self.clear()
-            self[chunk] = ids
+            self[key] = ids
         return ids
 
 
@@ -196,8 +182,9 @@ class ByteLevelBPE:
 
     def __init__(self, tokenizer: Any, added: list[str]) -> None:
         self.model = tokenizer.model
-        self.cache = _PieceCache(self._piece)
-        self.spaced = _ChunkCache(self._encode_pieces)  # chunk -> the ids of " " + chunk
+        self.cache = _IdsCache(self._piece)  # piece -> its ids
+        # chunk -> the ids of " " + chunk
+        self.spaced = _IdsCache(lambda chunk: self._encode_pieces(" " + chunk), _MAX_CHUNK)
         self.split, self.unstable = _patterns()
         table = _bytes_to_unicode()
         self.byte_chars = {b: table[b] for b in range(256)}
