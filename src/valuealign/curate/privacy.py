@@ -22,6 +22,7 @@ price) are left alone. Passes run e-mail first, then IDs, cards and phones, so a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from datetime import date
@@ -86,24 +87,21 @@ def _digits(s: str) -> str:
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-_BMP_DIGIT: re.Pattern | None = None
 
 
+@functools.cache
 def _bmp_digit() -> re.Pattern:
     """One BMP character for which ``str.isdigit`` holds, as a class of ranges (``re`` compiles
     a class of BMP ranges into a bitmap: one look-up per character)."""
-    global _BMP_DIGIT
-    if _BMP_DIGIT is None:
-        runs: list[list[int]] = []
-        for c in range(1 << 16):
-            if chr(c).isdigit():
-                if runs and runs[-1][1] == c - 1:
-                    runs[-1][1] = c
-                else:
-                    runs.append([c, c])
-        body = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in runs)
-        _BMP_DIGIT = re.compile(f"[{body}]")
-    return _BMP_DIGIT
+    runs: list[list[int]] = []
+    for c in range(1 << 16):
+        if chr(c).isdigit():
+            if runs and runs[-1][1] == c - 1:
+                runs[-1][1] = c
+            else:
+                runs.append([c, c])
+    body = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in runs)
+    return re.compile(f"[{body}]")
 
 
 def has_digits(text: str, n: int) -> bool:

@@ -20,6 +20,7 @@ for the rest, restricted to a handful of languages so it loads fast) and quality
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import unicodedata
@@ -233,9 +234,16 @@ _KANA_HANGUL_RANGES = (
     (0x31F0, 0x31FF),
     (0xAC00, 0xD7AF),
 )
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA_HANGUL = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\uac00-\ud7af]")
-_NON_HAN_LETTER = re.compile(r"[^\W\d_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _class_body(ranges: tuple[tuple[int, int], ...]) -> str:
+    """The inside of a character class for code point ranges (``\\uXXXX-\\uXXXX`` each)."""
+    return "".join(f"\\u{lo:04x}-\\u{hi:04x}" for lo, hi in ranges)
+
+
+_HAN = re.compile(f"[{_class_body(_HAN_RANGES)}]")
+_KANA_HANGUL = re.compile(f"[{_class_body(_KANA_HANGUL_RANGES)}]")
+_NON_HAN_LETTER = re.compile(f"[^\\W\\d_{_class_body(_HAN_RANGES)}]")
 _ASCII_WORD = re.compile(r"[a-z]+")
 EN_MARKERS = frozenset(
     "the of and to that with was are this from have for it be by at not were which their has "
@@ -272,27 +280,20 @@ def clear_language(sample: str) -> str | None:
     return "zh" if 9 * other <= han else None
 
 
-_SCRIPTS: np.ndarray | None = None
-
-
+@functools.cache
 def _script_table() -> np.ndarray:
     """Per BMP code point: 1 Han (``_HAN``), 2 kana or hangul (``_KANA_HANGUL``), 3 another
     letter (``_NON_HAN_LETTER``: a word character that is not a decimal digit, ``_`` or Han;
     for ``re``, a word character is one ``str.isalnum`` accepts, or ``_``), 0 anything else."""
-    global _SCRIPTS
-    if _SCRIPTS is None:
-        table = np.frombuffer(
-            bytes(
-                3 if (c := chr(i)).isalnum() and not c.isdecimal() else 0 for i in range(1 << 16)
-            ),
-            dtype=np.uint8,
-        ).copy()
-        for lo, hi in _KANA_HANGUL_RANGES:
-            table[lo : hi + 1] = 2
-        for lo, hi in _HAN_RANGES:
-            table[lo : hi + 1] = 1
-        _SCRIPTS = table
-    return _SCRIPTS
+    table = np.frombuffer(
+        bytes(3 if (c := chr(i)).isalnum() and not c.isdecimal() else 0 for i in range(1 << 16)),
+        dtype=np.uint8,
+    ).copy()
+    for lo, hi in _KANA_HANGUL_RANGES:
+        table[lo : hi + 1] = 2
+    for lo, hi in _HAN_RANGES:
+        table[lo : hi + 1] = 1
+    return table
 
 
 def detect_language(text: str, sample_chars: int = 1000) -> tuple[str, str]:
