@@ -212,6 +212,13 @@ class ClassifierSettings:
     95% interval ("wilson"; labels counted as independent trials), which asks for more where
     few labels are given and leaves a margin for texts unlike the training data."""
 
+    def required_precision(self, target: float | None = None) -> float:
+        """What the out-of-fold precision must reach for ``target`` (default
+        ``precision_target``): the target plus ``precision_margin``, at most 1."""
+        return min(
+            1.0, (self.precision_target if target is None else target) + self.precision_margin
+        )
+
     def check(self) -> None:
         if not 0.0 < self.precision_target <= 1.0:
             raise UserError(
@@ -523,7 +530,7 @@ class ClassifierDetector:
                 "this classifier carries no out-of-fold probabilities",
                 fix="train it in this process with train_classifier",
             )
-        wanted = min(1.0, precision_target + self.settings.precision_margin)
+        wanted = self.settings.required_precision(precision_target)
         if self.platt is not None:
             assert self.oof_languages is not None
             thresholds, heads = _global_heads(
@@ -967,7 +974,7 @@ def train_classifier(
             np.stack(targets, axis=1),
             np.asarray(langs),
             data.taxonomy,
-            min(1.0, settings.precision_target + settings.precision_margin),
+            settings.required_precision(),
             settings.precision_bound,
         )
     else:
@@ -975,7 +982,7 @@ def train_classifier(
             oof,
             targets,
             data.taxonomy,
-            min(1.0, settings.precision_target + settings.precision_margin),
+            settings.required_precision(),
             settings.min_precision,
         )
     training = {
