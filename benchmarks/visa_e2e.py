@@ -471,18 +471,12 @@ def main() -> None:
     systems = [*base, *trained]
     # the VISA loop and the prompting baseline first (they need no trained model), then the
     # same command with the trained rewriters: it resumes, generating only their rewrites
-    stage(
-        "eval-base",
-        ["eval-rewrite", "--input", f"{w}/eval-answers.jsonl", "--target", TARGET,
-         "--detector", f"classifier:{w}/detector-balanced", "--out", f"{w}/eval", *base],
-        None,
-    )  # fmt: skip
-    stage(
-        "eval-rewrite",
-        ["eval-rewrite", "--input", f"{w}/eval-answers.jsonl", "--target", TARGET,
-         "--detector", f"classifier:{w}/detector-balanced", "--out", f"{w}/eval", *systems],
-        None,
-    )  # fmt: skip
+    evaluate = [
+        "eval-rewrite", "--input", f"{w}/eval-answers.jsonl", "--target", TARGET,
+        "--detector", f"classifier:{w}/detector-balanced", "--out", f"{w}/eval",
+    ]  # fmt: skip
+    stage("eval-base", [*evaluate, *base], None)
+    stage("eval-rewrite", [*evaluate, *systems], None)
     hp = work / "eval-hp"
     hp.mkdir(exist_ok=True)
     for f in ("baseline.jsonl", "sft.jsonl", "grpo.jsonl"):

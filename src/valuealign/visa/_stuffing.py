@@ -14,7 +14,8 @@ inserted or replaced tokens is judged on its own. A run is **stuffing** when
   (:mod:`valuealign.values.schwartz`, either direction, any value, matched as the keyword
   detector matches them: :func:`~valuealign.visa._values.value_terms_pattern`) occur in it,
 * they cover at least ``min_coverage`` (60%) of its word-like units (Latin words + CJK characters
-  / 1.5, as :func:`~valuealign.values.detector.text_length` counts), and
+  / 1.5, like :func:`~valuealign.values.detector.text_length` but Latin-script words only and
+  without its floor of 1), and
 * under ``max_function_share`` (15%) of its words are function words (articles, prepositions,
   auxiliaries, pronouns; for Chinese, particles and function characters such as 的 了 是 在 和
   与 将 把 被).
