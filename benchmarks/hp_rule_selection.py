@@ -44,12 +44,14 @@ from valuealign.values.classifier import (
     PLATT_GRID,
     ClassifierSettings,
     _labels_at,
+    best_f1_threshold,
     multilingual_settings,
     prompted_settings,
     train_classifier,
     wilson_lower,
 )
 from valuealign.values.labelled import LabelledSet, training_set
+from valuealign.values.taxonomy import SCHWARTZ10
 
 MIN_LABELS = 20
 
@@ -68,25 +70,10 @@ def precision_table(q: np.ndarray, gold: np.ndarray) -> list[tuple[float, int, i
     return out
 
 
-def best_f1(q: np.ndarray, gold: np.ndarray, langs: np.ndarray) -> float:
-    """The grid point with the best out-of-fold macro-F1 in the weaker language."""
-    from valuealign.values.taxonomy import SCHWARTZ10
-
-    best = (-1.0, float(PLATT_GRID[0]))
-    for t in PLATT_GRID:
-        pred = _labels_at(q, float(t))
-        weaker = min(
-            macro_f1(gold[langs == lg], pred[langs == lg], SCHWARTZ10) for lg in ("en", "zh")
-        )
-        if weaker > best[0]:
-            best = (weaker, float(t))
-    return best[1]
-
-
 def choose(q: np.ndarray, gold: np.ndarray, langs: np.ndarray, rule: str) -> dict[str, float]:
     """Threshold(s) per language chosen by ``rule`` on out-of-fold (q, gold)."""
     if rule == "best-f1":
-        t = best_f1(q, gold, langs)
+        t = best_f1_threshold(q, gold, langs, SCHWARTZ10)[0]
         return {"en": t, "zh": t}
     kind, _, rest = rule.partition(">=")
     per_lang = rest.endswith("-lang")

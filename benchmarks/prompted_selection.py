@@ -93,22 +93,28 @@ def out_of_fold(X: np.ndarray, train: LabelledSet, C: float, folds: int = 5) -> 
     return P
 
 
+def language_figures(pred: np.ndarray, gold: np.ndarray, langs: np.ndarray, taxonomy) -> dict:
+    """Per language: macro-F1, oppose-direction macro-F1, micro precision and recall."""
+    out = {}
+    for lang in ("en", "zh"):
+        rows = langs == lang
+        rep = score_detections(gold[rows], pred[rows].astype(float), taxonomy)
+        out[lang] = {
+            "macro_f1": round(rep.macro_f1, 3),
+            "oppose_f1": round(rep.macro_f1_oppose, 3),
+            "precision": round(rep.micro.precision, 3),
+            "recall": round(rep.micro.recall, 3),
+        }
+    return out
+
+
 def best_threshold(P: np.ndarray, train: LabelledSet) -> dict:
     langs = np.asarray(train.languages)
     p_plus, p_minus = P[:, 0::2], P[:, 1::2]
     best: dict = {}
     for t in np.round(np.arange(0.30, 0.99, 0.02), 2):
         pred = np.where((p_plus >= t) & (p_plus >= p_minus), 1, np.where(p_minus >= t, -1, 0))
-        per = {}
-        for lang in ("en", "zh"):
-            rows = langs == lang
-            rep = score_detections(train.labels[rows], pred[rows].astype(float), train.taxonomy)
-            per[lang] = {
-                "macro_f1": round(rep.macro_f1, 3),
-                "oppose_f1": round(rep.macro_f1_oppose, 3),
-                "precision": round(rep.micro.precision, 3),
-                "recall": round(rep.micro.recall, 3),
-            }
+        per = language_figures(pred, train.labels, langs, train.taxonomy)
         weaker = min(v["macro_f1"] for v in per.values())
         if not best or weaker > best["weaker_macro_f1"]:
             best = {"threshold": float(t), "weaker_macro_f1": weaker, **per}

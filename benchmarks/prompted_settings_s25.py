@@ -21,7 +21,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
-from prompted_selection import write_results
+from prompted_selection import language_figures, write_results
 
 from valuealign.values.classifier import (
     PLATT_GRID,
@@ -31,22 +31,11 @@ from valuealign.values.classifier import (
     train_classifier,
 )
 from valuealign.values.labelled import LabelledSet, training_set
-from valuealign.values.metrics import score_detections
 
 
 def figures(pred: np.ndarray, gold: np.ndarray, langs: np.ndarray, taxonomy) -> dict:
-    out = {}
-    for lg in ("en", "zh"):
-        m = langs == lg
-        rep = score_detections(gold[m], pred[m].astype(float), taxonomy)
-        out[lg] = {
-            "n": int(m.sum()),
-            "macro_f1": round(rep.macro_f1, 3),
-            "oppose_f1": round(rep.macro_f1_oppose, 3),
-            "precision": round(rep.micro.precision, 3),
-            "recall": round(rep.micro.recall, 3),
-        }
-    return out
+    per = language_figures(pred, gold, langs, taxonomy)
+    return {lg: {"n": int((langs == lg).sum()), **v} for lg, v in per.items()}
 
 
 def main() -> None:

@@ -95,6 +95,7 @@ __all__ = [
     "ClassifierDetector",
     "ClassifierSettings",
     "HeadReport",
+    "best_f1_threshold",
     "load_classifier",
     "multilingual_settings",
     "prompted_large_settings",
@@ -564,21 +565,10 @@ class ClassifierDetector:
                 fix="train it in this process with calibration='platt'",
             )
         assert self.oof_languages is not None
-        from valuealign.values.metrics import score_detections
-
         gold = self.oof_targets[:, 0::2].astype(np.int64) - self.oof_targets[:, 1::2].astype(
             np.int64
         )
-        langs = self.oof_languages
-        best, chosen = -1.0, float(PLATT_GRID[0])
-        for t in PLATT_GRID:
-            pred = _labels_at(self.oof, float(t)).astype(np.float64)
-            weaker = min(
-                score_detections(gold[langs == lg], pred[langs == lg], self.taxonomy).macro_f1
-                for lg in np.unique(langs)
-            )
-            if weaker > best + 1e-12:
-                best, chosen = weaker, float(t)
+        chosen, best = best_f1_threshold(self.oof, gold, self.oof_languages, self.taxonomy)
         rule = f"global Platt threshold, best out-of-fold macro-F1 ({best:.3f}, weaker language)"
         heads = _head_reports(self.oof, gold, self.taxonomy, chosen, rule)
         thresholds = [chosen] * self.oof.shape[1]
@@ -817,6 +807,26 @@ PLATT_MIN_PREDICTED = 20
 """A grid point counts (for or against a threshold) in a language only with at least this many
 out-of-fold labels given there: with 3, one wrong label among the few confident ones at the top
 broke the run and the threshold landed at 0.97 (recall 1-2%)."""
+
+
+def best_f1_threshold(
+    q: np.ndarray, gold: np.ndarray, languages: np.ndarray, taxonomy: Taxonomy
+) -> tuple[float, float]:
+    """(threshold, its macro-F1): the point of :data:`PLATT_GRID` whose labels (:func:`_labels_at`
+    on the calibrated probabilities ``q``) give the best macro-F1 against ``gold`` (n x K, -1 /
+    0 / 1) in the weaker language (ties: the lowest point)."""
+    from valuealign.values.metrics import score_detections
+
+    best, chosen = -1.0, float(PLATT_GRID[0])
+    for t in PLATT_GRID:
+        pred = _labels_at(q, float(t)).astype(np.float64)
+        weaker = min(
+            score_detections(gold[languages == lg], pred[languages == lg], taxonomy).macro_f1
+            for lg in np.unique(languages)
+        )
+        if weaker > best + 1e-12:
+            best, chosen = weaker, float(t)
+    return chosen, best
 
 
 def wilson_lower(right: int, given: int, z: float = 1.96) -> float:
