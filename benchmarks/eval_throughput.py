@@ -14,10 +14,12 @@ model gets the same answers, so the judge's requests after the first model's are
 that the server never sees (468 answers per model plus 650 judge requests once, 19,370
 requests for the then default 40 models); those cache hits queue behind all the answers and run
 after the last server reply, which held the whole-run rate down (0.77) in a way no real
-evaluation sees. Ideal rate: concurrency / mean delay requests per second. Reported: the achieved fraction of it over the whole run and
-in the steady state (the middle 80% of the span from the first reply to the last, from the
-server's reply times: ramp-up and the last wave excluded), items/s, and the orchestration's CPU time per request (client process).
-Then the same number of requests through the bare backend (no pipeline).
+evaluation sees. Ideal rate: concurrency / mean delay requests per second. Reported: the
+achieved fraction of it over the whole run and in the steady state (the middle 80% of the span
+from the first reply to the last, from the server's reply times: ramp-up and the last wave
+excluded), items/s, the orchestration's CPU time per request (client process), and the time
+before the first reply and after the last. Then the same number of requests through the bare
+backend (no pipeline).
 
     .venv/bin/python benchmarks/eval_throughput.py [--delay 0.1] [--concurrency 64] [--models 40]
         [--lognormal 1 10] [--answers per-model|same] [--label after] [--out FILE]
